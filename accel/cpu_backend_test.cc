@@ -1,0 +1,165 @@
+#include "accel/cpu_backend.h"
+
+#include <random>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "accel/model_builder.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace pynq::accel {
+namespace {
+
+using format::Op;
+
+// A binarized MLP kept as plain ±1 integers, evaluated the slow obvious way, to check the packed
+// XNOR-popcount kernels against. It shares nothing with the backend but PackBitRows().
+struct NaiveBnn {
+  Shape input;
+  int threshold = 128;
+  std::vector<std::vector<std::vector<int>>> weights;  // [layer][out][in], each ±1
+  std::vector<std::vector<int32_t>> params;            // thresholds, then biases last
+
+  std::vector<int32_t> Scores(const uint8_t* image) const {
+    std::vector<int> x(input.elements());
+    for (size_t j = 0; j < x.size(); ++j) x[j] = image[j] >= threshold ? 1 : -1;
+    for (size_t l = 0; l < weights.size(); ++l) {
+      std::vector<int> y(weights[l].size());
+      for (size_t i = 0; i < y.size(); ++i) {
+        int dot = 0;
+        for (size_t j = 0; j < x.size(); ++j) dot += weights[l][i][j] * x[j];
+        y[i] = l + 1 == weights.size() ? dot + params[l][i] : (dot >= params[l][i] ? 1 : -1);
+      }
+      x = std::move(y);
+    }
+    return {x.begin(), x.end()};
+  }
+
+  ModelSpec Spec() const {
+    ModelSpec spec;
+    spec.input = input;
+    for (size_t i = 0; i < weights.back().size(); ++i) spec.labels.push_back(std::to_string(i));
+    const auto pixels = static_cast<uint32_t>(input.elements());
+    spec.layers.push_back({.op = Op::kInputBinarize, .in = input, .out = {pixels, 1, 1},
+                           .arg = {threshold, 0, 0}});
+    for (size_t l = 0; l < weights.size(); ++l) {
+      const auto n_in = static_cast<uint32_t>(weights[l][0].size());
+      const auto n_out = static_cast<uint32_t>(weights[l].size());
+      std::vector<std::vector<bool>> rows;
+      for (const auto& row : weights[l]) {
+        std::vector<bool> bits;
+        for (int w : row) bits.push_back(w > 0);
+        rows.push_back(bits);
+      }
+      spec.layers.push_back(
+          {.op = l + 1 == weights.size() ? Op::kBnnDenseScores : Op::kBnnDense,
+           .in = {n_in, 1, 1},
+           .out = {n_out, 1, 1},
+           .weights = PackBitRows(rows, n_in),
+           .params = Int32Bytes(params[l])});
+    }
+    return spec;
+  }
+};
+
+NaiveBnn RandomNaive(std::mt19937& rng, Shape input, const std::vector<int>& widths) {
+  NaiveBnn net;
+  net.input = input;
+  net.threshold = std::uniform_int_distribution<int>(1, 255)(rng);
+  int n_in = static_cast<int>(input.elements());
+  for (int n_out : widths) {
+    std::vector<std::vector<int>> layer(n_out, std::vector<int>(n_in));
+    for (auto& row : layer) {
+      for (int& w : row) w = (rng() & 1) ? 1 : -1;
+    }
+    std::vector<int32_t> p(n_out);
+    for (int32_t& v : p) v = std::uniform_int_distribution<int>(-n_in / 4 - 1, n_in / 4 + 1)(rng);
+    net.weights.push_back(std::move(layer));
+    net.params.push_back(std::move(p));
+    n_in = n_out;
+  }
+  return net;
+}
+
+std::vector<uint8_t> RandomImages(std::mt19937& rng, size_t count, size_t bytes) {
+  std::vector<uint8_t> images(count * bytes);
+  for (uint8_t& p : images) p = static_cast<uint8_t>(rng());
+  return images;
+}
+
+TEST(CpuBackendTest, MatchesNaiveReferenceOnRandomModels) {
+  std::mt19937 rng(20261121);
+  // Widths straddle the 64-bit word boundary, where packing mistakes show.
+  const std::vector<std::vector<int>> shapes = {
+      {10}, {1, 2}, {63, 10}, {64, 10}, {65, 3}, {128, 64, 10}, {200, 129, 7}};
+  const std::vector<Shape> inputs = {{1, 28, 28}, {1, 1, 1}, {3, 5, 7}, {1, 8, 8}};
+  for (const Shape& input : inputs) {
+    for (const auto& widths : shapes) {
+      NaiveBnn net = RandomNaive(rng, input, widths);
+      absl::StatusOr<std::shared_ptr<const Model>> model =
+          Model::FromBytes(SerializeModel(net.Spec()));
+      ASSERT_TRUE(model.ok()) << model.status();
+      auto cpu = CpuAccelerator::Create(*model, {.max_batch_size = 16});
+      ASSERT_TRUE(cpu.ok()) << cpu.status();
+      const size_t classes = widths.back();
+      const size_t n = 16;
+      std::vector<uint8_t> images = RandomImages(rng, n, input.elements());
+      std::vector<int32_t> scores(n * classes);
+      ASSERT_TRUE((*cpu)->Run(images, absl::MakeSpan(scores)).ok());
+      for (size_t i = 0; i < n; ++i) {
+        std::vector<int32_t> got(scores.begin() + i * classes, scores.begin() + (i + 1) * classes);
+        EXPECT_EQ(got, net.Scores(images.data() + i * input.elements()))
+            << "input " << input.c << "x" << input.h << "x" << input.w << ", widths "
+            << ::testing::PrintToString(widths) << ", image " << i;
+      }
+    }
+  }
+}
+
+TEST(CpuBackendTest, BatchResultsEqualOneByOne) {
+  auto model = Model::FromBytes(SerializeModel(RandomBnnSpec({.seed = 11})));
+  ASSERT_TRUE(model.ok());
+  auto cpu = CpuAccelerator::Create(*model, {.max_batch_size = 32});
+  ASSERT_TRUE(cpu.ok());
+  std::mt19937 rng(5);
+  std::vector<uint8_t> images = RandomImages(rng, 32, 784);
+  std::vector<int32_t> batch(32 * 10);
+  ASSERT_TRUE((*cpu)->Run(images, absl::MakeSpan(batch)).ok());
+  for (size_t i = 0; i < 32; ++i) {
+    std::vector<int32_t> one(10);
+    ASSERT_TRUE((*cpu)->Run(absl::MakeConstSpan(images).subspan(i * 784, 784),
+                            absl::MakeSpan(one))
+                    .ok());
+    EXPECT_EQ(one, std::vector<int32_t>(batch.begin() + i * 10, batch.begin() + (i + 1) * 10));
+  }
+}
+
+TEST(CpuBackendTest, RejectsBadBatchShapes) {
+  auto model = Model::FromBytes(SerializeModel(RandomBnnSpec({.seed = 2})));
+  ASSERT_TRUE(model.ok());
+  auto cpu = CpuAccelerator::Create(*model, {.max_batch_size = 4});
+  ASSERT_TRUE(cpu.ok());
+  std::vector<uint8_t> images(5 * 784);
+  std::vector<int32_t> scores(5 * 10);
+  auto run = [&](size_t image_bytes, size_t score_count) {
+    return (*cpu)->Run(absl::MakeConstSpan(images).subspan(0, image_bytes),
+                       absl::MakeSpan(scores).subspan(0, score_count));
+  };
+  EXPECT_EQ(run(0, 0).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(run(783, 10).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(run(5 * 784, 50).code(), absl::StatusCode::kInvalidArgument);  // over max batch
+  EXPECT_EQ(run(2 * 784, 10).code(), absl::StatusCode::kInvalidArgument);  // scores too short
+  EXPECT_THAT(std::string(run(2 * 784, 10).message()), ::testing::HasSubstr("expected 20"));
+  EXPECT_TRUE(run(4 * 784, 40).ok());
+}
+
+TEST(CpuBackendTest, CreateRejectsZeroBatch) {
+  auto model = Model::FromBytes(SerializeModel(RandomBnnSpec({.seed = 2})));
+  ASSERT_TRUE(model.ok());
+  EXPECT_EQ(CpuAccelerator::Create(*model, {.max_batch_size = 0}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace pynq::accel
