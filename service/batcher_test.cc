@@ -1,0 +1,273 @@
+#include "service/batcher.h"
+
+#include <atomic>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "accel/cpu_backend.h"
+#include "accel/model_builder.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace pynq::service {
+namespace {
+
+using ::testing::HasSubstr;
+
+// Runs batches on the real CPU backend, but lets a test hold each run until it opens the gate,
+// count the batches, and make runs fail: the batcher's rules are about timing and bounds.
+class GatedAccelerator final : public accel::Accelerator {
+ public:
+  explicit GatedAccelerator(std::unique_ptr<accel::Accelerator> inner)
+      : inner_(std::move(inner)) {}
+
+  const accel::Model& model() const override { return inner_->model(); }
+  std::string_view backend_name() const override { return "gated-cpu"; }
+  size_t max_batch_size() const override { return inner_->max_batch_size(); }
+  absl::Status Run(absl::Span<const uint8_t> images, absl::Span<int32_t> scores) override {
+    absl::MutexLock lock(&mu_);
+    ++running_;
+    mu_.Await(absl::Condition(&open_));
+    --running_;
+    batch_sizes_.push_back(images.size() / model().input_bytes());
+    if (!fail_with_.ok()) return fail_with_;
+    return inner_->Run(images, scores);
+  }
+
+  void Open() {
+    absl::MutexLock lock(&mu_);
+    open_ = true;
+  }
+  void FailWith(absl::Status status) {
+    absl::MutexLock lock(&mu_);
+    fail_with_ = std::move(status);
+  }
+  // Blocks until a Run() is waiting at the closed gate.
+  void AwaitRunning() {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(
+        +[](int* running) { return *running > 0; }, &running_));
+  }
+  std::vector<size_t> batch_sizes() {
+    absl::MutexLock lock(&mu_);
+    return batch_sizes_;
+  }
+
+ private:
+  std::unique_ptr<accel::Accelerator> inner_;
+  absl::Mutex mu_;
+  bool open_ ABSL_GUARDED_BY(mu_) = false;
+  int running_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Status fail_with_ ABSL_GUARDED_BY(mu_);
+  std::vector<size_t> batch_sizes_ ABSL_GUARDED_BY(mu_);
+};
+
+class BatcherTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    model_ = *accel::Model::FromBytes(accel::SerializeModel(accel::RandomBnnSpec({.seed = 9})));
+    reference_ = *accel::CpuAccelerator::Create(model_, {});
+    std::mt19937 rng(1);
+    pixels_.resize(256 * model_->input_bytes());
+    for (uint8_t& p : pixels_) p = static_cast<uint8_t>(rng());
+  }
+
+  // Creates a batcher over a gated CPU backend; the gate starts `open` or closed.
+  std::unique_ptr<Batcher> MakeBatcher(const Batcher::Options& options, bool open) {
+    auto gated = std::make_unique<GatedAccelerator>(*accel::CpuAccelerator::Create(model_, {}));
+    gate_ = gated.get();
+    if (open) gate_->Open();
+    auto batcher = Batcher::Create(std::move(gated), options, &metrics_);
+    EXPECT_TRUE(batcher.ok()) << batcher.status();
+    return std::move(*batcher);
+  }
+
+  // A request for `count` images starting at test image `first`; `done` counts completions.
+  std::shared_ptr<InferenceRequest> MakeRequest(size_t first, size_t count,
+                                                std::atomic<int>* done) {
+    std::vector<std::string_view> images;
+    for (size_t i = 0; i < count; ++i) {
+      images.emplace_back(
+          reinterpret_cast<const char*>(pixels_.data() + (first + i) * model_->input_bytes()),
+          model_->input_bytes());
+    }
+    return std::make_shared<InferenceRequest>(*model_, std::move(images),
+                                              [done](InferenceRequest&) { ++*done; });
+  }
+
+  std::vector<int32_t> ExpectedScores(size_t image) {
+    std::vector<int32_t> scores(model_->num_classes());
+    EXPECT_TRUE(reference_
+                    ->Run(absl::MakeConstSpan(pixels_).subspan(image * model_->input_bytes(),
+                                                               model_->input_bytes()),
+                          absl::MakeSpan(scores))
+                    .ok());
+    return scores;
+  }
+
+  static void AwaitCount(const std::atomic<int>& counter, int value) {
+    const absl::Time give_up = absl::Now() + absl::Seconds(30);
+    while (counter.load() < value && absl::Now() < give_up) absl::SleepFor(absl::Milliseconds(1));
+    ASSERT_EQ(counter.load(), value);
+  }
+
+  std::shared_ptr<const accel::Model> model_;
+  std::unique_ptr<accel::CpuAccelerator> reference_;
+  std::vector<uint8_t> pixels_;
+  ModelMetrics metrics_;
+  GatedAccelerator* gate_ = nullptr;
+};
+
+TEST_F(BatcherTest, FullBatchDispatchesWithoutWaitingForTheDelay) {
+  auto batcher = MakeBatcher({.max_batch_size = 4, .max_queue_delay = absl::Seconds(60)}, true);
+  std::atomic<int> done{0};
+  std::vector<std::shared_ptr<InferenceRequest>> requests;
+  for (size_t i = 0; i < 4; ++i) {
+    requests.push_back(MakeRequest(i, 1, &done));
+    ASSERT_TRUE(batcher->Submit(requests.back()).ok());
+  }
+  AwaitCount(done, 4);  // long before the 60 s delay
+  EXPECT_THAT(gate_->batch_sizes(), ::testing::ElementsAre(4));
+  for (size_t i = 0; i < 4; ++i) {
+    EXPECT_TRUE(requests[i]->status().ok());
+    EXPECT_EQ(requests[i]->timing(0).batch_size, 4u);
+    EXPECT_THAT(requests[i]->scores(0), ::testing::ElementsAreArray(ExpectedScores(i)));
+  }
+}
+
+TEST_F(BatcherTest, PartialBatchWaitsForTheDelayThenDispatches) {
+  const absl::Duration delay = absl::Milliseconds(50);
+  auto batcher = MakeBatcher({.max_batch_size = 64, .max_queue_delay = delay}, true);
+  std::atomic<int> done{0};
+  auto a = MakeRequest(0, 1, &done);
+  auto b = MakeRequest(1, 2, &done);
+  ASSERT_TRUE(batcher->Submit(a).ok());
+  ASSERT_TRUE(batcher->Submit(b).ok());
+  AwaitCount(done, 2);
+  EXPECT_THAT(gate_->batch_sizes(), ::testing::ElementsAre(3));
+  EXPECT_GE(a->timing(0).queue, delay);
+  EXPECT_EQ(b->timing(1).batch_size, 3u);
+}
+
+TEST_F(BatcherTest, LargeRequestSpansBatchesInOrder) {
+  auto batcher = MakeBatcher({.max_batch_size = 4, .max_queue_delay = absl::ZeroDuration()},
+                             false);
+  std::atomic<int> done{0};
+  auto big = MakeRequest(10, 10, &done);
+  ASSERT_TRUE(batcher->Submit(big).ok());
+  gate_->Open();
+  AwaitCount(done, 1);
+  EXPECT_THAT(gate_->batch_sizes(), ::testing::ElementsAre(4, 4, 2));
+  ASSERT_TRUE(big->status().ok());
+  for (size_t i = 0; i < 10; ++i) {
+    EXPECT_THAT(big->scores(i), ::testing::ElementsAreArray(ExpectedScores(10 + i))) << i;
+  }
+  EXPECT_EQ(big->timing(9).batch_size, 2u);
+}
+
+TEST_F(BatcherTest, FullQueueRefusesAtOnceWithUnavailable) {
+  auto batcher = MakeBatcher(
+      {.max_batch_size = 2, .max_queue_delay = absl::ZeroDuration(), .max_queue_images = 5},
+      false);
+  std::atomic<int> done{0};
+  // The first batch (2 images) leaves the queue and blocks in the accelerator ...
+  ASSERT_TRUE(batcher->Submit(MakeRequest(0, 2, &done)).ok());
+  gate_->AwaitRunning();
+  // ... so the queue takes 5 more images, and not one more.
+  ASSERT_TRUE(batcher->Submit(MakeRequest(2, 3, &done)).ok());
+  ASSERT_TRUE(batcher->Submit(MakeRequest(5, 2, &done)).ok());
+  EXPECT_EQ(batcher->queue_depth(), 5u);
+  absl::Status full = batcher->Submit(MakeRequest(7, 1, &done));
+  EXPECT_EQ(full.code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(full.message(), HasSubstr("queue is full: 5 images queued"));
+  gate_->Open();
+  AwaitCount(done, 3);  // everything accepted is answered; the refused request never is
+  EXPECT_EQ(batcher->queue_depth(), 0u);
+}
+
+TEST_F(BatcherTest, DrainAnswersEverythingAcceptedThenRefuses) {
+  auto batcher = MakeBatcher({.max_batch_size = 8, .max_queue_delay = absl::Seconds(60)}, false);
+  std::atomic<int> done{0};
+  std::vector<std::shared_ptr<InferenceRequest>> requests;
+  for (size_t i = 0; i < 20; ++i) {
+    requests.push_back(MakeRequest(i, 1 + i % 3, &done));
+    ASSERT_TRUE(batcher->Submit(requests.back()).ok());
+  }
+  gate_->Open();
+  batcher->Drain();  // does not wait out the 60 s delay: a draining batcher dispatches at once
+  EXPECT_EQ(done.load(), 20);
+  for (const auto& r : requests) EXPECT_TRUE(r->status().ok());
+  absl::Status late = batcher->Submit(MakeRequest(0, 1, &done));
+  EXPECT_EQ(late.code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(late.message(), HasSubstr("shutting down"));
+}
+
+TEST_F(BatcherTest, FailedRunFailsEveryRequestInTheBatchOnce) {
+  auto batcher = MakeBatcher({.max_batch_size = 8, .max_queue_delay = absl::Seconds(60)}, false);
+  gate_->FailWith(absl::InternalError("engine on fire"));
+  std::atomic<int> done{0};
+  auto a = MakeRequest(0, 3, &done);
+  auto b = MakeRequest(3, 5, &done);
+  ASSERT_TRUE(batcher->Submit(a).ok());
+  ASSERT_TRUE(batcher->Submit(b).ok());
+  gate_->Open();
+  AwaitCount(done, 2);
+  for (const auto& r : {a, b}) {
+    EXPECT_EQ(r->status().code(), absl::StatusCode::kInternal);
+    EXPECT_THAT(r->status().message(), HasSubstr("gated-cpu backend failed on a batch of 8"));
+    EXPECT_THAT(r->status().message(), HasSubstr("engine on fire"));
+  }
+  EXPECT_EQ(metrics_.Snapshot(absl::Now()).batches, 0u);
+}
+
+TEST_F(BatcherTest, ConcurrentSubmittersAllGetTheirOwnScores) {
+  auto batcher = MakeBatcher({.max_batch_size = 16, .max_queue_delay = absl::Microseconds(200),
+                              .max_queue_images = 100000},
+                             true);
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 50;
+  std::atomic<int> done{0};
+  std::vector<std::vector<std::shared_ptr<InferenceRequest>>> requests(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        const size_t first = (t * kPerThread + i) % 250;
+        requests[t].push_back(MakeRequest(first, 1 + i % 5, &done));
+        EXPECT_TRUE(batcher->Submit(requests[t].back()).ok());
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  AwaitCount(done, kThreads * kPerThread);
+  for (int t = 0; t < kThreads; ++t) {
+    for (int i = 0; i < kPerThread; ++i) {
+      const size_t first = (t * kPerThread + i) % 250;
+      const auto& r = requests[t][i];
+      for (size_t k = 0; k < r->image_count(); ++k) {
+        ASSERT_THAT(r->scores(k), ::testing::ElementsAreArray(ExpectedScores(first + k)));
+        ASSERT_LE(r->timing(k).batch_size, 16u);
+      }
+    }
+  }
+}
+
+TEST_F(BatcherTest, CreateRejectsBadOptions) {
+  auto cpu = [&] { return *accel::CpuAccelerator::Create(model_, {.max_batch_size = 8}); };
+  EXPECT_EQ(Batcher::Create(cpu(), {.max_batch_size = 0}, &metrics_).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  absl::Status too_big = Batcher::Create(cpu(), {.max_batch_size = 9}, &metrics_).status();
+  EXPECT_EQ(too_big.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(too_big.message(), HasSubstr("exceeds the cpu backend's maximum of 8"));
+  EXPECT_EQ(Batcher::Create(cpu(), {.max_queue_images = 0}, &metrics_).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace pynq::service

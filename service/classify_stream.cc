@@ -1,0 +1,97 @@
+#include "service/classify_stream.h"
+
+#include <utility>
+
+#include "service/grpc_status.h"
+#include "service/inference_service.h"
+
+namespace pynq::service {
+
+ClassifyStreamReactor::ClassifyStreamReactor(InferenceService* service) : service_(service) {
+  Advance();
+}
+
+void ClassifyStreamReactor::OnReadDone(bool ok) {
+  Pending* accepted = nullptr;
+  {
+    absl::MutexLock lock(&mu_);
+    reading_ = false;
+    if (!ok) {
+      reads_done_ = true;  // the client half-closed, or the call broke
+    } else {
+      accepted = incoming_.get();
+      pending_.push_back(std::move(incoming_));
+    }
+  }
+  if (accepted != nullptr) {
+    // Queued outside mu_: the batcher may answer (and call OnAnswered) before Submit returns.
+    absl::Status queued = service_->Submit(
+        accepted->request, &accepted->response,
+        [this, accepted](const absl::Status& status) { OnAnswered(accepted, status); });
+    if (!queued.ok()) OnAnswered(accepted, queued);
+  }
+  Advance();
+}
+
+void ClassifyStreamReactor::OnAnswered(Pending* pending, const absl::Status& status) {
+  if (!status.ok()) {
+    pending->response.Clear();
+    pending->response.set_tag(pending->request.tag());
+    pending->response.set_model(pending->request.model());
+    ToErrorProto(status, pending->response.mutable_error());
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    pending->answered = true;
+  }
+  Advance();
+}
+
+void ClassifyStreamReactor::OnWriteDone(bool ok) {
+  {
+    absl::MutexLock lock(&mu_);
+    writing_ = false;
+    pending_.pop_front();
+    if (!ok) write_failed_ = true;
+  }
+  Advance();
+}
+
+void ClassifyStreamReactor::OnDone() { delete this; }
+
+void ClassifyStreamReactor::Advance() {
+  const pynq_infer::v1::ClassifyResponse* to_write = nullptr;
+  pynq_infer::v1::ClassifyRequest* to_read = nullptr;
+  bool finish = false;
+  grpc::Status finish_status = grpc::Status::OK;
+  {
+    absl::MutexLock lock(&mu_);
+    if (write_failed_) {
+      // Nobody will read these answers; drop the finished ones so Finish() can come.
+      while (!pending_.empty() && pending_.front()->answered) pending_.pop_front();
+    } else if (!writing_ && !pending_.empty() && pending_.front()->answered) {
+      writing_ = true;
+      to_write = &pending_.front()->response;
+    }
+    if (!reading_ && !reads_done_ && !write_failed_ && !finished_ &&
+        pending_.size() < service_->options().max_stream_in_flight) {
+      reading_ = true;
+      incoming_ = std::make_unique<Pending>();
+      to_read = &incoming_->request;
+    }
+    const bool no_more_reads = reads_done_ || write_failed_;
+    if (!finished_ && no_more_reads && !reading_ && !writing_ && pending_.empty()) {
+      finished_ = true;
+      finish = true;
+      if (write_failed_) {
+        finish_status = grpc::Status(grpc::StatusCode::CANCELLED,
+                                     "the stream broke before every response was written");
+      }
+    }
+  }
+  if (to_write != nullptr) StartWrite(to_write);
+  if (to_read != nullptr) StartRead(to_read);
+  if (finish) Finish(finish_status);
+}
+
+}  // namespace pynq::service

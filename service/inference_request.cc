@@ -1,0 +1,32 @@
+#include "service/inference_request.h"
+
+#include <utility>
+
+namespace pynq::service {
+
+InferenceRequest::InferenceRequest(const accel::Model& model,
+                                   std::vector<std::string_view> images, DoneCallback on_done)
+    : model_(model),
+      images_(std::move(images)),
+      accepted_at_(absl::Now()),
+      on_done_(std::move(on_done)),
+      scores_(images_.size() * model.num_classes()),
+      timings_(images_.size()),
+      remaining_(images_.size()) {}
+
+absl::Status InferenceRequest::status() const {
+  absl::MutexLock lock(&mu_);
+  return status_;
+}
+
+void InferenceRequest::Complete(size_t count, const absl::Status& status) {
+  if (!status.ok()) {
+    absl::MutexLock lock(&mu_);
+    if (status_.ok()) status_ = status;
+  }
+  // acq_rel: the last finisher acquires every other batch's result writes before the callback
+  // reads them.
+  if (remaining_.fetch_sub(count, std::memory_order_acq_rel) == count) on_done_(*this);
+}
+
+}  // namespace pynq::service

@@ -1,0 +1,205 @@
+#include "service/inference_service.h"
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "service/classify_stream.h"
+#include "service/grpc_status.h"
+
+namespace pynq::service {
+
+namespace v1 = ::pynq_infer::v1;
+
+namespace {
+
+// Whether class a ranks before class b: higher score first, then the lower index.
+bool RanksBefore(absl::Span<const int32_t> scores, uint32_t a, uint32_t b) {
+  return scores[a] > scores[b] || (scores[a] == scores[b] && a < b);
+}
+
+// The best class ranked strictly after `after` (or the best of all when `after` is none). Picking
+// top-k by repeated selection needs no scratch memory, and k is small.
+uint32_t NextBest(absl::Span<const int32_t> scores, const uint32_t* after) {
+  uint32_t best = 0;
+  bool found = false;
+  for (uint32_t c = 0; c < scores.size(); ++c) {
+    if (after != nullptr && !RanksBefore(scores, *after, c)) continue;
+    if (!found || RanksBefore(scores, c, best)) {
+      best = c;
+      found = true;
+    }
+  }
+  return best;
+}
+
+void FillResults(const v1::ClassifyRequest& request, const InferenceRequest& done,
+                 const ServedModel& served, v1::ClassifyResponse* response) {
+  const accel::Model& model = *served.model;
+  response->set_model(model.name());
+  response->set_model_version(model.version());
+  response->set_backend(std::string(served.batcher->accelerator().backend_name()));
+  response->set_tag(request.tag());
+  for (size_t i = 0; i < done.image_count(); ++i) {
+    absl::Span<const int32_t> scores = done.scores(i);
+    v1::Classification* result = response->add_results();
+    result->mutable_scores()->Add(scores.begin(), scores.end());
+    uint32_t previous = NextBest(scores, nullptr);
+    result->set_class_index(previous);
+    result->set_label(model.labels()[previous]);
+    for (uint32_t k = 0; k < request.top_k(); ++k) {
+      const uint32_t c = k == 0 ? previous : NextBest(scores, &previous);
+      v1::ClassScore* top = result->add_top();
+      top->set_class_index(c);
+      top->set_label(model.labels()[c]);
+      top->set_score(scores[c]);
+      previous = c;
+    }
+    const ImageTiming& timing = done.timing(i);
+    result->set_queue_us(absl::ToInt64Microseconds(timing.queue));
+    result->set_accelerator_us(absl::ToInt64Microseconds(timing.accelerator));
+    result->set_batch_size(timing.batch_size);
+  }
+}
+
+void FillLatency(const LatencySummary& s, v1::LatencySummary* out) {
+  out->set_count(s.count);
+  out->set_mean_us(s.mean_us);
+  out->set_p50_us(s.p50_us);
+  out->set_p90_us(s.p90_us);
+  out->set_p99_us(s.p99_us);
+  out->set_max_us(s.max_us);
+}
+
+}  // namespace
+
+InferenceService::InferenceService(const ModelRegistry* registry, const Options& options)
+    : registry_(registry), options_(options), started_(absl::Now()) {}
+
+absl::StatusOr<const ServedModel*> InferenceService::Validate(
+    const v1::ClassifyRequest& request) const {
+  const ServedModel* served = registry_->Find(request.model());
+  if (served == nullptr) {
+    std::vector<std::string> names;
+    for (const ServedModel* m : registry_->models()) names.push_back(m->model->name());
+    return absl::NotFoundError(absl::StrFormat("model \"%s\" is not loaded; loaded models: %s",
+                                               request.model(), absl::StrJoin(names, ", ")));
+  }
+  const accel::Model& model = *served->model;
+  const size_t n = request.images_size();
+  if (n == 0) return absl::InvalidArgumentError("request has no images");
+  if (n > options_.max_images_per_request) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "request has %d images, more than the %d allowed per request", n,
+        options_.max_images_per_request));
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (request.images(i).size() != model.input_bytes()) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "image %d has %d bytes; model %s takes %dx%dx%d uint8 images of %d bytes", i,
+          request.images(i).size(), model.name(), model.input_shape().c, model.input_shape().h,
+          model.input_shape().w, model.input_bytes()));
+    }
+  }
+  if (request.top_k() > model.num_classes()) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "top_k is %d, but model %s has only %d classes", request.top_k(), model.name(),
+        model.num_classes()));
+  }
+  return served;
+}
+
+absl::Status InferenceService::Submit(const v1::ClassifyRequest& request,
+                                      v1::ClassifyResponse* response,
+                                      std::function<void(const absl::Status&)> on_done) {
+  absl::StatusOr<const ServedModel*> served = Validate(request);
+  if (!served.ok()) {
+    if (const ServedModel* m = registry_->Find(request.model()); m != nullptr) {
+      m->metrics->RecordRequest(absl::ZeroDuration(), /*ok=*/false);
+    }
+    return served.status();
+  }
+  const ServedModel* model = *served;
+  std::vector<std::string_view> images(request.images().begin(), request.images().end());
+  auto inference = std::make_shared<InferenceRequest>(
+      *model->model, std::move(images),
+      [&request, response, model, on_done = std::move(on_done)](InferenceRequest& done) {
+        const absl::Status status = done.status();
+        if (status.ok()) FillResults(request, done, *model, response);
+        model->metrics->RecordRequest(absl::Now() - done.accepted_at(), status.ok());
+        on_done(status);
+      });
+  absl::Status queued = model->batcher->Submit(std::move(inference));
+  if (!queued.ok()) model->metrics->RecordRequest(absl::ZeroDuration(), /*ok=*/false);
+  return queued;
+}
+
+grpc::ServerUnaryReactor* InferenceService::Classify(grpc::CallbackServerContext* context,
+                                                     const v1::ClassifyRequest* request,
+                                                     v1::ClassifyResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::Status queued = Submit(*request, response, [reactor](const absl::Status& status) {
+    reactor->Finish(ToGrpcStatus(status));
+  });
+  if (!queued.ok()) reactor->Finish(ToGrpcStatus(queued));
+  return reactor;
+}
+
+grpc::ServerBidiReactor<v1::ClassifyRequest, v1::ClassifyResponse>*
+InferenceService::ClassifyStream(grpc::CallbackServerContext* context) {
+  return new ClassifyStreamReactor(this);
+}
+
+grpc::ServerUnaryReactor* InferenceService::GetMetrics(grpc::CallbackServerContext* context,
+                                                       const v1::GetMetricsRequest* request,
+                                                       v1::GetMetricsResponse* response) {
+  const absl::Time now = absl::Now();
+  response->set_uptime_s(absl::ToDoubleSeconds(now - started_));
+  for (const ServedModel* served : registry_->models()) {
+    const ModelMetricsSnapshot s = served->metrics->Snapshot(now);
+    v1::ModelMetrics* m = response->add_models();
+    m->set_model(served->model->name());
+    m->set_backend(std::string(served->batcher->accelerator().backend_name()));
+    m->set_requests_ok(s.requests_ok);
+    m->set_requests_failed(s.requests_failed);
+    m->set_images(s.images);
+    m->set_batches(s.batches);
+    m->set_images_per_s_10s(s.images_per_s_window);
+    m->set_images_per_s_total(s.images_per_s_total);
+    FillLatency(s.latency, m->mutable_latency());
+    FillLatency(s.queue, m->mutable_queue());
+    FillLatency(s.accelerator, m->mutable_accelerator());
+    m->set_queue_depth(static_cast<uint32_t>(served->batcher->queue_depth()));
+  }
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* InferenceService::ListModels(grpc::CallbackServerContext* context,
+                                                       const v1::ListModelsRequest* request,
+                                                       v1::ListModelsResponse* response) {
+  for (const ServedModel* served : registry_->models()) {
+    const accel::Model& model = *served->model;
+    v1::ModelInfo* info = response->add_models();
+    info->set_name(model.name());
+    info->set_version(model.version());
+    info->set_description(model.description());
+    info->set_channels(model.input_shape().c);
+    info->set_height(model.input_shape().h);
+    info->set_width(model.input_shape().w);
+    info->set_input_bytes(static_cast<uint32_t>(model.input_bytes()));
+    for (const std::string& label : model.labels()) info->add_labels(label);
+    for (const std::string& line : model.LayerSummary()) info->add_layers(line);
+    info->set_file_bytes(model.file_bytes());
+    info->set_backend(std::string(served->batcher->accelerator().backend_name()));
+    info->set_max_batch_size(static_cast<uint32_t>(served->batcher->options().max_batch_size));
+  }
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+}  // namespace pynq::service

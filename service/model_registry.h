@@ -1,0 +1,67 @@
+// The models the daemon serves: at start it loads every model file (*.pim) in one directory and
+// gives each its accelerator, batcher and metrics.
+//
+//   ASSIGN_OR_RETURN(std::unique_ptr<ModelRegistry> registry,
+//                    ModelRegistry::Create({.model_dir = "/usr/share/pynq-infer/models"}));
+//   const ServedModel* m = registry->Find("mnist-bnn-tfc");   // nullptr if not served
+//   RETURN_IF_ERROR(m->batcher->Submit(request));
+//
+// The set of models is fixed after Create(); Find() and models() are thread-safe.
+#ifndef PYNQ_SERVICE_MODEL_REGISTRY_H_
+#define PYNQ_SERVICE_MODEL_REGISTRY_H_
+
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "accel/cpu_backend.h"
+#include "accel/model.h"
+#include "service/batcher.h"
+#include "service/metrics.h"
+
+namespace pynq::service {
+
+// One served model. The batcher is declared last so it is destroyed (drained) first: no batch
+// runs after its metrics or model are gone.
+struct ServedModel {
+  std::shared_ptr<const accel::Model> model;
+  std::string path;
+  std::unique_ptr<ModelMetrics> metrics;
+  std::unique_ptr<Batcher> batcher;
+};
+
+class ModelRegistry {
+ public:
+  struct Options {
+    // Directory whose *.pim files are loaded (not recursively).
+    std::string model_dir;
+    Batcher::Options batcher;
+    accel::CpuAccelerator::Options cpu;
+  };
+
+  // Loads every *.pim file in options.model_dir. Fails, naming the file, if any file is invalid
+  // or two files hold models of the same name; kNotFound if the directory cannot be read or
+  // holds no model file. A daemon started with a broken model directory should not come up
+  // serving part of it silently.
+  static absl::StatusOr<std::unique_ptr<ModelRegistry>> Create(const Options& options);
+
+  // The model named `name`, or nullptr.
+  const ServedModel* Find(std::string_view name) const;
+  // All served models, by name.
+  std::vector<const ServedModel*> models() const;
+
+  // Drains every model's batcher (Batcher::Drain()): accepted requests are all answered.
+  void Drain();
+
+ private:
+  ModelRegistry() = default;
+
+  std::map<std::string, std::unique_ptr<ServedModel>, std::less<>> models_;
+};
+
+}  // namespace pynq::service
+
+#endif  // PYNQ_SERVICE_MODEL_REGISTRY_H_

@@ -1,0 +1,50 @@
+#include "service/server.h"
+
+#include <chrono>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/server_builder.h"
+
+namespace pynq::service {
+
+Server::Server(ModelRegistry* registry, const Options& options)
+    : registry_(registry), service_(registry, options.service) {}
+
+absl::StatusOr<std::unique_ptr<Server>> Server::Start(ModelRegistry* registry,
+                                                      const Options& options) {
+  // Both are process-wide switches that must be set before the first ServerBuilder.
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+
+  std::unique_ptr<Server> server(new Server(registry, options));
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(options.listen_address, grpc::InsecureServerCredentials(),
+                           &server->port_);
+  builder.SetMaxReceiveMessageSize(options.max_message_bytes);
+  builder.RegisterService(&server->service_);
+  server->server_ = builder.BuildAndStart();
+  if (server->server_ == nullptr || server->port_ == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", options.listen_address,
+                     " (address in use, or not an address of this host?)"));
+  }
+  server->server_->GetHealthCheckService()->SetServingStatus(kServiceName, true);
+  return server;
+}
+
+Server::~Server() {
+  if (!shut_down_) Shutdown(absl::ZeroDuration());
+}
+
+void Server::Shutdown(absl::Duration grace) {
+  shut_down_ = true;
+  server_->GetHealthCheckService()->Shutdown();
+  server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
+  registry_->Drain();
+}
+
+}  // namespace pynq::service

@@ -1,0 +1,64 @@
+// The daemon's gRPC server: pynq_infer.v1.Inference, grpc.health.v1.Health and server
+// reflection on one listening address, over a ModelRegistry.
+//
+//   ASSIGN_OR_RETURN(std::unique_ptr<Server> server, Server::Start(registry.get(), options));
+//   spdlog::info("listening on port {}", server->port());
+//   ... wait for SIGTERM ...
+//   server->Shutdown(absl::Seconds(30));   // answers every accepted request first
+#ifndef PYNQ_SERVICE_SERVER_H_
+#define PYNQ_SERVICE_SERVER_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "grpcpp/server.h"
+#include "service/inference_service.h"
+#include "service/model_registry.h"
+
+namespace pynq::service {
+
+class Server {
+ public:
+  // The name under which grpc.health.v1 reports the inference service.
+  static constexpr char kServiceName[] = "pynq_infer.v1.Inference";
+
+  struct Options {
+    // host:port; port 0 picks a free port (see port()).
+    std::string listen_address = "0.0.0.0:50051";
+    // Largest request message accepted; larger ones fail with RESOURCE_EXHAUSTED.
+    int max_message_bytes = 4 << 20;
+    InferenceService::Options service;
+  };
+
+  // Binds and starts serving. kUnavailable if the address cannot be bound. `registry` must
+  // outlive the Server.
+  static absl::StatusOr<std::unique_ptr<Server>> Start(ModelRegistry* registry,
+                                                       const Options& options);
+
+  // Shuts down (see Shutdown()) if that has not happened yet.
+  ~Server();
+
+  // The port actually bound.
+  int port() const { return port_; }
+
+  // Graceful stop: health turns NOT_SERVING, no new call is accepted, calls in progress get up to
+  // `grace` to be answered (the batchers keep dispatching meanwhile), and finally every batcher
+  // drains, so no accepted request is lost. Blocks until done. Call once, from one thread.
+  void Shutdown(absl::Duration grace);
+
+ private:
+  Server(ModelRegistry* registry, const Options& options);
+
+  ModelRegistry* const registry_;
+  // Declared before server_: the gRPC server, destroyed first, calls into the service.
+  InferenceService service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  bool shut_down_ = false;
+};
+
+}  // namespace pynq::service
+
+#endif  // PYNQ_SERVICE_SERVER_H_

@@ -1,0 +1,351 @@
+// End-to-end: the real pynq-inferd binary on a loopback port, serving the shipped model, talked to
+// by a real gRPC client.
+#include <algorithm>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "clients/idx_file.h"
+#include "gmock/gmock.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "pynq_infer/v1/inference.grpc.pb.h"
+#include "tests/daemon_process.h"
+
+namespace pynq {
+namespace {
+
+namespace v1 = ::pynq_infer::v1;
+using ::testing::HasSubstr;
+
+constexpr char kModel[] = "mnist-bnn-tfc";
+constexpr int kMaxImagesPerRequest = 256;
+constexpr int kMaxMessageBytes = 512 * 1024;
+
+// Shared by every test: one daemon and the held-out split with its golden scores.
+class DaemonE2eTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    const std::string src = testing::SourceDir();
+    auto images = clients::ReadIdxImages(src + "/models/data/mnist-heldout-images.idx3-ubyte");
+    ASSERT_TRUE(images.ok()) << images.status();
+    auto labels = clients::ReadIdxLabels(src + "/models/data/mnist-heldout-labels.idx1-ubyte");
+    ASSERT_TRUE(labels.ok()) << labels.status();
+    auto golden =
+        clients::ReadIdxInt32Matrix(src + "/models/golden/mnist-bnn-tfc.heldout-scores.idx2-int");
+    ASSERT_TRUE(golden.ok()) << golden.status();
+    images_ = new clients::GrayImages(std::move(*images));
+    labels_ = new std::vector<uint8_t>(std::move(*labels));
+    golden_ = new clients::Int32Matrix(std::move(*golden));
+    ASSERT_EQ(images_->count, 2000u);
+    ASSERT_EQ(golden_->rows, 2000u);
+
+    auto daemon = testing::DaemonProcess::Start(
+        {.args = {"--model_dir=" + src + "/models/zoo",
+                  absl::StrCat("--max_images_per_request=", kMaxImagesPerRequest),
+                  absl::StrCat("--max_message_bytes=", kMaxMessageBytes),
+                  "--max_queue_delay_us=200"}});
+    ASSERT_TRUE(daemon.ok()) << daemon.status();
+    daemon_ = daemon->release();
+    channel_ = new std::shared_ptr<grpc::Channel>(
+        grpc::CreateChannel(daemon_->address(), grpc::InsecureChannelCredentials()));
+  }
+
+  static void TearDownTestSuite() {
+    delete channel_;
+    if (daemon_ != nullptr) {
+      // SIGTERM drains and exits cleanly.
+      absl::StatusOr<int> exit_code = daemon_->Stop();
+      EXPECT_TRUE(exit_code.ok()) << exit_code.status();
+      EXPECT_EQ(exit_code.value_or(-1), 0);
+    }
+    delete daemon_;
+    delete images_;
+    delete labels_;
+    delete golden_;
+  }
+
+  void SetUp() override {
+    ASSERT_NE(daemon_, nullptr);
+    stub_ = v1::Inference::NewStub(*channel_);
+  }
+
+  static std::unique_ptr<grpc::ClientContext> Context() {
+    auto context = std::make_unique<grpc::ClientContext>();
+    context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+    return context;
+  }
+
+  static std::string Image(size_t i) {
+    absl::Span<const uint8_t> pixels = images_->image(i);
+    return std::string(pixels.begin(), pixels.end());
+  }
+
+  static v1::ClassifyRequest Request(size_t first, size_t count) {
+    v1::ClassifyRequest request;
+    request.set_model(kModel);
+    for (size_t i = first; i < first + count; ++i) request.add_images(Image(i));
+    return request;
+  }
+
+  grpc::Status Classify(const v1::ClassifyRequest& request, v1::ClassifyResponse* response) {
+    return stub_->Classify(Context().get(), request, response);
+  }
+
+  // A good request still gets a good answer: the daemon kept serving.
+  void ExpectStillServing() {
+    v1::ClassifyResponse response;
+    grpc::Status status = Classify(Request(0, 1), &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    ASSERT_EQ(response.results_size(), 1);
+  }
+
+  static testing::DaemonProcess* daemon_;
+  static std::shared_ptr<grpc::Channel>* channel_;
+  static clients::GrayImages* images_;
+  static std::vector<uint8_t>* labels_;
+  static clients::Int32Matrix* golden_;
+  std::unique_ptr<v1::Inference::Stub> stub_;
+};
+
+testing::DaemonProcess* DaemonE2eTest::daemon_ = nullptr;
+std::shared_ptr<grpc::Channel>* DaemonE2eTest::channel_ = nullptr;
+clients::GrayImages* DaemonE2eTest::images_ = nullptr;
+std::vector<uint8_t>* DaemonE2eTest::labels_ = nullptr;
+clients::Int32Matrix* DaemonE2eTest::golden_ = nullptr;
+
+TEST_F(DaemonE2eTest, HealthIsServing) {
+  auto health = grpc::health::v1::Health::NewStub(*channel_);
+  for (const std::string service : {"", "pynq_infer.v1.Inference"}) {
+    grpc::health::v1::HealthCheckRequest request;
+    request.set_service(service);
+    grpc::health::v1::HealthCheckResponse response;
+    grpc::Status status = health->Check(Context().get(), request, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    EXPECT_EQ(response.status(), grpc::health::v1::HealthCheckResponse::SERVING) << service;
+  }
+}
+
+TEST_F(DaemonE2eTest, ReflectionListsTheService) {
+  auto reflection = grpc::reflection::v1alpha::ServerReflection::NewStub(*channel_);
+  auto context = Context();
+  auto stream = reflection->ServerReflectionInfo(context.get());
+  grpc::reflection::v1alpha::ServerReflectionRequest request;
+  request.set_list_services("");
+  ASSERT_TRUE(stream->Write(request));
+  stream->WritesDone();
+  grpc::reflection::v1alpha::ServerReflectionResponse response;
+  ASSERT_TRUE(stream->Read(&response));
+  std::vector<std::string> names;
+  for (const auto& s : response.list_services_response().service()) names.push_back(s.name());
+  EXPECT_THAT(names, ::testing::Contains("pynq_infer.v1.Inference"));
+  EXPECT_THAT(names, ::testing::Contains("grpc.health.v1.Health"));
+  EXPECT_TRUE(stream->Finish().ok());
+}
+
+TEST_F(DaemonE2eTest, ListModelsDescribesTheShippedModel) {
+  v1::ListModelsResponse response;
+  ASSERT_TRUE(stub_->ListModels(Context().get(), {}, &response).ok());
+  ASSERT_EQ(response.models_size(), 1);
+  const v1::ModelInfo& m = response.models(0);
+  EXPECT_EQ(m.name(), kModel);
+  EXPECT_EQ(m.input_bytes(), 784u);
+  EXPECT_EQ(m.height(), 28u);
+  EXPECT_EQ(m.width(), 28u);
+  EXPECT_THAT(m.labels(), ::testing::ElementsAre("0", "1", "2", "3", "4", "5", "6", "7", "8", "9"));
+  EXPECT_THAT(m.layers(), ::testing::ElementsAre(HasSubstr("INPUT_BINARIZE 784->784"),
+                                                  "BNN_DENSE 784->64", "BNN_DENSE_SCORES 64->10"));
+  EXPECT_EQ(m.backend(), "cpu");
+  EXPECT_GT(m.file_bytes(), 784u * 64 / 8);
+}
+
+// Every held-out image, through concurrent unary calls of several images each: the scores are
+// the Python integer reference's, bit for bit, and the accuracy meets the model's target.
+TEST_F(DaemonE2eTest, HeldOutScoresMatchGoldenAndAccuracyMeetsTarget) {
+  constexpr size_t kThreads = 4;
+  constexpr size_t kPerRequest = 25;
+  std::vector<std::vector<int32_t>> scores(images_->count);
+  std::vector<uint32_t> predicted(images_->count);
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      auto stub = v1::Inference::NewStub(*channel_);
+      for (size_t first = t * kPerRequest; first < images_->count;
+           first += kThreads * kPerRequest) {
+        v1::ClassifyResponse response;
+        grpc::Status status = stub->Classify(Context().get(), Request(first, kPerRequest), &response);
+        ASSERT_TRUE(status.ok()) << status.error_message();
+        ASSERT_EQ(response.results_size(), static_cast<int>(kPerRequest));
+        for (size_t k = 0; k < kPerRequest; ++k) {
+          const v1::Classification& r = response.results(k);
+          scores[first + k].assign(r.scores().begin(), r.scores().end());
+          predicted[first + k] = r.class_index();
+          EXPECT_GE(r.batch_size(), 1u);
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  size_t correct = 0;
+  for (size_t i = 0; i < images_->count; ++i) {
+    absl::Span<const int32_t> expected = golden_->row(i);
+    ASSERT_THAT(scores[i], ::testing::ElementsAreArray(expected.begin(), expected.end()))
+        << "image " << i;
+    const auto best = static_cast<uint32_t>(
+        std::max_element(expected.begin(), expected.end()) - expected.begin());
+    EXPECT_EQ(predicted[i], best) << "image " << i;  // max_element picks the first of ties too
+    correct += predicted[i] == (*labels_)[i];
+  }
+  const double accuracy = 100.0 * static_cast<double>(correct) / images_->count;
+  EXPECT_GE(accuracy, 91.0);
+  std::printf("held-out accuracy through the daemon: %.2f%%\n", accuracy);
+}
+
+TEST_F(DaemonE2eTest, TopKIsOrderedBestFirstWithLabels) {
+  v1::ClassifyRequest request = Request(7, 1);
+  request.set_top_k(10);
+  request.set_tag(4242);
+  v1::ClassifyResponse response;
+  ASSERT_TRUE(Classify(request, &response).ok());
+  EXPECT_EQ(response.tag(), 4242u);
+  EXPECT_EQ(response.model(), kModel);
+  const v1::Classification& r = response.results(0);
+  ASSERT_EQ(r.top_size(), 10);
+  EXPECT_EQ(r.top(0).class_index(), r.class_index());
+  EXPECT_EQ(r.top(0).label(), r.label());
+  for (int k = 1; k < 10; ++k) {
+    const auto& a = r.top(k - 1);
+    const auto& b = r.top(k);
+    EXPECT_TRUE(a.score() > b.score() || (a.score() == b.score() && a.class_index() < b.class_index()));
+    EXPECT_EQ(b.score(), r.scores(b.class_index()));
+    EXPECT_EQ(b.label(), std::to_string(b.class_index()));
+  }
+}
+
+TEST_F(DaemonE2eTest, BadRequestsGetTheRightCodesAndTheDaemonKeepsServing) {
+  struct Case {
+    std::string name;
+    v1::ClassifyRequest request;
+    grpc::StatusCode code;
+    std::string message;
+  };
+  std::vector<Case> cases;
+  {
+    v1::ClassifyRequest r = Request(0, 1);
+    r.set_model("no-such-model");
+    cases.push_back({"unknown model", r, grpc::StatusCode::NOT_FOUND,
+                     "model \"no-such-model\" is not loaded; loaded models: mnist-bnn-tfc"});
+  }
+  {
+    v1::ClassifyRequest r;
+    r.set_model(kModel);
+    cases.push_back({"no images", r, grpc::StatusCode::INVALID_ARGUMENT, "request has no images"});
+  }
+  {
+    v1::ClassifyRequest r = Request(0, 3);
+    r.mutable_images(1)->resize(783);
+    cases.push_back({"short image", r, grpc::StatusCode::INVALID_ARGUMENT,
+                     "image 1 has 783 bytes; model mnist-bnn-tfc takes 1x28x28 uint8 images of 784"});
+  }
+  {
+    v1::ClassifyRequest r = Request(0, 1);
+    r.mutable_images(0)->append("x");
+    cases.push_back({"long image", r, grpc::StatusCode::INVALID_ARGUMENT, "image 0 has 785 bytes"});
+  }
+  cases.push_back({"too many images", Request(0, kMaxImagesPerRequest + 1),
+                   grpc::StatusCode::INVALID_ARGUMENT,
+                   absl::StrCat("request has ", kMaxImagesPerRequest + 1,
+                                " images, more than the ", kMaxImagesPerRequest, " allowed")});
+  {
+    v1::ClassifyRequest r = Request(0, 1);
+    r.set_top_k(11);
+    cases.push_back({"top_k too big", r, grpc::StatusCode::INVALID_ARGUMENT,
+                     "top_k is 11, but model mnist-bnn-tfc has only 10 classes"});
+  }
+  {
+    v1::ClassifyRequest r = Request(0, 1);
+    r.mutable_images(0)->resize(kMaxMessageBytes + 1);
+    cases.push_back({"oversized message", r, grpc::StatusCode::RESOURCE_EXHAUSTED, ""});
+  }
+  for (const Case& c : cases) {
+    v1::ClassifyResponse response;
+    grpc::Status status = Classify(c.request, &response);
+    EXPECT_EQ(status.error_code(), c.code) << c.name << ": " << status.error_message();
+    EXPECT_THAT(status.error_message(), HasSubstr(c.message)) << c.name;
+    ExpectStillServing();
+  }
+}
+
+// A stream answers in request order; a bad request in the middle gets an error response of its
+// own and the stream goes on.
+TEST_F(DaemonE2eTest, StreamAnswersInOrderAndReportsBadRequestsInline) {
+  auto context = Context();
+  auto stream = stub_->ClassifyStream(context.get());
+  constexpr size_t kRequests = 300;
+  constexpr size_t kBad = 123;
+  std::thread writer([&] {
+    for (size_t i = 0; i < kRequests; ++i) {
+      v1::ClassifyRequest r = Request(i, 1 + i % 3);
+      r.set_tag(i);
+      if (i == kBad) r.mutable_images(0)->resize(10);
+      if (!stream->Write(r)) return;
+    }
+    stream->WritesDone();
+  });
+  v1::ClassifyResponse response;
+  size_t received = 0;
+  while (stream->Read(&response)) {
+    ASSERT_EQ(response.tag(), received);
+    if (received == kBad) {
+      EXPECT_EQ(response.error().code(), static_cast<int>(grpc::StatusCode::INVALID_ARGUMENT));
+      EXPECT_THAT(response.error().message(), HasSubstr("image 0 has 10 bytes"));
+      EXPECT_EQ(response.results_size(), 0);
+    } else {
+      EXPECT_EQ(response.error().code(), 0) << response.error().message();
+      ASSERT_EQ(response.results_size(), static_cast<int>(1 + received % 3));
+      for (int k = 0; k < response.results_size(); ++k) {
+        absl::Span<const int32_t> expected = golden_->row(received + k);
+        EXPECT_THAT(response.results(k).scores(),
+                    ::testing::ElementsAreArray(expected.begin(), expected.end()));
+      }
+    }
+    ++received;
+  }
+  writer.join();
+  EXPECT_EQ(received, kRequests);
+  grpc::Status status = stream->Finish();
+  EXPECT_TRUE(status.ok()) << status.error_message();
+}
+
+TEST_F(DaemonE2eTest, MetricsCountWhatWasServed) {
+  v1::GetMetricsResponse before;
+  ASSERT_TRUE(stub_->GetMetrics(Context().get(), {}, &before).ok());
+  v1::ClassifyResponse response;
+  ASSERT_TRUE(Classify(Request(0, 5), &response).ok());
+  v1::ClassifyRequest bad = Request(0, 1);
+  bad.mutable_images(0)->clear();
+  ASSERT_FALSE(Classify(bad, &response).ok());
+  v1::GetMetricsResponse after;
+  ASSERT_TRUE(stub_->GetMetrics(Context().get(), {}, &after).ok());
+  ASSERT_EQ(after.models_size(), 1);
+  const v1::ModelMetrics& a = after.models(0);
+  const v1::ModelMetrics& b = before.models(0);
+  EXPECT_EQ(a.model(), kModel);
+  EXPECT_EQ(a.backend(), "cpu");
+  EXPECT_EQ(a.requests_ok() - b.requests_ok(), 1u);
+  EXPECT_EQ(a.requests_failed() - b.requests_failed(), 1u);
+  EXPECT_EQ(a.images() - b.images(), 5u);
+  EXPECT_GE(a.batches() - b.batches(), 1u);
+  EXPECT_GT(a.latency().count(), 0u);
+  EXPECT_GT(a.latency().p50_us(), 0);
+  EXPECT_LE(a.latency().p50_us(), a.latency().p99_us());
+  EXPECT_GT(after.uptime_s(), 0);
+  EXPECT_GT(a.images_per_s_total(), 0);
+}
+
+}  // namespace
+}  // namespace pynq

@@ -1,0 +1,111 @@
+#include "tests/daemon_process.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+
+namespace pynq::testing {
+
+namespace {
+
+std::string EnvOrEmpty(const char* name) {
+  const char* value = std::getenv(name);
+  return value == nullptr ? "" : value;
+}
+
+std::string DescribeWaitStatus(int status) {
+  if (WIFEXITED(status)) return absl::StrCat("exited with code ", WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) return absl::StrCat("died of signal ", WTERMSIG(status));
+  return absl::StrCat("wait status ", status);
+}
+
+}  // namespace
+
+std::string SourceDir() { return EnvOrEmpty("PYNQ_SOURCE_DIR"); }
+
+absl::StatusOr<std::unique_ptr<DaemonProcess>> DaemonProcess::Start(const Options& options) {
+  const std::string binary = options.binary.empty() ? EnvOrEmpty("PYNQ_INFERD") : options.binary;
+  if (binary.empty()) return absl::FailedPreconditionError("PYNQ_INFERD is not set");
+  std::unique_ptr<DaemonProcess> daemon(new DaemonProcess());
+  char dir_template[] = "/tmp/pynq-inferd-test-XXXXXX";
+  if (mkdtemp(dir_template) == nullptr) return absl::InternalError("mkdtemp failed");
+  daemon->work_dir_ = dir_template;
+  const std::string port_file = daemon->work_dir_ + "/port";
+
+  std::vector<std::string> args = {binary, "--listen=127.0.0.1:0", "--port_file=" + port_file};
+  args.insert(args.end(), options.args.begin(), options.args.end());
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+
+  daemon->pid_ = fork();
+  if (daemon->pid_ < 0) return absl::InternalError("fork failed");
+  if (daemon->pid_ == 0) {
+    execv(binary.c_str(), argv.data());
+    _exit(127);
+  }
+
+  const absl::Time give_up = absl::Now() + options.start_timeout;
+  while (absl::Now() < give_up) {
+    int status = 0;
+    if (waitpid(daemon->pid_, &status, WNOHANG) == daemon->pid_) {
+      daemon->pid_ = -1;
+      return absl::UnavailableError(
+          absl::StrCat(binary, " ", DescribeWaitStatus(status), " before serving"));
+    }
+    std::ifstream in(port_file);
+    int port = 0;
+    if (in >> port && port > 0) {
+      daemon->address_ = absl::StrCat("127.0.0.1:", port);
+      return daemon;
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  return absl::DeadlineExceededError(
+      absl::StrCat(binary, " did not publish its port within ", absl::FormatDuration(options.start_timeout)));
+}
+
+DaemonProcess::~DaemonProcess() {
+  if (pid_ > 0) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+  if (!work_dir_.empty()) {
+    std::error_code ignored;
+    std::filesystem::remove_all(work_dir_, ignored);
+  }
+}
+
+absl::StatusOr<int> DaemonProcess::Stop(absl::Duration timeout) {
+  if (pid_ <= 0) return absl::FailedPreconditionError("the daemon is not running");
+  kill(pid_, SIGTERM);
+  return Wait(timeout);
+}
+
+absl::StatusOr<int> DaemonProcess::Wait(absl::Duration timeout) {
+  const absl::Time give_up = absl::Now() + timeout;
+  while (absl::Now() < give_up) {
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      if (WIFEXITED(status)) return WEXITSTATUS(status);
+      return absl::InternalError(absl::StrCat("pynq-inferd ", DescribeWaitStatus(status)));
+    }
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  kill(pid_, SIGKILL);
+  waitpid(pid_, nullptr, 0);
+  pid_ = -1;
+  return absl::DeadlineExceededError(
+      absl::StrCat("pynq-inferd did not exit within ", absl::FormatDuration(timeout), " of SIGTERM"));
+}
+
+}  // namespace pynq::testing

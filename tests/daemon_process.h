@@ -1,0 +1,63 @@
+// Starts the real pynq-inferd binary as a child process for end-to-end tests, on an ephemeral
+// loopback port, and stops it the way systemd does (SIGTERM).
+//
+//   ASSIGN_OR_RETURN(std::unique_ptr<DaemonProcess> daemon,
+//                    DaemonProcess::Start({.args = {"--model_dir=" + dir}}));
+//   auto channel = grpc::CreateChannel(daemon->address(), grpc::InsecureChannelCredentials());
+//   ...
+//   absl::StatusOr<int> exit_code = daemon->Stop();  // SIGTERM, then waits
+#ifndef PYNQ_TESTS_DAEMON_PROCESS_H_
+#define PYNQ_TESTS_DAEMON_PROCESS_H_
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace pynq::testing {
+
+class DaemonProcess {
+ public:
+  struct Options {
+    // The binary; defaults to $PYNQ_INFERD (set by CTest).
+    std::string binary;
+    // Flags besides --listen and --port_file, which Start() sets.
+    std::vector<std::string> args;
+    // How long the daemon may take to publish its port.
+    absl::Duration start_timeout = absl::Seconds(60);
+  };
+
+  // Starts the daemon and waits until it serves. kDeadlineExceeded if it does not publish its
+  // port in time, kUnavailable (with its exit status) if it exits first.
+  static absl::StatusOr<std::unique_ptr<DaemonProcess>> Start(const Options& options);
+
+  // Kills the daemon (SIGKILL) if it still runs.
+  ~DaemonProcess();
+
+  // "127.0.0.1:<port>".
+  const std::string& address() const { return address_; }
+  pid_t pid() const { return pid_; }
+
+  // Sends SIGTERM and waits up to `timeout` for the exit. Returns the exit code; kInternal if the
+  // daemon died of a signal, kDeadlineExceeded (after SIGKILL) if it did not exit in time.
+  absl::StatusOr<int> Stop(absl::Duration timeout = absl::Seconds(60));
+
+ private:
+  DaemonProcess() = default;
+  absl::StatusOr<int> Wait(absl::Duration timeout);
+
+  pid_t pid_ = -1;
+  std::string address_;
+  std::string work_dir_;
+};
+
+// $PYNQ_SOURCE_DIR (set by CTest): the repository, for the shipped models and data.
+std::string SourceDir();
+
+}  // namespace pynq::testing
+
+#endif  // PYNQ_TESTS_DAEMON_PROCESS_H_
