@@ -217,34 +217,40 @@ class ModelParser {
                      LoadLe<uint32_t>(file_, format::kMetaOffsetOffset + 12)},
         SectionRange{"WEIGHTS", LoadLe<uint32_t>(file_, format::kMetaOffsetOffset + 16),
                      LoadLe<uint32_t>(file_, format::kMetaOffsetOffset + 20)}};
-    uint64_t previous_end = format::kHeaderBytes;
-    for (const SectionRange& s : sections) {
-      if (s.end() > body) {
+    for (const SectionRange& section : sections) {
+      if (section.end() > body) {
         return absl::DataLossError(absl::StrFormat(
-            "%s section [%d, %d) runs past the end of the data at %d", s.name, s.offset, s.end(),
-            body));
+            "%s section [%d, %d) runs past the end of the data at %d", section.name,
+            section.offset, section.end(), body));
       }
-      if (s.offset < previous_end) {
-        return absl::InvalidArgumentError(absl::StrFormat(
-            "%s section starts at %d, before the end of what precedes it (%d)", s.name, s.offset,
-            previous_end));
-      }
-      if (!AllZero(file_.subspan(previous_end, s.offset - previous_end))) {
-        return absl::InvalidArgumentError(absl::StrFormat(
-            "padding before the %s section (bytes %d..%d) is not zero", s.name, previous_end,
-            s.offset - 1));
-      }
-      previous_end = s.end();
     }
-    if (!AllZero(file_.subspan(previous_end, body - previous_end))) {
-      return absl::InvalidArgumentError("bytes after the WEIGHTS section are not zero");
+    // The layout is fixed (MODEL_FORMAT.md "Layout"): each section follows the previous one
+    // directly, except for the zero padding that aligns WEIGHTS, and the CRC follows WEIGHTS.
+    const uint64_t program_end = sections[1].end();
+    const uint64_t aligned_weights =
+        (program_end + format::kWeightsAlignment - 1) / format::kWeightsAlignment *
+        format::kWeightsAlignment;
+    const std::array<uint64_t, 3> expected_offsets = {format::kHeaderBytes, sections[0].end(),
+                                                      aligned_weights};
+    for (size_t i = 0; i < sections.size(); ++i) {
+      if (sections[i].offset != expected_offsets[i]) {
+        return absl::InvalidArgumentError(absl::StrFormat(
+            "%s section starts at %d, expected %d", sections[i].name, sections[i].offset,
+            expected_offsets[i]));
+      }
+    }
+    if (sections[2].end() != body) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "WEIGHTS section ends at %d, but the checksum is at %d", sections[2].end(), body));
+    }
+    if (!AllZero(file_.subspan(program_end, aligned_weights - program_end))) {
+      return absl::InvalidArgumentError("padding before the WEIGHTS section is not zero");
     }
     const SectionRange& weights = sections[2];
-    if (weights.offset % format::kWeightsAlignment != 0 ||
-        weights.bytes % format::kWeightsAlignment != 0) {
+    if (weights.bytes % format::kWeightsAlignment != 0) {
       return absl::InvalidArgumentError(absl::StrFormat(
-          "WEIGHTS section offset %d and size %d must be multiples of %d", weights.offset,
-          weights.bytes, format::kWeightsAlignment));
+          "WEIGHTS section size %d is not a multiple of %d", weights.bytes,
+          format::kWeightsAlignment));
     }
     meta_ = file_.subspan(sections[0].offset, sections[0].bytes);
     program_ = file_.subspan(sections[1].offset, sections[1].bytes);
@@ -489,6 +495,22 @@ class ModelParser {
     return absl::OkStatus();
   }
 
+  // Thresholds and biases are bounded so that dot + param can never overflow int32 in any
+  // backend (|dot| <= kMaxFeatures).
+  absl::Status CheckParamRange() const {
+    for (size_t i = 0; i < model_->layers_.size(); ++i) {
+      const Layer& l = model_->layers_[i];
+      for (int32_t p : model_->Params(l)) {
+        if (p < -format::kMaxParamMagnitude || p > format::kMaxParamMagnitude) {
+          return absl::InvalidArgumentError(absl::StrFormat(
+              "WEIGHTS: layer %d has a threshold or bias of %d, outside +-%d", i, p,
+              format::kMaxParamMagnitude));
+        }
+      }
+    }
+    return absl::OkStatus();
+  }
+
   absl::Status CopyWeights() {
     // Round up so a zero-byte WEIGHTS section still gets a valid aligned allocation.
     const size_t allocation =
@@ -501,7 +523,8 @@ class ModelParser {
     std::memcpy(memory, weights_.data(), weights_.size());
     model_->weights_.reset(memory);
     model_->weights_bytes_ = weights_.size();
-    return CheckRowPadding();
+    RETURN_IF_ERROR(CheckRowPadding());
+    return CheckParamRange();
   }
 
   absl::Span<const uint8_t> file_;

@@ -47,6 +47,8 @@ inline constexpr uint32_t kMaxClasses = 1024;
 // Limits of PROGRAM, set by the engine's on-chip buffers.
 inline constexpr uint32_t kMaxLayers = 16;
 inline constexpr uint32_t kMaxFeatures = 4096;
+// Bound on every threshold and bias, so integer arithmetic on them never overflows.
+inline constexpr int32_t kMaxParamMagnitude = 1 << 24;
 
 enum class Op : uint32_t {
   kInputBinarize = 1,

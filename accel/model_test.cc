@@ -199,6 +199,11 @@ INSTANTIATE_TEST_SUITE_P(
                            s.layers[2].in = {35, 2, 1};
                          },
                          "output shape (35,2,1)"},
+        InconsistentCase{"BiasOutOfRange",
+                         [](ModelSpec& s) {
+                           s.layers[3].params = Int32Bytes({0, 0, (1 << 24) + 1, 0});
+                         },
+                         "bias of 16777217, outside +-16777216"},
         InconsistentCase{"PaddingBitsSet",
                          [](ModelSpec& s) {
                            // Row 0 of the 70-input layer: bit 6 of its second word is input 70.
@@ -222,6 +227,14 @@ class ProgramPatchTest : public ::testing::Test {
   std::vector<uint8_t> file_;
   uint32_t program_offset_ = 0;
 };
+
+TEST_F(ProgramPatchTest, RejectsGapsInTheLayout) {
+  std::vector<uint8_t> moved = file_;
+  Patch<uint32_t>(moved, format::kMetaOffsetOffset, 128);  // META must start right after the header
+  absl::Status status = ParseStatus(moved);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(status.message(), HasSubstr("META section starts at 128, expected 64"));
+}
 
 TEST_F(ProgramPatchTest, RejectsMisalignedBlob) {
   Patch<uint32_t>(file_, LayerField(1, 32), 8);

@@ -53,7 +53,7 @@ run_suite() {
 }
 
 run_suite "main" build "" "" ""
-run_suite "asan+ubsan" build-asan "-DPYNQ_SANITIZER=address" "" "-LE python"
+run_suite "asan+ubsan" build-asan "-DPYNQ_SANITIZER=address" "" "-LE models"
 run_suite "tsan" build-tsan "-DPYNQ_SANITIZER=thread" "batcher_test metrics_test" "-L tsan"
 
 echo "all suites: ${total_passed} passed, ${total_failed} failed"
