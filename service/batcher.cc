@@ -27,7 +27,7 @@ absl::StatusOr<std::unique_ptr<Batcher>> Batcher::Create(
     return absl::InvalidArgumentError("max_queue_delay must not be negative");
   }
   std::unique_ptr<Batcher> batcher(new Batcher(std::move(accelerator), options, metrics));
-  absl::MutexLock lock(&batcher->join_mu_);
+  std::lock_guard lock(batcher->join_mu_);
   batcher->thread_ = std::thread([b = batcher.get()] { b->DispatchLoop(); });
   return batcher;
 }
@@ -49,33 +49,38 @@ absl::Status Batcher::Submit(std::shared_ptr<InferenceRequest> request) {
   }
   const size_t n = request->image_count();
   if (n == 0) return absl::InvalidArgumentError("request has no images");
-  absl::MutexLock lock(&mu_);
-  if (draining_) {
-    return absl::UnavailableError(absl::StrFormat(
-        "model %s is shutting down and accepts no new requests", accelerator_->model().name()));
+  {
+    std::lock_guard lock(mu_);
+    if (draining_) {
+      return absl::UnavailableError(absl::StrFormat(
+          "model %s is shutting down and accepts no new requests", accelerator_->model().name()));
+    }
+    if (queued_images_ + n > options_.max_queue_images) {
+      return absl::UnavailableError(absl::StrFormat(
+          "model %s queue is full: %d images queued, the request adds %d, the limit is %d; "
+          "retry later",
+          accelerator_->model().name(), queued_images_, n, options_.max_queue_images));
+    }
+    queue_.push_back({std::move(request), 0});
+    queued_images_ += n;
   }
-  if (queued_images_ + n > options_.max_queue_images) {
-    return absl::UnavailableError(absl::StrFormat(
-        "model %s queue is full: %d images queued, the request adds %d, the limit is %d; retry "
-        "later",
-        accelerator_->model().name(), queued_images_, n, options_.max_queue_images));
-  }
-  queue_.push_back({std::move(request), 0});
-  queued_images_ += n;
+  // Woken outside the lock so the dispatch thread does not wake only to block on mu_.
+  work_cv_.notify_one();
   return absl::OkStatus();
 }
 
 void Batcher::Drain() {
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard lock(mu_);
     draining_ = true;
   }
-  absl::MutexLock lock(&join_mu_);
+  work_cv_.notify_one();
+  std::lock_guard lock(join_mu_);
   if (thread_.joinable()) thread_.join();
 }
 
 size_t Batcher::queue_depth() const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard lock(mu_);
   return queued_images_;
 }
 
@@ -84,24 +89,16 @@ void Batcher::DispatchLoop() {
 }
 
 bool Batcher::FormBatch() {
-  absl::MutexLock lock(&mu_);
-  mu_.Await(absl::Condition(
-      +[](Batcher* b) ABSL_EXCLUSIVE_LOCKS_REQUIRED(b->mu_) {
-        return !b->queue_.empty() || b->draining_;
-      },
-      this));
+  std::unique_lock lock(mu_);
+  work_cv_.wait(lock, [this] { return !queue_.empty() || draining_; });
   if (queue_.empty()) return false;  // draining, and everything accepted has been answered
 
   // Wait for a full batch, but no longer than the oldest request's delay budget. A draining
   // batcher dispatches at once: nothing new can arrive to fill the batch.
   const absl::Time deadline = queue_.front().request->accepted_at() + options_.max_queue_delay;
-  mu_.AwaitWithDeadline(
-      absl::Condition(
-          +[](Batcher* b) ABSL_EXCLUSIVE_LOCKS_REQUIRED(b->mu_) {
-            return b->queued_images_ >= b->options_.max_batch_size || b->draining_;
-          },
-          this),
-      deadline);
+  work_cv_.wait_until(lock, absl::ToChronoTime(deadline), [this] {
+    return queued_images_ >= options_.max_batch_size || draining_;
+  });
 
   const absl::Time now = absl::Now();
   while (!queue_.empty() && batch_.room() > 0) {

@@ -1,14 +1,14 @@
 #include "service/batcher.h"
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <memory>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
-#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "accel/cpu_backend.h"
 #include "accel/model_builder.h"
@@ -31,9 +31,10 @@ class GatedAccelerator final : public accel::Accelerator {
   std::string_view backend_name() const override { return "gated-cpu"; }
   size_t max_batch_size() const override { return inner_->max_batch_size(); }
   absl::Status Run(absl::Span<const uint8_t> images, absl::Span<int32_t> scores) override {
-    absl::MutexLock lock(&mu_);
+    std::unique_lock lock(mu_);
     ++running_;
-    mu_.Await(absl::Condition(&open_));
+    changed_.notify_all();
+    changed_.wait(lock, [this] { return open_; });
     --running_;
     batch_sizes_.push_back(images.size() / model().input_bytes());
     if (!fail_with_.ok()) return fail_with_;
@@ -41,31 +42,32 @@ class GatedAccelerator final : public accel::Accelerator {
   }
 
   void Open() {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard lock(mu_);
     open_ = true;
+    changed_.notify_all();
   }
   void FailWith(absl::Status status) {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard lock(mu_);
     fail_with_ = std::move(status);
   }
   // Blocks until a Run() is waiting at the closed gate.
   void AwaitRunning() {
-    absl::MutexLock lock(&mu_);
-    mu_.Await(absl::Condition(
-        +[](int* running) { return *running > 0; }, &running_));
+    std::unique_lock lock(mu_);
+    changed_.wait(lock, [this] { return running_ > 0; });
   }
   std::vector<size_t> batch_sizes() {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard lock(mu_);
     return batch_sizes_;
   }
 
  private:
   std::unique_ptr<accel::Accelerator> inner_;
-  absl::Mutex mu_;
-  bool open_ ABSL_GUARDED_BY(mu_) = false;
-  int running_ ABSL_GUARDED_BY(mu_) = 0;
-  absl::Status fail_with_ ABSL_GUARDED_BY(mu_);
-  std::vector<size_t> batch_sizes_ ABSL_GUARDED_BY(mu_);
+  std::mutex mu_;
+  std::condition_variable changed_;
+  bool open_ = false;
+  int running_ = 0;
+  absl::Status fail_with_;
+  std::vector<size_t> batch_sizes_;
 };
 
 class BatcherTest : public ::testing::Test {

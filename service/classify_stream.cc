@@ -14,7 +14,7 @@ ClassifyStreamReactor::ClassifyStreamReactor(InferenceService* service) : servic
 void ClassifyStreamReactor::OnReadDone(bool ok) {
   Pending* accepted = nullptr;
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard lock(mu_);
     reading_ = false;
     if (!ok) {
       reads_done_ = true;  // the client half-closed, or the call broke
@@ -41,7 +41,7 @@ void ClassifyStreamReactor::OnAnswered(Pending* pending, const absl::Status& sta
     ToErrorProto(status, pending->response.mutable_error());
   }
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard lock(mu_);
     pending->answered = true;
   }
   Advance();
@@ -49,7 +49,7 @@ void ClassifyStreamReactor::OnAnswered(Pending* pending, const absl::Status& sta
 
 void ClassifyStreamReactor::OnWriteDone(bool ok) {
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard lock(mu_);
     writing_ = false;
     pending_.pop_front();
     if (!ok) write_failed_ = true;
@@ -65,7 +65,7 @@ void ClassifyStreamReactor::Advance() {
   bool finish = false;
   grpc::Status finish_status = grpc::Status::OK;
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard lock(mu_);
     if (write_failed_) {
       // Nobody will read these answers; drop the finished ones so Finish() can come.
       while (!pending_.empty() && pending_.front()->answered) pending_.pop_front();

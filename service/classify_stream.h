@@ -12,9 +12,10 @@
 
 #include <deque>
 #include <memory>
+#include <mutex>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
 #include "grpcpp/support/server_callback.h"
 #include "pynq_infer/v1/inference.pb.h"
 
@@ -48,7 +49,7 @@ class ClassifyStreamReactor final
   void Advance();
 
   InferenceService* const service_;
-  absl::Mutex mu_;
+  std::mutex mu_;
   // Accepted requests in arrival order; the front is the next to be written.
   std::deque<std::unique_ptr<Pending>> pending_ ABSL_GUARDED_BY(mu_);
   // The message the outstanding read fills.

@@ -15,13 +15,13 @@ InferenceRequest::InferenceRequest(const accel::Model& model,
       remaining_(images_.size()) {}
 
 absl::Status InferenceRequest::status() const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard lock(mu_);
   return status_;
 }
 
 void InferenceRequest::Complete(size_t count, const absl::Status& status) {
   if (!status.ok()) {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard lock(mu_);
     if (status_.ok()) status_ = status;
   }
   // acq_rel: the last finisher acquires every other batch's result writes before the callback

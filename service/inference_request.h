@@ -15,11 +15,12 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <string_view>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
@@ -78,7 +79,7 @@ class InferenceRequest {
   std::vector<int32_t> scores_;
   std::vector<ImageTiming> timings_;
   std::atomic<size_t> remaining_;
-  mutable absl::Mutex mu_;
+  mutable std::mutex mu_;
   absl::Status status_ ABSL_GUARDED_BY(mu_);
 };
 

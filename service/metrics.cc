@@ -50,7 +50,7 @@ LatencySummary LatencyHistogram::Summarize() const {
 ModelMetrics::ModelMetrics(absl::Time start) : start_(start) { slot_second_.fill(-1); }
 
 void ModelMetrics::RecordRequest(absl::Duration end_to_end, bool ok) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard lock(mu_);
   if (ok) {
     ++requests_ok_;
     latency_.Record(end_to_end);
@@ -61,7 +61,7 @@ void ModelMetrics::RecordRequest(absl::Duration end_to_end, bool ok) {
 
 void ModelMetrics::RecordBatch(size_t images, absl::Duration accelerator, absl::Time finished) {
   const int64_t second = absl::ToUnixSeconds(finished);
-  absl::MutexLock lock(&mu_);
+  std::lock_guard lock(mu_);
   images_ += images;
   ++batches_;
   accelerator_.Record(accelerator);
@@ -74,31 +74,32 @@ void ModelMetrics::RecordBatch(size_t images, absl::Duration accelerator, absl::
 }
 
 void ModelMetrics::RecordQueueWait(absl::Duration wait, size_t images) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard lock(mu_);
   queue_.Record(wait, images);
 }
 
 ModelMetricsSnapshot ModelMetrics::Snapshot(absl::Time now) const {
   const int64_t second = absl::ToUnixSeconds(now);
   const int64_t window_s = absl::ToInt64Seconds(kWindow);
-  absl::MutexLock lock(&mu_);
+  std::lock_guard lock(mu_);
   ModelMetricsSnapshot s;
   s.requests_ok = requests_ok_;
   s.requests_failed = requests_failed_;
   s.images = images_;
   s.batches = batches_;
-  // The window is the last kWindow whole seconds before the current, partial one.
+  // The window is the current, partial second and the kWindow - 1 whole seconds before it; the
+  // rate divides by exactly the time those slots cover (less, for a daemon younger than that).
   uint64_t in_window = 0;
   for (size_t i = 0; i < kSlots; ++i) {
-    if (slot_second_[i] >= second - window_s && slot_second_[i] < second) {
+    if (slot_second_[i] > second - window_s && slot_second_[i] <= second) {
       in_window += slot_images_[i];
     }
   }
   const double uptime_s = absl::ToDoubleSeconds(now - start_);
-  // A daemon younger than the window divides by its age, so early readings are not diluted.
-  const double window_span = std::min<double>(static_cast<double>(window_s),
-                                               std::max(1.0, std::floor(uptime_s)));
-  s.images_per_s_window = static_cast<double>(in_window) / window_span;
+  const double covered_s =
+      static_cast<double>(window_s - 1) + absl::ToDoubleSeconds(now - absl::FromUnixSeconds(second));
+  const double span_s = std::max(1e-3, std::min(covered_s, uptime_s));
+  s.images_per_s_window = static_cast<double>(in_window) / span_s;
   s.images_per_s_total = uptime_s > 0 ? static_cast<double>(images_) / uptime_s : 0;
   s.latency = latency_.Summarize();
   s.queue = queue_.Summarize();

@@ -13,8 +13,10 @@
 
 #include <array>
 #include <cstdint>
+#include <mutex>
 
-#include "absl/synchronization/mutex.h"
+#include "absl/base/thread_annotations.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 
 namespace pynq::service {
@@ -78,12 +80,12 @@ class ModelMetrics {
   ModelMetricsSnapshot Snapshot(absl::Time now) const;
 
  private:
-  // Images per whole second of wall time, in a ring one slot longer than the window so the
-  // slot being filled never counts twice.
+  // Images per whole second of wall time, in a ring one slot longer than the window, so the
+  // oldest slot is never reused while it could still be counted.
   static constexpr size_t kSlots = 11;
 
   const absl::Time start_;
-  mutable absl::Mutex mu_;
+  mutable std::mutex mu_;
   uint64_t requests_ok_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t requests_failed_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t images_ ABSL_GUARDED_BY(mu_) = 0;

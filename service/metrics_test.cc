@@ -50,25 +50,33 @@ TEST(LatencyHistogramTest, WeightedRecordCountsEverySample) {
 TEST(ModelMetricsTest, CountsAndWindowedThroughput) {
   const absl::Time start = absl::FromUnixSeconds(1000);
   ModelMetrics m(start);
-  // 100 images in each of seconds 1000..1019.
-  for (int s = 0; s < 20; ++s) {
+  // 100 images in each of seconds 1000..1020.
+  for (int s = 0; s <= 20; ++s) {
     m.RecordBatch(100, absl::Microseconds(50), absl::FromUnixSeconds(1000 + s) + absl::Milliseconds(500));
   }
   m.RecordRequest(absl::Microseconds(300), true);
   m.RecordRequest(absl::Microseconds(300), false);
   m.RecordQueueWait(absl::Microseconds(20), 7);
-  ModelMetricsSnapshot snap = m.Snapshot(absl::FromUnixSeconds(1020) + absl::Milliseconds(100));
-  EXPECT_EQ(snap.images, 2000u);
-  EXPECT_EQ(snap.batches, 20u);
+  ModelMetricsSnapshot snap = m.Snapshot(absl::FromUnixSeconds(1020) + absl::Milliseconds(600));
+  EXPECT_EQ(snap.images, 2100u);
+  EXPECT_EQ(snap.batches, 21u);
   EXPECT_EQ(snap.requests_ok, 1u);
   EXPECT_EQ(snap.requests_failed, 1u);
-  EXPECT_DOUBLE_EQ(snap.images_per_s_window, 100.0);
-  EXPECT_NEAR(snap.images_per_s_total, 2000 / 20.1, 1e-6);
+  // The window holds seconds 1011..1020 (1,000 images) and covers 9.6 s of them.
+  EXPECT_NEAR(snap.images_per_s_window, 1000 / 9.6, 1e-6);
+  EXPECT_NEAR(snap.images_per_s_total, 2100 / 20.6, 1e-6);
   EXPECT_EQ(snap.latency.count, 1u);
   EXPECT_EQ(snap.queue.count, 7u);
-  EXPECT_EQ(snap.accelerator.count, 20u);
+  EXPECT_EQ(snap.accelerator.count, 21u);
   // Ten idle seconds later the window is empty again.
   EXPECT_DOUBLE_EQ(m.Snapshot(absl::FromUnixSeconds(1031)).images_per_s_window, 0.0);
+}
+
+TEST(ModelMetricsTest, YoungDaemonRateDividesByItsAge) {
+  const absl::Time start = absl::FromUnixSeconds(5000) + absl::Milliseconds(100);
+  ModelMetrics m(start);
+  m.RecordBatch(50, absl::Microseconds(10), start + absl::Milliseconds(100));
+  EXPECT_NEAR(m.Snapshot(start + absl::Milliseconds(500)).images_per_s_window, 100.0, 1e-6);
 }
 
 }  // namespace

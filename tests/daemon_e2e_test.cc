@@ -1,6 +1,8 @@
 // End-to-end: the real pynq-inferd binary on a loopback port, serving the shipped model, talked to
 // by a real gRPC client.
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <thread>
@@ -345,6 +347,34 @@ TEST_F(DaemonE2eTest, MetricsCountWhatWasServed) {
   EXPECT_LE(a.latency().p50_us(), a.latency().p99_us());
   EXPECT_GT(after.uptime_s(), 0);
   EXPECT_GT(a.images_per_s_total(), 0);
+}
+
+// The README's main job: the real `pynq-infer eval` client streams the held-out split through the
+// daemon, reports the accuracy, and writes scores that equal the golden file.
+TEST_F(DaemonE2eTest, CliEvalReportsAccuracyAndWritesGoldenScores) {
+  const char* cli = std::getenv("PYNQ_INFER_CLI");
+  ASSERT_NE(cli, nullptr) << "PYNQ_INFER_CLI is not set";
+  const std::string scores_path = ::testing::TempDir() + "/eval-scores.idx";
+  const std::string src = testing::SourceDir();
+  const std::string command = absl::StrCat(
+      cli, " eval --server=", daemon_->address(), " --model=", kModel,
+      " --images=", src, "/models/data/mnist-heldout-images.idx3-ubyte",
+      " --labels=", src, "/models/data/mnist-heldout-labels.idx1-ubyte",
+      " --images_per_request=3 --min_accuracy=91 --scores_out=", scores_path);
+  FILE* pipe = popen(command.c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  std::string output;
+  char buffer[4096];
+  while (size_t n = fread(buffer, 1, sizeof(buffer), pipe)) output.append(buffer, n);
+  const int status = pclose(pipe);
+  ASSERT_EQ(status, 0) << output;
+  EXPECT_THAT(output, HasSubstr("images: 2000\n"));
+  EXPECT_THAT(output, HasSubstr("failed_requests: 0\n"));
+  EXPECT_THAT(output, HasSubstr("accuracy_pct: 92.80\n"));
+  EXPECT_THAT(output, HasSubstr("backend: cpu\n"));
+  auto written = clients::ReadIdxInt32Matrix(scores_path);
+  ASSERT_TRUE(written.ok()) << written.status();
+  EXPECT_EQ(written->values, golden_->values);
 }
 
 }  // namespace

@@ -1,0 +1,173 @@
+// pynq-infer: the command-line client of pynq-inferd. main() parses flags, picks the subcommand
+// and maps its result to an exit status; the subcommands themselves are in clients/commands.h.
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+
+#include <cstdint>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "clients/commands.h"
+
+ABSL_FLAG(std::string, server, "127.0.0.1:50051", "Address of pynq-inferd, host:port.");
+ABSL_FLAG(std::string, model, pynq::clients::kDefaultModel,
+          "[classify, eval] Model to run, as listed by `pynq-infer models`.");
+ABSL_FLAG(uint32_t, timeout_ms, 10000,
+          "Deadline of each RPC in milliseconds; for eval, the longest any one request may wait "
+          "for its response.");
+ABSL_FLAG(uint32_t, top_k, 3, "[classify] Best classes to print per image (0: none).");
+ABSL_FLAG(uint32_t, batch, 64, "[classify] Images per Classify request.");
+ABSL_FLAG(uint32_t, limit, 0, "[classify, eval] Use only the first this many images (0: all).");
+ABSL_FLAG(std::string, images, "",
+          "[eval] IDX file of uint8 images [N, H, W], gzipped or not "
+          "(e.g. t10k-images-idx3-ubyte.gz).");
+ABSL_FLAG(std::string, labels, "", "[eval] IDX file of uint8 labels [N], gzipped or not.");
+ABSL_FLAG(uint32_t, window, 64, "[eval] Most stream requests in flight at once.");
+ABSL_FLAG(uint32_t, images_per_request, 1, "[eval] Images per stream request.");
+ABSL_FLAG(std::string, scores_out, "",
+          "[eval] Write every image's scores to this file as IDX int32 [N, classes].");
+ABSL_FLAG(double, min_accuracy, 0,
+          "[eval] Exit with status 1 if the accuracy, in percent, is below this.");
+ABSL_FLAG(std::string, health_service, "",
+          "[health] Service to check (e.g. pynq_infer.v1.Inference); empty: the whole daemon.");
+
+namespace {
+
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+
+constexpr char kUsage[] = R"(client of the pynq-inferd image-classification daemon.
+
+Usage: pynq-infer <command> [flags] [files...]
+
+Commands:
+  classify [--top_k=3] [--batch=64] FILE...
+      Classify images: IDX (all its images), binary PGM or PNG files, gzipped or not.
+      Prints one line per image: source, class, label, top-k scores, server timings.
+  eval --images=IMAGES.idx3-ubyte --labels=LABELS.idx1-ubyte [--window=64]
+       [--images_per_request=1] [--scores_out=FILE] [--min_accuracy=PERCENT]
+      Stream a labelled data set through ClassifyStream; print accuracy, images/s and
+      latency percentiles as `key: value` lines.
+  metrics
+      The daemon's counters, throughput and latency percentiles, per model.
+  models
+      The models the daemon serves.
+  health [--health_service=NAME]
+      grpc.health.v1 check; prints SERVING, NOT_SERVING, ...
+
+All commands take --server=host:port (default 127.0.0.1:50051) and --timeout_ms;
+classify and eval take --model (default mnist-bnn-tfc).
+Exit status: 0 success; 1 an RPC, a request, a file or a check failed; 2 bad usage.
+--help lists every flag of pynq-infer; --helpfull adds Abseil's own (--flagfile, ...).)";
+
+using Channel = std::shared_ptr<grpc::ChannelInterface>;
+
+absl::Duration Timeout() { return absl::Milliseconds(absl::GetFlag(FLAGS_timeout_ms)); }
+
+absl::Status Classify(const std::vector<std::string>& files, const Channel& channel) {
+  return pynq::clients::RunClassify({.model = absl::GetFlag(FLAGS_model),
+                                     .files = files,
+                                     .top_k = absl::GetFlag(FLAGS_top_k),
+                                     .images_per_request = absl::GetFlag(FLAGS_batch),
+                                     .max_images = absl::GetFlag(FLAGS_limit),
+                                     .timeout = Timeout()},
+                                    channel, std::cout);
+}
+
+absl::Status Eval(const std::vector<std::string>&, const Channel& channel) {
+  return pynq::clients::RunEval({.model = absl::GetFlag(FLAGS_model),
+                                 .images_path = absl::GetFlag(FLAGS_images),
+                                 .labels_path = absl::GetFlag(FLAGS_labels),
+                                 .window = absl::GetFlag(FLAGS_window),
+                                 .images_per_request = absl::GetFlag(FLAGS_images_per_request),
+                                 .max_images = absl::GetFlag(FLAGS_limit),
+                                 .response_timeout = Timeout(),
+                                 .scores_out = absl::GetFlag(FLAGS_scores_out),
+                                 .min_accuracy_pct = absl::GetFlag(FLAGS_min_accuracy)},
+                                channel, std::cout);
+}
+
+absl::Status Metrics(const std::vector<std::string>&, const Channel& channel) {
+  return pynq::clients::RunMetrics({.timeout = Timeout()}, channel, std::cout);
+}
+
+absl::Status Models(const std::vector<std::string>&, const Channel& channel) {
+  return pynq::clients::RunModels({.timeout = Timeout()}, channel, std::cout);
+}
+
+absl::Status Health(const std::vector<std::string>&, const Channel& channel) {
+  return pynq::clients::RunHealth(
+      {.service = absl::GetFlag(FLAGS_health_service), .timeout = Timeout()}, channel, std::cout);
+}
+
+struct Command {
+  absl::string_view name;
+  bool takes_files;
+  absl::Status (*run)(const std::vector<std::string>& files, const Channel& channel);
+};
+
+constexpr Command kCommands[] = {
+    {"classify", true, Classify}, {"eval", false, Eval},     {"metrics", false, Metrics},
+    {"models", false, Models},    {"health", false, Health},
+};
+
+// --help shows this program's flags only, named relative to the source tree rather than by the
+// build machine's absolute path.
+void ConfigureHelp() {
+  absl::FlagsUsageConfig config;
+  config.contains_help_flags = [](absl::string_view file) {
+    return absl::EndsWith(file, "clients/cli_main.cc");
+  };
+  config.contains_helpshort_flags = config.contains_help_flags;
+  config.normalize_filename = [](absl::string_view file) {
+    const size_t at = file.rfind("clients/");
+    return std::string(at == absl::string_view::npos ? file : file.substr(at));
+  };
+  absl::SetFlagsUsageConfig(config);
+  absl::SetProgramUsageMessage(kUsage);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  ConfigureHelp();
+  const std::vector<char*> args = absl::ParseCommandLine(argc, argv);
+  if (args.size() < 2) {
+    std::cerr << "pynq-infer: " << kUsage << "\n";
+    return kExitUsage;
+  }
+  const absl::string_view name = args[1];
+  const std::vector<std::string> operands(args.begin() + 2, args.end());
+  const Command* command = nullptr;
+  for (const Command& c : kCommands) {
+    if (c.name == name) command = &c;
+  }
+  if (command == nullptr) {
+    std::cerr << "pynq-infer: unknown command \"" << name
+              << "\"; expected classify, eval, metrics, models or health (see --help)\n";
+    return kExitUsage;
+  }
+  if (!command->takes_files && !operands.empty()) {
+    std::cerr << "pynq-infer " << name << ": unexpected argument \"" << operands.front() << "\"; "
+              << name << " takes only flags (see --help)\n";
+    return kExitUsage;
+  }
+  const Channel channel =
+      grpc::CreateChannel(absl::GetFlag(FLAGS_server), grpc::InsecureChannelCredentials());
+  const absl::Status status = command->run(operands, channel);
+  if (!status.ok()) {
+    std::cerr << "pynq-infer " << name << ": " << status << "\n";
+    return kExitFailure;
+  }
+  return 0;
+}

@@ -1,0 +1,220 @@
+// RunClassify(), RunMetrics(), RunModels() and RunHealth(); RunEval() is in eval_command.cc.
+#include "clients/commands.h"
+
+#include <grpcpp/client_context.h>
+#include <grpcpp/support/status.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "clients/image_io.h"
+#include "clients/rpc_status.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "pynq_infer/v1/inference.grpc.pb.h"
+
+namespace pynq::clients {
+namespace {
+
+using pynq_infer::v1::Classification;
+using pynq_infer::v1::ClassifyRequest;
+using pynq_infer::v1::ClassifyResponse;
+using pynq_infer::v1::Inference;
+
+absl::Status CheckTimeout(absl::Duration timeout) {
+  if (timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the RPC timeout must be positive, got ", absl::FormatDuration(timeout)));
+  }
+  return absl::OkStatus();
+}
+
+void SetTimeout(absl::Duration timeout, grpc::ClientContext* context) {
+  context->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+}
+
+std::string Quote(absl::string_view s) { return absl::StrCat("\"", absl::CEscape(s), "\""); }
+
+// One image to classify: which file it came from and where in it.
+struct ImageRef {
+  size_t file;
+  uint32_t index;
+};
+
+std::string SourceName(const std::vector<std::string>& files,
+                       const std::vector<GrayImages>& contents, const ImageRef& ref) {
+  // A file of one image (a PNG, a PGM) needs no index to name it.
+  if (contents[ref.file].count == 1) return files[ref.file];
+  return absl::StrCat(files[ref.file], "#", ref.index);
+}
+
+void PrintClassification(absl::string_view source, const Classification& c, std::ostream& out) {
+  out << absl::StrFormat("%s class=%d label=%s", source, c.class_index(), Quote(c.label()));
+  if (c.top_size() > 0) {
+    std::vector<std::string> top;
+    for (const auto& t : c.top()) {
+      top.push_back(absl::StrFormat("%d %s %d", t.class_index(), Quote(t.label()), t.score()));
+    }
+    out << " top=[" << absl::StrJoin(top, ", ") << "]";
+  }
+  out << absl::StrFormat(" queue_us=%d accelerator_us=%d batch_size=%d\n", c.queue_us(),
+                         c.accelerator_us(), c.batch_size());
+}
+
+std::string Row(absl::string_view name, const pynq_infer::v1::LatencySummary& s) {
+  return absl::StrFormat("  %-16s %10d %10.1f %10.1f %10.1f %10.1f %10.1f\n", name, s.count(),
+                         s.mean_us(), s.p50_us(), s.p90_us(), s.p99_us(), s.max_us());
+}
+
+}  // namespace
+
+absl::Status RunClassify(const ClassifyOptions& options,
+                         const std::shared_ptr<grpc::ChannelInterface>& channel,
+                         std::ostream& out) {
+  if (options.files.empty()) {
+    return absl::InvalidArgumentError("classify needs at least one image file");
+  }
+  if (options.images_per_request == 0) {
+    return absl::InvalidArgumentError("images per request must be at least 1, got 0");
+  }
+  if (absl::Status s = CheckTimeout(options.timeout); !s.ok()) return s;
+
+  std::vector<GrayImages> contents;
+  std::vector<ImageRef> refs;
+  for (size_t f = 0; f < options.files.size(); ++f) {
+    absl::StatusOr<GrayImages> images = ReadImageFile(options.files[f]);
+    if (!images.ok()) return images.status();
+    for (uint32_t i = 0; i < images->count; ++i) refs.push_back({.file = f, .index = i});
+    contents.push_back(*std::move(images));
+  }
+  if (options.max_images != 0 && refs.size() > options.max_images) refs.resize(options.max_images);
+  if (refs.empty()) return absl::InvalidArgumentError("the image files hold no images");
+
+  std::unique_ptr<Inference::Stub> stub = Inference::NewStub(channel);
+  for (size_t first = 0; first < refs.size(); first += options.images_per_request) {
+    const size_t count = std::min<size_t>(options.images_per_request, refs.size() - first);
+    ClassifyRequest request;
+    request.set_model(options.model);
+    request.set_top_k(options.top_k);
+    request.set_tag(first / options.images_per_request);
+    for (size_t i = first; i < first + count; ++i) {
+      const absl::Span<const uint8_t> pixels = contents[refs[i].file].image(refs[i].index);
+      request.add_images(reinterpret_cast<const char*>(pixels.data()), pixels.size());
+    }
+    grpc::ClientContext context;
+    SetTimeout(options.timeout, &context);
+    ClassifyResponse response;
+    const grpc::Status status = stub->Classify(&context, request, &response);
+    if (!status.ok()) {
+      return FromGrpcStatus(status, absl::StrFormat("Classify (images %d-%d of %d)", first,
+                                                    first + count - 1, refs.size()));
+    }
+    if (static_cast<size_t>(response.results_size()) != count) {
+      return absl::InternalError(
+          absl::StrFormat("Classify: the server returned %d results for %d images",
+                          response.results_size(), count));
+    }
+    for (size_t i = 0; i < count; ++i) {
+      PrintClassification(SourceName(options.files, contents, refs[first + i]),
+                          response.results(static_cast<int>(i)), out);
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RunMetrics(const MetricsOptions& options,
+                        const std::shared_ptr<grpc::ChannelInterface>& channel, std::ostream& out) {
+  if (absl::Status s = CheckTimeout(options.timeout); !s.ok()) return s;
+  std::unique_ptr<Inference::Stub> stub = Inference::NewStub(channel);
+  grpc::ClientContext context;
+  SetTimeout(options.timeout, &context);
+  pynq_infer::v1::GetMetricsResponse response;
+  const grpc::Status status =
+      stub->GetMetrics(&context, pynq_infer::v1::GetMetricsRequest(), &response);
+  if (!status.ok()) return FromGrpcStatus(status, "GetMetrics");
+
+  out << absl::StrFormat("uptime: %.1f s\n", response.uptime_s());
+  if (response.models().empty()) out << "no models\n";
+  for (const auto& m : response.models()) {
+    const double mean_batch =
+        m.batches() == 0 ? 0.0 : static_cast<double>(m.images()) / static_cast<double>(m.batches());
+    out << absl::StrFormat("\nmodel %s (backend %s)\n", m.model(), m.backend());
+    out << absl::StrFormat("  requests: %d ok, %d failed\n", m.requests_ok(), m.requests_failed());
+    out << absl::StrFormat("  images: %d in %d batches (mean batch %.1f), queue depth %d\n",
+                           m.images(), m.batches(), mean_batch, m.queue_depth());
+    out << absl::StrFormat("  images/s: %.1f (last 10 s), %.1f (since start)\n",
+                           m.images_per_s_10s(), m.images_per_s_total());
+    out << absl::StrFormat("  %-16s %10s %10s %10s %10s %10s %10s\n", "microseconds", "count",
+                           "mean", "p50", "p90", "p99", "max");
+    out << Row("end-to-end", m.latency()) << Row("queue", m.queue())
+        << Row("accelerator", m.accelerator());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RunModels(const ModelsOptions& options,
+                       const std::shared_ptr<grpc::ChannelInterface>& channel, std::ostream& out) {
+  if (absl::Status s = CheckTimeout(options.timeout); !s.ok()) return s;
+  std::unique_ptr<Inference::Stub> stub = Inference::NewStub(channel);
+  grpc::ClientContext context;
+  SetTimeout(options.timeout, &context);
+  pynq_infer::v1::ListModelsResponse response;
+  const grpc::Status status =
+      stub->ListModels(&context, pynq_infer::v1::ListModelsRequest(), &response);
+  if (!status.ok()) return FromGrpcStatus(status, "ListModels");
+
+  if (response.models().empty()) out << "no models loaded\n";
+  for (int i = 0; i < response.models_size(); ++i) {
+    const auto& m = response.models(i);
+    if (i > 0) out << "\n";
+    out << absl::StrFormat("%s (version %s, backend %s)\n", m.name(), m.version(), m.backend());
+    if (!m.description().empty()) out << "  " << m.description() << "\n";
+    out << absl::StrFormat("  input: %dx%dx%d uint8 (%d bytes), max batch %d, file %d bytes\n",
+                           m.channels(), m.height(), m.width(), m.input_bytes(), m.max_batch_size(),
+                           m.file_bytes());
+    std::vector<std::string> labels;
+    for (const std::string& label : m.labels()) labels.push_back(Quote(label));
+    out << absl::StrFormat("  labels (%d): %s\n", m.labels_size(), absl::StrJoin(labels, ", "));
+    out << absl::StrFormat("  layers (%d):\n", m.layers_size());
+    for (const std::string& layer : m.layers()) out << "    " << layer << "\n";
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RunHealth(const HealthOptions& options,
+                       const std::shared_ptr<grpc::ChannelInterface>& channel, std::ostream& out) {
+  if (absl::Status s = CheckTimeout(options.timeout); !s.ok()) return s;
+  using grpc::health::v1::HealthCheckResponse;
+  std::unique_ptr<grpc::health::v1::Health::Stub> stub = grpc::health::v1::Health::NewStub(channel);
+  grpc::ClientContext context;
+  SetTimeout(options.timeout, &context);
+  grpc::health::v1::HealthCheckRequest request;
+  request.set_service(options.service);
+  HealthCheckResponse response;
+  const grpc::Status status = stub->Check(&context, request, &response);
+  if (!status.ok()) {
+    return FromGrpcStatus(status, absl::StrCat("Health/Check of service ", Quote(options.service)));
+  }
+  const std::string name = HealthCheckResponse::ServingStatus_Name(response.status());
+  out << name << "\n";
+  if (response.status() != HealthCheckResponse::SERVING) {
+    return absl::UnavailableError(
+        absl::StrCat("service ", Quote(options.service), " is ", name, ", not SERVING"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace pynq::clients
