@@ -10,7 +10,9 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "service/model_registry.h"
@@ -98,12 +100,26 @@ int Fail(const absl::Status& status) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // --help lists the flags of this file; by default Abseil looks for a file named after the binary.
+  absl::FlagsUsageConfig usage;
+  usage.contains_help_flags = [](absl::string_view file) {
+    return absl::EndsWith(file, "service/main.cc");
+  };
+  usage.contains_helpshort_flags = usage.contains_help_flags;
+  absl::SetFlagsUsageConfig(usage);
   absl::SetProgramUsageMessage(
-      "pynq-inferd: serves image classification over gRPC (pynq_infer.v1.Inference, health, "
+      "serves image classification over gRPC (pynq_infer.v1.Inference, health, "
       "reflection), batching requests per model.\n"
       "Usage: pynq-inferd --model_dir=DIR [--listen=HOST:PORT] [--flagfile=FILE] ...");
   absl::ParseCommandLine(argc, argv);
-  spdlog::set_level(spdlog::level::from_str(absl::GetFlag(FLAGS_log_level)));
+  const std::string log_level = absl::GetFlag(FLAGS_log_level);
+  // spdlog maps any unknown name to "off"; a typo must not silence the daemon.
+  const spdlog::level::level_enum level = spdlog::level::from_str(log_level);
+  if (level == spdlog::level::off && log_level != "off") {
+    return Fail(absl::InvalidArgumentError(absl::StrCat(
+        "--log_level=", log_level, " is not one of trace, debug, info, warn, error, off")));
+  }
+  spdlog::set_level(level);
 
   // Block the stop signals before any thread starts, so every thread inherits the mask and
   // only sigwait() below receives them.
