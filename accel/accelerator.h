@@ -33,11 +33,16 @@ class Accelerator {
   // Largest batch Run() accepts, in images.
   virtual size_t max_batch_size() const = 0;
 
+  // How many Run() calls may be in progress at once on this accelerator. A backend that overlaps
+  // host work with device work (the FPGA driver stages and syncs batch N+1 while the engine runs
+  // batch N) returns 2 or more; the batcher then keeps that many batches in flight.
+  virtual size_t max_concurrent_runs() const { return 1; }
+
   // Runs a batch. `images` holds n images of model().input_bytes() bytes each, back to back;
   // `scores` receives n rows of model().num_classes() int32 scores. n is taken from
   // images.size(); 1 <= n <= max_batch_size(), and scores must have exactly the matching size,
   // otherwise kInvalidArgument and nothing is run. Blocks until the batch is done.
-  // Not thread-safe: one Run() at a time per Accelerator. Allocates no memory per image.
+  // Thread-safe for up to max_concurrent_runs() concurrent calls. Allocates no memory per image.
   virtual absl::Status Run(absl::Span<const uint8_t> images, absl::Span<int32_t> scores) = 0;
 };
 
