@@ -53,6 +53,17 @@ constexpr uint32_t kRegCaps = 0x78;      // out: Caps()
 // One past the last register; the engine's register block is this many bytes.
 constexpr uint32_t kRegisterBlockBytes = 0x80;
 
+// The argument registers of one call, as the driver writes them and the engine reads them.
+struct CallArguments {
+  uint64_t program = 0;
+  uint64_t weights = 0;
+  uint64_t input = 0;
+  uint64_t output = 0;
+  uint32_t batch = 0;
+  uint32_t command = 0;
+  uint32_t tag = 0;
+};
+
 // --- Commands ---------------------------------------------------------------------------------
 // IDENTIFY: only writes the ID, version and caps registers (no memory access).
 // CHECK: reads and validates the program; no image is read, no score written.

@@ -26,6 +26,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "accel/device.h"
+#include "accel/engine_regs.h"
 
 namespace pynq::accel {
 
@@ -52,15 +53,7 @@ class FpgaEngine {
     std::string last_fault;  // empty if none
   };
 
-  struct CallArgs {
-    uint64_t program = 0;
-    uint64_t weights = 0;
-    uint64_t input = 0;
-    uint64_t output = 0;
-    uint32_t batch = 0;
-    uint32_t command = 0;
-    uint32_t tag = 0;
-  };
+  using CallArgs = engine::CallArguments;
 
   struct CallResult {
     uint32_t status = 0;    // engine::kRegStatus

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <string>
 
+#include "accel/engine_regs.h"
 #include "overlays/nn_engine/nn_engine.h"
 
 namespace pynq::accel {
@@ -26,15 +27,7 @@ struct SimDdr {
 };
 
 // The arguments of one engine call, as written to the registers.
-struct SimCall {
-  uint64_t program = 0;
-  uint64_t weights = 0;
-  uint64_t input = 0;
-  uint64_t output = 0;
-  uint32_t batch = 0;
-  uint32_t command = 0;
-  uint32_t tag = 0;
-};
+using SimCall = engine::CallArguments;
 
 struct SimCallResult {
   engine::EngineOutputs outputs;
