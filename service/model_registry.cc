@@ -43,6 +43,7 @@ absl::StatusOr<std::vector<fs::path>> ListModelFiles(const std::string& dir) {
 absl::StatusOr<std::unique_ptr<ModelRegistry>> ModelRegistry::Create(const Options& options) {
   ASSIGN_OR_RETURN(std::vector<fs::path> files, ListModelFiles(options.model_dir));
   std::unique_ptr<ModelRegistry> registry(new ModelRegistry());
+  ASSIGN_OR_RETURN(registry->backends_, BackendFactory::Create(options.backend));
   for (const fs::path& file : files) {
     auto served = std::make_unique<ServedModel>();
     served->path = file.string();
@@ -52,11 +53,16 @@ absl::StatusOr<std::unique_ptr<ModelRegistry>> ModelRegistry::Create(const Optio
           "%s and %s both hold a model named \"%s\"", other->path, served->path,
           served->model->name()));
     }
-    ASSIGN_OR_RETURN(std::unique_ptr<accel::CpuAccelerator> cpu,
-                     accel::CpuAccelerator::Create(served->model, options.cpu));
+    absl::StatusOr<std::unique_ptr<accel::Accelerator>> accelerator =
+        registry->backends_->Make(served->model, options.cpu.max_batch_size);
+    if (!accelerator.ok()) {
+      return absl::Status(accelerator.status().code(),
+                          absl::StrCat(served->path, ": ", accelerator.status().message()));
+    }
+    served->fpga = dynamic_cast<const accel::FpgaAccelerator*>(accelerator->get());
     served->metrics = std::make_unique<ModelMetrics>();
     absl::StatusOr<std::unique_ptr<Batcher>> batcher =
-        Batcher::Create(std::move(cpu), options.batcher, served->metrics.get());
+        Batcher::Create(std::move(*accelerator), options.batcher, served->metrics.get());
     if (!batcher.ok()) {
       return absl::Status(batcher.status().code(), absl::StrCat("model ", served->model->name(),
                                                                 ": ", batcher.status().message()));

@@ -18,7 +18,9 @@
 
 #include "absl/status/statusor.h"
 #include "accel/cpu_backend.h"
+#include "accel/fpga_backend.h"
 #include "accel/model.h"
+#include "service/backend_factory.h"
 #include "service/batcher.h"
 #include "service/metrics.h"
 
@@ -30,6 +32,8 @@ struct ServedModel {
   std::shared_ptr<const accel::Model> model;
   std::string path;
   std::unique_ptr<ModelMetrics> metrics;
+  // The batcher's accelerator when it is the FPGA backend (for its fault counters), else null.
+  const accel::FpgaAccelerator* fpga = nullptr;
   std::unique_ptr<Batcher> batcher;
 };
 
@@ -40,6 +44,8 @@ class ModelRegistry {
     std::string model_dir;
     Batcher::Options batcher;
     accel::CpuAccelerator::Options cpu;
+    // What runs the models (--accelerator, --device, ...).
+    BackendOptions backend;
   };
 
   // Loads every *.pim file in options.model_dir. Fails, naming the file, if any file is invalid
@@ -56,9 +62,16 @@ class ModelRegistry {
   // Drains every model's batcher (Batcher::Drain()): accepted requests are all answered.
   void Drain();
 
+  // The FPGA engine the models share, or nullptr when the CPU serves them all.
+  accel::FpgaEngine* engine() const { return backends_->engine(); }
+  // What serves the models, for the log.
+  const std::string& backend_description() const { return backends_->description(); }
+
  private:
   ModelRegistry() = default;
 
+  // Declared before models_, so the engine outlives every model's accelerator.
+  std::unique_ptr<BackendFactory> backends_;
   std::map<std::string, std::unique_ptr<ServedModel>, std::less<>> models_;
 };
 

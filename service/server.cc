@@ -32,7 +32,16 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ModelRegistry* registry,
         absl::StrCat("cannot listen on ", options.listen_address,
                      " (address in use, or not an address of this host?)"));
   }
-  server->server_->GetHealthCheckService()->SetServingStatus(kServiceName, true);
+  grpc::HealthCheckServiceInterface* health = server->server_->GetHealthCheckService();
+  health->SetServingStatus(kServiceName, true);
+  if (accel::FpgaEngine* engine = registry->engine(); engine != nullptr) {
+    engine->SetHealthListener(
+        [health](bool ok) { health->SetServingStatus(kAcceleratorServiceName, ok); });
+    health->SetServingStatus(kAcceleratorServiceName,
+                             engine->health().state == accel::FpgaEngine::State::kOk);
+  } else {
+    health->SetServingStatus(kAcceleratorServiceName, true);
+  }
   return server;
 }
 
@@ -42,6 +51,10 @@ Server::~Server() {
 
 void Server::Shutdown(absl::Duration grace) {
   shut_down_ = true;
+  // The listener must not reach the health service after it is gone; batches still drain below.
+  if (accel::FpgaEngine* engine = registry_->engine(); engine != nullptr) {
+    engine->SetHealthListener(nullptr);
+  }
   server_->GetHealthCheckService()->Shutdown();
   server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
   registry_->Drain();

@@ -23,6 +23,9 @@ class Server {
  public:
   // The name under which grpc.health.v1 reports the inference service.
   static constexpr char kServiceName[] = "pynq_infer.v1.Inference";
+  // The name under which grpc.health.v1 reports the accelerator: NOT_SERVING while the FPGA
+  // engine is faulted or disabled (the CPU may still be serving, see --cpu_fallback).
+  static constexpr char kAcceleratorServiceName[] = "pynq_infer.v1.Accelerator";
 
   struct Options {
     // host:port; port 0 picks a free port (see port()).

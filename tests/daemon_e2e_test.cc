@@ -1,5 +1,7 @@
 // End-to-end: the real pynq-inferd binary on a loopback port, serving the shipped model, talked to
-// by a real gRPC client.
+// by a real gRPC client. CTest runs it twice: on the CPU backend, and with
+// PYNQ_E2E_ACCELERATOR=fpga on the FPGA engine on the virtual board (--device=sim), where every
+// score must still be the golden one, bit for bit.
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -28,6 +30,12 @@ constexpr char kModel[] = "mnist-bnn-tfc";
 constexpr int kMaxImagesPerRequest = 256;
 constexpr int kMaxMessageBytes = 512 * 1024;
 
+// "cpu" or "fpga": the backend the daemon under test is started with.
+std::string Backend() {
+  const char* backend = std::getenv("PYNQ_E2E_ACCELERATOR");
+  return backend == nullptr ? "cpu" : backend;
+}
+
 // Shared by every test: one daemon and the held-out split with its golden scores.
 class DaemonE2eTest : public ::testing::Test {
  protected:
@@ -50,7 +58,8 @@ class DaemonE2eTest : public ::testing::Test {
         {.args = {"--model_dir=" + src + "/models/zoo",
                   absl::StrCat("--max_images_per_request=", kMaxImagesPerRequest),
                   absl::StrCat("--max_message_bytes=", kMaxMessageBytes),
-                  "--max_queue_delay_us=200"}});
+                  "--max_queue_delay_us=200", "--accelerator=" + Backend(), "--device=sim",
+                  "--cpu_fallback=false"}});
     ASSERT_TRUE(daemon.ok()) << daemon.status();
     daemon_ = daemon->release();
     channel_ = new std::shared_ptr<grpc::Channel>(
@@ -161,7 +170,7 @@ TEST_F(DaemonE2eTest, ListModelsDescribesTheShippedModel) {
   EXPECT_THAT(m.labels(), ::testing::ElementsAre("0", "1", "2", "3", "4", "5", "6", "7", "8", "9"));
   EXPECT_THAT(m.layers(), ::testing::ElementsAre(HasSubstr("INPUT_BINARIZE 784->784"),
                                                   "BNN_DENSE 784->64", "BNN_DENSE_SCORES 64->10"));
-  EXPECT_EQ(m.backend(), "cpu");
+  EXPECT_EQ(m.backend(), Backend());
   EXPECT_GT(m.file_bytes(), 784u * 64 / 8);
 }
 
@@ -337,7 +346,13 @@ TEST_F(DaemonE2eTest, MetricsCountWhatWasServed) {
   const v1::ModelMetrics& a = after.models(0);
   const v1::ModelMetrics& b = before.models(0);
   EXPECT_EQ(a.model(), kModel);
-  EXPECT_EQ(a.backend(), "cpu");
+  EXPECT_EQ(a.backend(), Backend());
+  if (Backend() == "fpga") {  // every batch ran on the engine, none faulted
+    EXPECT_EQ(a.device(), "sim");
+    EXPECT_EQ(a.engine_state(), "ok");
+    EXPECT_EQ(a.engine_faults(), 0u);
+    EXPECT_EQ(a.fallback_batches(), 0u);
+  }
   EXPECT_EQ(a.requests_ok() - b.requests_ok(), 1u);
   EXPECT_EQ(a.requests_failed() - b.requests_failed(), 1u);
   EXPECT_EQ(a.images() - b.images(), 5u);
@@ -371,7 +386,7 @@ TEST_F(DaemonE2eTest, CliEvalReportsAccuracyAndWritesGoldenScores) {
   EXPECT_THAT(output, HasSubstr("images: 2000\n"));
   EXPECT_THAT(output, HasSubstr("failed_requests: 0\n"));
   EXPECT_THAT(output, HasSubstr("accuracy_pct: 92.80\n"));
-  EXPECT_THAT(output, HasSubstr("backend: cpu\n"));
+  EXPECT_THAT(output, HasSubstr("backend: " + Backend() + "\n"));
   auto written = clients::ReadIdxInt32Matrix(scores_path);
   ASSERT_TRUE(written.ok()) << written.status();
   EXPECT_EQ(written->values, golden_->values);

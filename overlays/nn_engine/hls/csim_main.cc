@@ -1,0 +1,104 @@
+// The C-simulation testbench Vitis HLS runs (run_hls.tcl: csim_design): plain C++14 with no
+// library beyond the standard one, as Vitis HLS compiles it. It loads the shipped model file,
+// places its PROGRAM and WEIGHTS sections and the held-out images in "DDR" (host arrays), calls
+// the top function nn_engine() in batches, and compares every score with the golden file of the
+// Python integer reference. Returns 0 only if all 2,000 x 10 scores match.
+//
+//   csim_main <model.pim> <images.idx3-ubyte> <golden.idx2-int>
+//
+// CMake also builds and runs it (engine_hls_testbench), so the testbench handed to Vitis is
+// known to pass.
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include "accel/engine_regs.h"
+#include "overlays/nn_engine/nn_engine.h"
+
+namespace {
+
+std::vector<uint8_t> ReadAll(const char* path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+uint32_t Le32(const std::vector<uint8_t>& b, size_t at) {
+  return uint32_t{b[at]} | uint32_t{b[at + 1]} << 8 | uint32_t{b[at + 2]} << 16 |
+         uint32_t{b[at + 3]} << 24;
+}
+
+uint32_t Be32(const std::vector<uint8_t>& b, size_t at) {
+  return uint32_t{b[at]} << 24 | uint32_t{b[at + 1]} << 16 | uint32_t{b[at + 2]} << 8 |
+         uint32_t{b[at + 3]};
+}
+
+// A section of the model file as u64 words (the engine reads DDR in words).
+std::vector<uint64_t> Section(const std::vector<uint8_t>& file, uint32_t offset, uint32_t bytes) {
+  std::vector<uint64_t> words((bytes + 7) / 8 + 1, 0);
+  std::memcpy(words.data(), file.data() + offset, bytes);
+  return words;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace pynq::engine;
+  if (argc != 4) {
+    std::fprintf(stderr, "usage: %s model.pim images.idx3-ubyte golden.idx2-int\n", argv[0]);
+    return 2;
+  }
+  const std::vector<uint8_t> model = ReadAll(argv[1]);
+  const std::vector<uint8_t> images = ReadAll(argv[2]);
+  const std::vector<uint8_t> golden = ReadAll(argv[3]);
+  // Header fields of MODEL_FORMAT.md; the IDX headers are big-endian.
+  if (model.size() < 64 || images.size() < 16 || golden.size() < 16) {
+    std::fprintf(stderr, "cannot read the inputs\n");
+    return 2;
+  }
+  std::vector<uint64_t> program = Section(model, Le32(model, 28), Le32(model, 32));
+  std::vector<uint64_t> weights = Section(model, Le32(model, 36), Le32(model, 40));
+  const uint32_t count = Be32(images, 4);
+  const uint32_t pixels = Be32(images, 8) * Be32(images, 12);
+  const uint32_t classes = Be32(golden, 8);
+  if (Be32(golden, 4) != count || images.size() != 16 + size_t{count} * pixels) {
+    std::fprintf(stderr, "images and golden scores disagree\n");
+    return 2;
+  }
+
+  const uint32_t kBatch = 100;
+  const uint32_t in_stride = InputStride(pixels);
+  const uint32_t out_stride = OutputStride(classes);
+  std::vector<uint64_t> input(kBatch * in_stride / 8);
+  std::vector<uint64_t> output(OutputBytes(kBatch, classes) / 8);
+  uint32_t mismatches = 0;
+  for (uint32_t first = 0; first < count; first += kBatch) {
+    const uint32_t n = count - first < kBatch ? count - first : kBatch;
+    for (uint32_t i = 0; i < n; ++i) {
+      std::memcpy(reinterpret_cast<uint8_t*>(input.data()) + i * in_stride,
+                  images.data() + 16 + size_t{first + i} * pixels, pixels);
+    }
+    uint32_t status = 0, checksum = 0, id = 0, version = 0, caps = 0;
+    nn_engine(program.data(), weights.data(), input.data(), output.data(), n, kCommandRun, first,
+              &status, &checksum, &id, &version, &caps);
+    if (status != kStatusOk) {
+      std::fprintf(stderr, "batch at %u: engine status 0x%08x\n", first, status);
+      return 1;
+    }
+    for (uint32_t i = 0; i < n; ++i) {
+      for (uint32_t c = 0; c < classes; ++c) {
+        int32_t got = 0;
+        std::memcpy(&got, reinterpret_cast<const uint8_t*>(output.data()) + i * out_stride + 4 * c, 4);
+        const auto want = static_cast<int32_t>(Be32(golden, 12 + 4 * (size_t{first + i} * classes + c)));
+        if (got != want && mismatches++ < 10) {
+          std::fprintf(stderr, "image %u class %u: engine %d, golden %d\n", first + i, c, got, want);
+        }
+      }
+    }
+  }
+  std::printf("csim: %u images, %u scores differ from the golden file\n", count, mismatches);
+  return mismatches == 0 ? 0 : 1;
+}

@@ -1,0 +1,191 @@
+// End-to-end on the FPGA path: the real daemon with --accelerator=fpga --device=sim and injected
+// engine faults. No request may fail silently: with --cpu_fallback every answer still carries
+// the golden scores and the fault shows in GetMetrics and in grpc.health.v1; without it the
+// failed batch's requests get the error. Also: --accelerator=auto falls back to the CPU when the
+// device cannot be opened, and --accelerator=fpga then refuses to start.
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "clients/idx_file.h"
+#include "gmock/gmock.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "pynq_infer/v1/inference.grpc.pb.h"
+#include "tests/daemon_process.h"
+
+namespace pynq {
+namespace {
+
+namespace v1 = ::pynq_infer::v1;
+using ::testing::HasSubstr;
+
+class FpgaE2eTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    const std::string src = testing::SourceDir();
+    auto images = clients::ReadIdxImages(src + "/models/data/mnist-heldout-images.idx3-ubyte");
+    ASSERT_TRUE(images.ok()) << images.status();
+    auto golden =
+        clients::ReadIdxInt32Matrix(src + "/models/golden/mnist-bnn-tfc.heldout-scores.idx2-int");
+    ASSERT_TRUE(golden.ok()) << golden.status();
+    images_ = new clients::GrayImages(std::move(*images));
+    golden_ = new clients::Int32Matrix(std::move(*golden));
+  }
+  static void TearDownTestSuite() {
+    delete images_;
+    delete golden_;
+  }
+
+  void TearDown() override {
+    // Close the connection first: the daemon's graceful stop would otherwise wait for it.
+    stub_.reset();
+    channel_.reset();
+    if (daemon_ != nullptr) {
+      absl::StatusOr<int> exit_code = daemon_->Stop();
+      EXPECT_EQ(exit_code.value_or(-1), 0) << exit_code.status();
+    }
+  }
+
+  void Start(std::vector<std::string> flags) {
+    flags.push_back("--model_dir=" + testing::SourceDir() + "/models/zoo");
+    flags.push_back("--max_queue_delay_us=100");
+    auto daemon = testing::DaemonProcess::Start({.args = flags});
+    ASSERT_TRUE(daemon.ok()) << daemon.status();
+    daemon_ = std::move(*daemon);
+    channel_ = grpc::CreateChannel(daemon_->address(), grpc::InsecureChannelCredentials());
+    stub_ = v1::Inference::NewStub(channel_);
+  }
+
+  static std::unique_ptr<grpc::ClientContext> Context() {
+    auto context = std::make_unique<grpc::ClientContext>();
+    context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+    return context;
+  }
+
+  // Classifies images [first, first + count) in one request.
+  grpc::Status Classify(size_t first, size_t count, v1::ClassifyResponse* response) {
+    v1::ClassifyRequest request;
+    request.set_model("mnist-bnn-tfc");
+    for (size_t i = first; i < first + count; ++i) {
+      absl::Span<const uint8_t> pixels = images_->image(i);
+      request.add_images(std::string(pixels.begin(), pixels.end()));
+    }
+    return stub_->Classify(Context().get(), request, response);
+  }
+
+  // Classifies images [first, first + count) in requests of `per_request`, one after another,
+  // and expects every score to be the golden one.
+  void ExpectGolden(size_t first, size_t count, size_t per_request) {
+    for (size_t at = first; at < first + count; at += per_request) {
+      v1::ClassifyResponse response;
+      grpc::Status status = Classify(at, per_request, &response);
+      ASSERT_TRUE(status.ok()) << status.error_message();
+      for (size_t k = 0; k < per_request; ++k) {
+        absl::Span<const int32_t> expected = golden_->row(at + k);
+        ASSERT_THAT(response.results(k).scores(),
+                    ::testing::ElementsAreArray(expected.begin(), expected.end()))
+            << "image " << at + k;
+      }
+      EXPECT_EQ(response.backend(), "fpga");
+    }
+  }
+
+  v1::ModelMetrics Metrics() {
+    v1::GetMetricsResponse response;
+    EXPECT_TRUE(stub_->GetMetrics(Context().get(), {}, &response).ok());
+    return response.models(0);
+  }
+
+  grpc::health::v1::HealthCheckResponse::ServingStatus Health(const std::string& service) {
+    auto health = grpc::health::v1::Health::NewStub(channel_);
+    grpc::health::v1::HealthCheckRequest request;
+    request.set_service(service);
+    grpc::health::v1::HealthCheckResponse response;
+    EXPECT_TRUE(health->Check(Context().get(), request, &response).ok());
+    return response.status();
+  }
+
+  static clients::GrayImages* images_;
+  static clients::Int32Matrix* golden_;
+  std::unique_ptr<testing::DaemonProcess> daemon_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::Inference::Stub> stub_;
+};
+
+clients::GrayImages* FpgaE2eTest::images_ = nullptr;
+clients::Int32Matrix* FpgaE2eTest::golden_ = nullptr;
+
+constexpr auto kServing = grpc::health::v1::HealthCheckResponse::SERVING;
+constexpr auto kNotServing = grpc::health::v1::HealthCheckResponse::NOT_SERVING;
+
+TEST_F(FpgaE2eTest, AHungBatchIsResetAndRerunOnTheCpu) {
+  Start({"--accelerator=fpga", "--device=sim", "--sim_fault=hang:2", "--engine_timeout_ms=200"});
+  ExpectGolden(0, 400, 20);
+  const v1::ModelMetrics m = Metrics();
+  EXPECT_EQ(m.backend(), "fpga");
+  EXPECT_EQ(m.device(), "sim");
+  EXPECT_EQ(m.engine_state(), "ok");  // recovered: later batches ran on the engine
+  EXPECT_EQ(m.engine_faults(), 1u);
+  EXPECT_EQ(m.engine_resets(), 1u);
+  EXPECT_EQ(m.faulted_batches(), 1u);
+  EXPECT_EQ(m.fallback_batches(), 1u);
+  EXPECT_EQ(m.fallback_images(), 20u);
+  EXPECT_THAT(m.last_engine_fault(), HasSubstr("did not raise ap_done within 200ms"));
+  EXPECT_EQ(m.requests_failed(), 0u);
+  EXPECT_EQ(Health("pynq_infer.v1.Accelerator"), kServing);
+}
+
+TEST_F(FpgaE2eTest, APersistentHangDisablesTheEngineAndHealthSaysSo) {
+  Start({"--accelerator=fpga", "--device=sim", "--sim_fault=hang:1:0", "--engine_timeout_ms=50"});
+  ExpectGolden(0, 200, 20);
+  const v1::ModelMetrics m = Metrics();
+  EXPECT_EQ(m.engine_state(), "disabled");
+  EXPECT_EQ(m.engine_faults(), 3u);  // FpgaEngine::Options::max_consecutive_faults
+  EXPECT_EQ(m.fallback_batches(), 10u);
+  EXPECT_EQ(m.fallback_images(), 200u);
+  EXPECT_EQ(Health("pynq_infer.v1.Accelerator"), kNotServing);
+  EXPECT_EQ(Health("pynq_infer.v1.Inference"), kServing);  // the CPU still answers
+  EXPECT_EQ(Health(""), kServing);
+}
+
+TEST_F(FpgaE2eTest, WithoutFallbackTheFailedBatchFailsItsRequestsLoudly) {
+  Start({"--accelerator=fpga", "--device=sim", "--sim_fault=corrupt:2", "--cpu_fallback=false"});
+  ExpectGolden(0, 10, 10);
+  v1::ClassifyResponse response;
+  grpc::Status failed = Classify(10, 10, &response);
+  EXPECT_EQ(failed.error_code(), grpc::StatusCode::DATA_LOSS);
+  EXPECT_THAT(failed.error_message(), HasSubstr("corrupted engine output"));
+  ExpectGolden(20, 10, 10);
+  const v1::ModelMetrics m = Metrics();
+  EXPECT_EQ(m.requests_failed(), 1u);
+  EXPECT_EQ(m.faulted_batches(), 1u);
+  EXPECT_EQ(m.fallback_batches(), 0u);
+  EXPECT_EQ(m.engine_resets(), 0u);  // bad output needs no reset: the engine finished
+}
+
+TEST_F(FpgaE2eTest, AutoFallsBackToTheCpuWhenTheDeviceCannotBeOpened) {
+  // This machine has no XRT device: auto serves on the CPU.
+  Start({"--accelerator=auto", "--device=xrt",
+         "--overlay_manifest=" + testing::SourceDir() + "/overlays/kv260/nn_engine.manifest"});
+  v1::ListModelsResponse models;
+  ASSERT_TRUE(stub_->ListModels(Context().get(), {}, &models).ok());
+  EXPECT_EQ(models.models(0).backend(), "cpu");
+  EXPECT_EQ(Metrics().engine_state(), "");
+  EXPECT_EQ(Health("pynq_infer.v1.Accelerator"), kServing);
+}
+
+TEST_F(FpgaE2eTest, FpgaRefusesToStartWithoutItsDevice) {
+  auto daemon = testing::DaemonProcess::Start(
+      {.args = {"--model_dir=" + testing::SourceDir() + "/models/zoo", "--accelerator=fpga",
+                "--device=mmio",
+                "--overlay_manifest=" + testing::SourceDir() + "/overlays/pynq-z2/nn_engine.manifest"}});
+  EXPECT_EQ(daemon.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(std::string(daemon.status().message()), HasSubstr("exited with code 1"));
+}
+
+}  // namespace
+}  // namespace pynq
