@@ -52,11 +52,16 @@ absl::StatusOr<std::unique_ptr<ModelRegistry>> ModelRegistry::Create(const Optio
           "%s and %s both hold a model named \"%s\"", other->path, served->path,
           served->model->name()));
     }
+    auto configured = options.batcher_by_model.find(served->model->name());
+    const Batcher::Options& batching =
+        configured == options.batcher_by_model.end() ? options.batcher : configured->second;
+    accel::CpuAccelerator::Options cpu_options = options.cpu;
+    cpu_options.max_batch_size = std::max(cpu_options.max_batch_size, batching.max_batch_size);
     ASSIGN_OR_RETURN(std::unique_ptr<accel::CpuAccelerator> cpu,
-                     accel::CpuAccelerator::Create(served->model, options.cpu));
+                     accel::CpuAccelerator::Create(served->model, cpu_options));
     served->metrics = std::make_unique<ModelMetrics>();
     absl::StatusOr<std::unique_ptr<Batcher>> batcher =
-        Batcher::Create(std::move(cpu), options.batcher, served->metrics.get());
+        Batcher::Create(std::move(cpu), batching, served->metrics.get());
     if (!batcher.ok()) {
       return absl::Status(batcher.status().code(), absl::StrCat("model ", served->model->name(),
                                                                 ": ", batcher.status().message()));
@@ -64,6 +69,13 @@ absl::StatusOr<std::unique_ptr<ModelRegistry>> ModelRegistry::Create(const Optio
     served->batcher = std::move(*batcher);
     const std::string name = served->model->name();
     registry->models_.emplace(name, std::move(served));
+  }
+  for (const auto& [name, batching] : options.batcher_by_model) {
+    if (registry->Find(name) == nullptr) {
+      return absl::NotFoundError(absl::StrFormat(
+          "batching is configured for model \"%s\", but %s holds no such model", name,
+          options.model_dir));
+    }
   }
   return registry;
 }

@@ -43,6 +43,9 @@ Server::~Server() {
 void Server::Shutdown(absl::Duration grace) {
   shut_down_ = true;
   server_->GetHealthCheckService()->Shutdown();
+  // Open streams stop reading first; otherwise a busy stream would keep the shutdown waiting
+  // for the whole grace period.
+  service_.BeginShutdown();
   server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
   registry_->Drain();
 }
