@@ -47,6 +47,13 @@ using ::testing::HasSubstr;
 using Clock = std::chrono::steady_clock;
 
 constexpr char kModel[] = "heavy-test-model";
+// AddressSanitizer holds freed memory in a quarantine of up to 256 MB, so a daemon built with it
+// grows by design; its memory bounds are checked only in the other builds.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kCheckMemory = false;
+#else
+constexpr bool kCheckMemory = true;
+#endif
 constexpr int kImagesPerRequest = 16;
 constexpr size_t kDistinctImages = 64;
 
@@ -303,8 +310,10 @@ TEST(OverloadE2eTest, OverloadIsRefusedAtOnceMemoryStaysBoundedAndEveryAcceptedR
               "%llu answered, %llu refused\n",
               first / 1e6, last / 1e6, static_cast<unsigned long long>(ok),
               static_cast<unsigned long long>(refused));
-  EXPECT_LT(last, 400u << 20);
-  EXPECT_LT(last, first + (32u << 20));
+  if (kCheckMemory) {
+    EXPECT_LT(last, 400u << 20);
+    EXPECT_LT(last, first + (32u << 20));
+  }
 
   // The daemon counted exactly what the clients saw, and still serves.
   auto stub = v1::Inference::NewStub(channel);
