@@ -94,6 +94,7 @@ absl::Status Batcher::Submit(std::shared_ptr<InferenceRequest> request) {
     metrics_->RecordFailure(FailureReasonOf(wanted));
     return wanted;
   }
+  bool wake = false;
   {
     std::lock_guard lock(mu_);
     if (draining_) {
@@ -108,12 +109,17 @@ absl::Status Batcher::Submit(std::shared_ptr<InferenceRequest> request) {
           "retry later",
           model.name(), queued_images_, n, options_.max_queue_images));
     }
+    // The forming worker waits for the queue to become non-empty, then for a target batch or
+    // its delay budget, whichever comes first; only those two events can change its decision.
+    // Waking it for anything else would cost a futex call per request for nothing.
+    wake = queue_.empty() ||
+           (queued_images_ < target_batch_size_ && queued_images_ + n >= target_batch_size_);
     queue_.push_back({std::move(request), 0});
     queued_images_ += n;
   }
   // Woken outside the lock so the forming worker does not wake only to block on mu_. Only the
   // worker holding form_mu_ waits on work_cv_, so one notification reaches it.
-  work_cv_.notify_one();
+  if (wake) work_cv_.notify_one();
   return absl::OkStatus();
 }
 
