@@ -41,15 +41,17 @@ absl::StatusOr<std::vector<std::string>> LoadImages(
   std::unique_ptr<pynq_infer::v1::Inference::Stub> stub =
       pynq_infer::v1::Inference::NewStub(channel);
   grpc::ClientContext context;
-  context.set_deadline(absl::ToChronoTime(absl::Now() + options.timeout));
+  context.set_deadline(absl::ToChronoTime(absl::Now() + options.load.request_timeout));
   pynq_infer::v1::ListModelsResponse response;
   const grpc::Status status = stub->ListModels(&context, {}, &response);
   if (!status.ok()) return FromGrpcStatus(status, "ListModels");
   for (const auto& m : response.models()) {
-    if (m.name() == options.model) return SyntheticImages(m.input_bytes(), 64, /*seed=*/1);
+    if (m.name() == options.load.model) {
+      return SyntheticImages(m.input_bytes(), 64, /*seed=*/1);
+    }
   }
-  return absl::NotFoundError(
-      absl::StrCat("model \"", options.model, "\" is not loaded (see `pynq-infer models`)"));
+  return absl::NotFoundError(absl::StrCat("model \"", options.load.model,
+                                          "\" is not loaded (see `pynq-infer models`)"));
 }
 
 std::string ModeName(const LoadSpec& spec) {
@@ -117,9 +119,9 @@ std::string Csv(const std::vector<LevelResult>& results) {
 
 std::string Plot(const BenchOptions& options, const std::vector<LevelResult>& results) {
   PlotSpec plot{.title = absl::StrFormat("%s: throughput vs latency (%s, %d image%s/request)",
-                                         options.model, ModeName(results.front().spec),
-                                         options.images_per_request,
-                                         options.images_per_request == 1 ? "" : "s"),
+                                         options.load.model, ModeName(results.front().spec),
+                                         options.load.images_per_request,
+                                         options.load.images_per_request == 1 ? "" : "s"),
                 .x_label = "client latency (ms, log scale)",
                 .y_label = "images/s",
                 .log_x = true};
@@ -145,15 +147,7 @@ absl::Status RunBench(const BenchOptions& options,
   if (!images.ok()) return images.status();
 
   std::vector<LoadSpec> levels;
-  const LoadSpec base{.model = options.model,
-                      .mode = options.mode,
-                      .images_per_request = options.images_per_request,
-                      .streams = options.streams,
-                      .warmup = options.warmup,
-                      .window = options.window,
-                      .max_windows = options.max_windows,
-                      .stability_pct = options.stability_pct,
-                      .request_timeout = options.timeout};
+  const LoadSpec& base = options.load;
   if (options.rates.empty()) {
     for (uint32_t c : options.concurrency) {
       LoadSpec spec = base;

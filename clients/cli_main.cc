@@ -164,19 +164,21 @@ absl::Status Bench(const std::vector<std::string>&, const Channel& channel) {
   if (!concurrency.ok()) return concurrency.status();
   absl::StatusOr<std::vector<double>> rates = ParseRates(absl::GetFlag(FLAGS_rate));
   if (!rates.ok()) return rates.status();
+  const pynq::clients::LoadSpec load{
+      .model = absl::GetFlag(FLAGS_model),
+      .mode = mode == "stream" ? LoadMode::kStream : LoadMode::kUnary,
+      .images_per_request = absl::GetFlag(FLAGS_images_per_request),
+      .streams = absl::GetFlag(FLAGS_streams),
+      .warmup = absl::Milliseconds(absl::GetFlag(FLAGS_warmup_ms)),
+      .window = absl::Milliseconds(absl::GetFlag(FLAGS_measure_ms)),
+      .max_windows = absl::GetFlag(FLAGS_max_windows),
+      .stability_pct = absl::GetFlag(FLAGS_stability_pct),
+      .request_timeout = Timeout()};
   return pynq::clients::RunBench(
-      {.model = absl::GetFlag(FLAGS_model),
-       .mode = mode == "stream" ? LoadMode::kStream : LoadMode::kUnary,
-       .images_per_request = absl::GetFlag(FLAGS_images_per_request),
+      {.load = load,
        .concurrency = *std::move(concurrency),
        .rates = *std::move(rates),
        .arrival = arrival == "constant" ? Arrival::kConstant : Arrival::kPoisson,
-       .streams = absl::GetFlag(FLAGS_streams),
-       .warmup = absl::Milliseconds(absl::GetFlag(FLAGS_warmup_ms)),
-       .window = absl::Milliseconds(absl::GetFlag(FLAGS_measure_ms)),
-       .max_windows = absl::GetFlag(FLAGS_max_windows),
-       .stability_pct = absl::GetFlag(FLAGS_stability_pct),
-       .timeout = Timeout(),
        .images_path = absl::GetFlag(FLAGS_images),
        .csv_path = absl::GetFlag(FLAGS_csv),
        .plot_path = absl::GetFlag(FLAGS_plot)},

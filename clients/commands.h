@@ -85,24 +85,15 @@ absl::Status RunEval(const EvalOptions& options,
                      const std::shared_ptr<grpc::ChannelInterface>& channel, std::ostream& out);
 
 struct BenchOptions {
-  std::string model = kDefaultModel;
-  // kUnary: Classify calls (images_per_request > 1 is the multi-image mode); kStream:
-  // ClassifyStream.
-  LoadMode mode = LoadMode::kUnary;
-  uint32_t images_per_request = 1;
+  // What every level shares: model, mode (kUnary, where images_per_request > 1 is the
+  // multi-image mode, or kStream), streams, warm-up, windows, stability, request timeout. Its
+  // arrival, concurrency and rate are set per level from the lists below.
+  LoadSpec load{.model = kDefaultModel};
   // Closed-loop levels, requests in flight; used when `rates` is empty.
   std::vector<uint32_t> concurrency = {1, 2, 4, 8, 16, 32, 64};
   // Open-loop levels, requests per second, with `arrival` (kConstant or kPoisson).
   std::vector<double> rates;
   Arrival arrival = Arrival::kPoisson;
-  // Stream mode: streams sharing each level's concurrency.
-  uint32_t streams = 1;
-  absl::Duration warmup = absl::Seconds(1);
-  absl::Duration window = absl::Seconds(2);
-  uint32_t max_windows = 6;
-  double stability_pct = 10;
-  // Deadline of each request (GetMetrics and ListModels calls too).
-  absl::Duration timeout = absl::Seconds(10);
   // IDX uint8 images to send; empty: synthetic images of the model's input size.
   std::string images_path;
   // If not empty: the table as CSV, and the throughput-vs-latency plot as SVG.

@@ -464,11 +464,11 @@ TEST_F(CommandsTest, BenchPrintsARowPerLevelAndWritesCsvAndPlot) {
   std::ostringstream out;
   const std::string csv = TestTempPath("bench.csv");
   const std::string svg = TestTempPath("bench.svg");
-  absl::Status s = RunBench({.model = "fake",
+  absl::Status s = RunBench({.load = {.model = "fake",
+                                      .warmup = absl::ZeroDuration(),
+                                      .window = absl::Milliseconds(100),
+                                      .max_windows = 3},
                              .concurrency = {1, 4},
-                             .warmup = absl::ZeroDuration(),
-                             .window = absl::Milliseconds(100),
-                             .max_windows = 3,
                              .csv_path = csv,
                              .plot_path = svg},
                             channel_, out);
