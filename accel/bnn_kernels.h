@@ -154,8 +154,15 @@ __attribute__((target("avx512f,avx512vpopcntdq"))) inline int32_t DotAvx512(cons
                                        _mm512_maskz_loadu_epi64(valid, in + w));
     differing = _mm512_add_epi64(differing, _mm512_popcnt_epi64(x));
   }
-  return static_cast<int32_t>(n) -
-         2 * static_cast<int32_t>(_mm512_reduce_add_epi64(differing));
+  // The eight lane sums added by halves. _mm512_reduce_add_epi64 and _mm512_castsi512_si256
+  // do the same through an "undefined" vector that GCC 12 warns about; the zero-masked extracts
+  // do not.
+  const __m256i quad = _mm256_add_epi64(_mm512_maskz_extracti64x4_epi64(0xff, differing, 0),
+                                        _mm512_maskz_extracti64x4_epi64(0xff, differing, 1));
+  const __m128i pair =
+      _mm_add_epi64(_mm256_castsi256_si128(quad), _mm256_extracti128_si256(quad, 1));
+  const auto total = static_cast<int32_t>(_mm_cvtsi128_si64(pair) + _mm_extract_epi64(pair, 1));
+  return static_cast<int32_t>(n) - 2 * total;
 }
 
 #endif  // __x86_64__
