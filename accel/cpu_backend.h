@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -25,8 +26,8 @@ class CpuAccelerator final : public Accelerator {
     size_t max_batch_size = 1024;
   };
 
-  // Builds a backend for `model`, allocating all scratch memory up front. kInvalidArgument if
-  // max_batch_size is 0.
+  // Builds a backend for `model` with the fastest kernels this CPU supports, allocating all
+  // scratch memory up front. kInvalidArgument if max_batch_size is 0.
   static absl::StatusOr<std::unique_ptr<CpuAccelerator>> Create(
       std::shared_ptr<const Model> model, const Options& options);
 
@@ -36,13 +37,32 @@ class CpuAccelerator final : public Accelerator {
   // See Accelerator::Run(). Images are processed one after another on the calling thread.
   absl::Status Run(absl::Span<const uint8_t> images, absl::Span<int32_t> scores) override;
 
+  // The kernels in use, chosen for this CPU at Create(): "portable", "sse2", "avx2+popcnt" or
+  // "avx512+vpopcntdq".
+  std::string_view kernels_name() const { return kernels_.name; }
+
+  // The binarized-layer kernels, one version per instruction set (bnn_kernels.h); all compute
+  // the same bits.
+  struct Kernels {
+    const char* name;
+    void (*binarize)(const uint8_t* pixels, size_t n, uint8_t threshold, uint64_t* out);
+    void (*dense_sign)(const uint64_t* rows, const int32_t* thresholds, const uint64_t* in,
+                       size_t n_in, size_t n_out, uint64_t* out);
+    void (*dense_scores)(const uint64_t* rows, const int32_t* bias, const uint64_t* in,
+                         size_t n_in, size_t n_out, int32_t* scores);
+  };
+  // Every version this CPU can run, the best last; for tests that compare them.
+  static std::vector<Kernels> SupportedKernels();
+
  private:
-  CpuAccelerator(std::shared_ptr<const Model> model, const Options& options);
+  CpuAccelerator(std::shared_ptr<const Model> model, const Options& options,
+                 const Kernels& kernels);
 
   void RunOne(const uint8_t* image, int32_t* scores);
 
   std::shared_ptr<const Model> model_;
   Options options_;
+  const Kernels kernels_;
   // Ping-pong activation buffers of the widest layer, packed bits.
   std::vector<uint64_t> bits_a_;
   std::vector<uint64_t> bits_b_;

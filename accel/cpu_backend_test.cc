@@ -1,9 +1,12 @@
 #include "accel/cpu_backend.h"
 
+#include <algorithm>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "accel/model_builder.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -152,6 +155,50 @@ TEST(CpuBackendTest, RejectsBadBatchShapes) {
   EXPECT_EQ(run(2 * 784, 10).code(), absl::StatusCode::kInvalidArgument);  // scores too short
   EXPECT_THAT(std::string(run(2 * 784, 10).message()), ::testing::HasSubstr("expected 20"));
   EXPECT_TRUE(run(4 * 784, 40).ok());
+}
+
+// Every kernel version this CPU runs computes the same bits as the portable one, on sizes that
+// end inside a word and exactly on one, and on the extreme thresholds.
+TEST(CpuBackendTest, EveryKernelVersionMatchesThePortableOne) {
+  const std::vector<CpuAccelerator::Kernels> versions = CpuAccelerator::SupportedKernels();
+  ASSERT_EQ(std::string(versions.front().name), "portable");
+  std::mt19937_64 rng(11);
+  for (const size_t n : {1, 15, 63, 64, 65, 130, 784, 1000}) {
+    std::vector<uint8_t> pixels(n);
+    for (uint8_t& p : pixels) p = static_cast<uint8_t>(rng());
+    const size_t words = format::WordsForBits(n);
+    const size_t n_out = 1 + rng() % 70;
+    std::vector<uint64_t> rows(n_out * words);
+    for (size_t i = 0; i < n_out; ++i) {
+      for (size_t w = 0; w < words; ++w) {
+        const size_t bits = std::min<size_t>(64, n - w * 64);
+        rows[i * words + w] = bits == 64 ? rng() : rng() & ((uint64_t{1} << bits) - 1);
+      }
+    }
+    std::vector<int32_t> params(n_out);
+    for (int32_t& p : params) p = static_cast<int32_t>(rng() % (2 * n + 1)) - static_cast<int32_t>(n);
+    for (const int threshold : {0, 1, 128, 255}) {
+      std::vector<uint64_t> expected_bits(words), expected_out(format::WordsForBits(n_out));
+      std::vector<int32_t> expected_scores(n_out);
+      const CpuAccelerator::Kernels& portable = versions.front();
+      portable.binarize(pixels.data(), n, static_cast<uint8_t>(threshold), expected_bits.data());
+      portable.dense_sign(rows.data(), params.data(), expected_bits.data(), n, n_out,
+                          expected_out.data());
+      portable.dense_scores(rows.data(), params.data(), expected_bits.data(), n, n_out,
+                            expected_scores.data());
+      for (const CpuAccelerator::Kernels& k : versions) {
+        SCOPED_TRACE(absl::StrCat(k.name, " n=", n, " threshold=", threshold));
+        std::vector<uint64_t> bits(words, ~uint64_t{0}), out(format::WordsForBits(n_out));
+        std::vector<int32_t> scores(n_out);
+        k.binarize(pixels.data(), n, static_cast<uint8_t>(threshold), bits.data());
+        EXPECT_EQ(bits, expected_bits);
+        k.dense_sign(rows.data(), params.data(), bits.data(), n, n_out, out.data());
+        EXPECT_EQ(out, expected_out);
+        k.dense_scores(rows.data(), params.data(), bits.data(), n, n_out, scores.data());
+        EXPECT_EQ(scores, expected_scores);
+      }
+    }
+  }
 }
 
 TEST(CpuBackendTest, CreateRejectsZeroBatch) {

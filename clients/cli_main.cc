@@ -15,13 +15,15 @@
 #include "absl/flags/usage_config.h"
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "clients/commands.h"
 
 ABSL_FLAG(std::string, server, "127.0.0.1:50051", "Address of pynq-inferd, host:port.");
 ABSL_FLAG(std::string, model, pynq::clients::kDefaultModel,
-          "[classify, eval] Model to run, as listed by `pynq-infer models`.");
+          "[classify, eval, bench] Model to run, as listed by `pynq-infer models`.");
 ABSL_FLAG(uint32_t, timeout_ms, 10000,
           "Deadline of each RPC in milliseconds; for eval, the longest any one request may wait "
           "for its response.");
@@ -29,15 +31,32 @@ ABSL_FLAG(uint32_t, top_k, 3, "[classify] Best classes to print per image (0: no
 ABSL_FLAG(uint32_t, batch, 64, "[classify] Images per Classify request.");
 ABSL_FLAG(uint32_t, limit, 0, "[classify, eval] Use only the first this many images (0: all).");
 ABSL_FLAG(std::string, images, "",
-          "[eval] IDX file of uint8 images [N, H, W], gzipped or not "
+          "[eval, bench] IDX file of uint8 images [N, H, W], gzipped or not "
           "(e.g. t10k-images-idx3-ubyte.gz).");
 ABSL_FLAG(std::string, labels, "", "[eval] IDX file of uint8 labels [N], gzipped or not.");
 ABSL_FLAG(uint32_t, window, 64, "[eval] Most stream requests in flight at once.");
-ABSL_FLAG(uint32_t, images_per_request, 1, "[eval] Images per stream request.");
+ABSL_FLAG(uint32_t, images_per_request, 1, "[eval, bench] Images per request.");
 ABSL_FLAG(std::string, scores_out, "",
           "[eval] Write every image's scores to this file as IDX int32 [N, classes].");
 ABSL_FLAG(double, min_accuracy, 0,
           "[eval] Exit with status 1 if the accuracy, in percent, is below this.");
+ABSL_FLAG(std::string, mode, "unary",
+          "[bench] unary (Classify calls; --images_per_request > 1 for multi-image requests) or "
+          "stream (ClassifyStream).");
+ABSL_FLAG(std::vector<std::string>, concurrency, std::vector<std::string>({"1", "2", "4", "8", "16", "32", "64"}),
+          "[bench] Closed-loop levels: requests in flight, comma-separated.");
+ABSL_FLAG(std::vector<std::string>, rate, {},
+          "[bench] Open-loop levels instead: requests per second, comma-separated (unary only).");
+ABSL_FLAG(std::string, arrival, "poisson", "[bench] Open-loop arrivals: poisson or constant.");
+ABSL_FLAG(uint32_t, streams, 1, "[bench] Stream mode: streams sharing each level's concurrency.");
+ABSL_FLAG(uint32_t, warmup_ms, 1000, "[bench] Load offered before measuring, per level.");
+ABSL_FLAG(uint32_t, measure_ms, 2000, "[bench] Length of one measurement window.");
+ABSL_FLAG(uint32_t, max_windows, 6,
+          "[bench] Most windows per level; measuring stops earlier once 3 agree.");
+ABSL_FLAG(double, stability_pct, 10,
+          "[bench] The 3 last windows agree when throughput and p50 are within this percent.");
+ABSL_FLAG(std::string, csv, "", "[bench] Write the table as CSV to this file.");
+ABSL_FLAG(std::string, plot, "", "[bench] Write the throughput-vs-latency plot (SVG) to this file.");
 ABSL_FLAG(std::string, health_service, "",
           "[health] Service to check (e.g. pynq_infer.v1.Inference); empty: the whole daemon.");
 
@@ -58,6 +77,11 @@ Commands:
        [--images_per_request=1] [--scores_out=FILE] [--min_accuracy=PERCENT]
       Stream a labelled data set through ClassifyStream; print accuracy, images/s and
       latency percentiles as `key: value` lines.
+  bench [--mode=unary|stream] [--images_per_request=1] [--concurrency=1,2,4,...,64]
+        [--rate=R1,R2,... [--arrival=poisson|constant]] [--streams=1] [--warmup_ms=1000]
+        [--measure_ms=2000] [--max_windows=6] [--images=IDX] [--csv=FILE] [--plot=FILE.svg]
+      Load generator: per level, warm up, measure until 3 windows agree, and print req/s,
+      images/s, client latency p50/p90/p95/p99 and the server's queue/compute time per level.
   metrics
       The daemon's counters, throughput and latency percentiles, per model.
   models
@@ -66,7 +90,7 @@ Commands:
       grpc.health.v1 check; prints SERVING, NOT_SERVING, ...
 
 All commands take --server=host:port (default 127.0.0.1:50051) and --timeout_ms;
-classify and eval take --model (default mnist-bnn-tfc).
+classify, eval and bench take --model (default mnist-bnn-tfc).
 Exit status: 0 success; 1 an RPC, a request, a file or a check failed; 2 bad usage.
 --help lists every flag of pynq-infer; --helpfull adds Abseil's own (--flagfile, ...).)";
 
@@ -97,6 +121,70 @@ absl::Status Eval(const std::vector<std::string>&, const Channel& channel) {
                                 channel, std::cout);
 }
 
+absl::StatusOr<std::vector<uint32_t>> ParseCounts(const std::vector<std::string>& items) {
+  std::vector<uint32_t> counts;
+  for (const std::string& item : items) {
+    uint32_t n = 0;
+    if (!absl::SimpleAtoi(item, &n) || n == 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--concurrency: \"", item, "\" is not a whole number >= 1"));
+    }
+    counts.push_back(n);
+  }
+  return counts;
+}
+
+absl::StatusOr<std::vector<double>> ParseRates(const std::vector<std::string>& items) {
+  std::vector<double> rates;
+  for (const std::string& item : items) {
+    double r = 0;
+    if (!absl::SimpleAtod(item, &r) || !(r > 0)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--rate: \"", item, "\" is not a positive number of requests per second"));
+    }
+    rates.push_back(r);
+  }
+  return rates;
+}
+
+absl::Status Bench(const std::vector<std::string>&, const Channel& channel) {
+  using pynq::clients::Arrival;
+  using pynq::clients::LoadMode;
+  const std::string mode = absl::GetFlag(FLAGS_mode);
+  const std::string arrival = absl::GetFlag(FLAGS_arrival);
+  if (mode != "unary" && mode != "stream") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--mode=", mode, " is not one of unary, stream"));
+  }
+  if (arrival != "poisson" && arrival != "constant") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--arrival=", arrival, " is not one of poisson, constant"));
+  }
+  absl::StatusOr<std::vector<uint32_t>> concurrency = ParseCounts(absl::GetFlag(FLAGS_concurrency));
+  if (!concurrency.ok()) return concurrency.status();
+  absl::StatusOr<std::vector<double>> rates = ParseRates(absl::GetFlag(FLAGS_rate));
+  if (!rates.ok()) return rates.status();
+  const pynq::clients::LoadSpec load{
+      .model = absl::GetFlag(FLAGS_model),
+      .mode = mode == "stream" ? LoadMode::kStream : LoadMode::kUnary,
+      .images_per_request = absl::GetFlag(FLAGS_images_per_request),
+      .streams = absl::GetFlag(FLAGS_streams),
+      .warmup = absl::Milliseconds(absl::GetFlag(FLAGS_warmup_ms)),
+      .window = absl::Milliseconds(absl::GetFlag(FLAGS_measure_ms)),
+      .max_windows = absl::GetFlag(FLAGS_max_windows),
+      .stability_pct = absl::GetFlag(FLAGS_stability_pct),
+      .request_timeout = Timeout()};
+  return pynq::clients::RunBench(
+      {.load = load,
+       .concurrency = *std::move(concurrency),
+       .rates = *std::move(rates),
+       .arrival = arrival == "constant" ? Arrival::kConstant : Arrival::kPoisson,
+       .images_path = absl::GetFlag(FLAGS_images),
+       .csv_path = absl::GetFlag(FLAGS_csv),
+       .plot_path = absl::GetFlag(FLAGS_plot)},
+      channel, std::cout);
+}
+
 absl::Status Metrics(const std::vector<std::string>&, const Channel& channel) {
   return pynq::clients::RunMetrics({.timeout = Timeout()}, channel, std::cout);
 }
@@ -117,8 +205,8 @@ struct Command {
 };
 
 constexpr Command kCommands[] = {
-    {"classify", true, Classify}, {"eval", false, Eval},     {"metrics", false, Metrics},
-    {"models", false, Models},    {"health", false, Health},
+    {"classify", true, Classify}, {"eval", false, Eval},     {"bench", false, Bench},
+    {"metrics", false, Metrics},  {"models", false, Models},  {"health", false, Health},
 };
 
 // --help shows this program's flags only, named relative to the source tree rather than by the
@@ -154,7 +242,7 @@ int main(int argc, char** argv) {
   }
   if (command == nullptr) {
     std::cerr << "pynq-infer: unknown command \"" << name
-              << "\"; expected classify, eval, metrics, models or health (see --help)\n";
+              << "\"; expected classify, eval, bench, metrics, models or health (see --help)\n";
     return kExitUsage;
   }
   if (!command->takes_files && !operands.empty()) {

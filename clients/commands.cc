@@ -153,10 +153,17 @@ absl::Status RunMetrics(const MetricsOptions& options,
         m.batches() == 0 ? 0.0 : static_cast<double>(m.images()) / static_cast<double>(m.batches());
     out << absl::StrFormat("\nmodel %s (backend %s)\n", m.model(), m.backend());
     out << absl::StrFormat("  requests: %d ok, %d failed\n", m.requests_ok(), m.requests_failed());
+    std::vector<std::string> reasons;
+    for (const auto& f : m.failures()) {
+      if (f.count() > 0) reasons.push_back(absl::StrCat(f.reason(), " ", f.count()));
+    }
+    if (!reasons.empty()) out << "  failed by reason: " << absl::StrJoin(reasons, ", ") << "\n";
     out << absl::StrFormat("  images: %d in %d batches (mean batch %.1f), queue depth %d\n",
                            m.images(), m.batches(), mean_batch, m.queue_depth());
-    out << absl::StrFormat("  images/s: %.1f (last 10 s), %.1f (since start)\n",
-                           m.images_per_s_10s(), m.images_per_s_total());
+    if (m.engine_faults() > 0) out << "  engine faults: " << m.engine_faults() << "\n";
+    out << absl::StrFormat(
+        "  images/s: %.1f (last 1 s), %.1f (last 10 s), %.1f (last 60 s), %.1f (since start)\n",
+        m.images_per_s_1s(), m.images_per_s_10s(), m.images_per_s_60s(), m.images_per_s_total());
     out << absl::StrFormat("  %-16s %10s %10s %10s %10s %10s %10s\n", "microseconds", "count",
                            "mean", "p50", "p90", "p99", "max");
     out << Row("end-to-end", m.latency()) << Row("queue", m.queue())

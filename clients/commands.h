@@ -25,6 +25,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "clients/load_generator.h"
 
 namespace pynq::clients {
 
@@ -82,6 +83,32 @@ struct EvalOptions {
 // written: they show what went wrong); otherwise OK.
 absl::Status RunEval(const EvalOptions& options,
                      const std::shared_ptr<grpc::ChannelInterface>& channel, std::ostream& out);
+
+struct BenchOptions {
+  // What every level shares: model, mode (kUnary, where images_per_request > 1 is the
+  // multi-image mode, or kStream), streams, warm-up, windows, stability, request timeout. Its
+  // arrival, concurrency and rate are set per level from the lists below.
+  LoadSpec load{.model = kDefaultModel};
+  // Closed-loop levels, requests in flight; used when `rates` is empty.
+  std::vector<uint32_t> concurrency = {1, 2, 4, 8, 16, 32, 64};
+  // Open-loop levels, requests per second, with `arrival` (kConstant or kPoisson).
+  std::vector<double> rates;
+  Arrival arrival = Arrival::kPoisson;
+  // IDX uint8 images to send; empty: synthetic images of the model's input size.
+  std::string images_path;
+  // If not empty: the table as CSV, and the throughput-vs-latency plot as SVG.
+  std::string csv_path;
+  std::string plot_path;
+};
+
+// Runs one load level (RunLoadLevel()) per concurrency or rate, in order, and prints a table as
+// it goes: per level the offered load, requests/s, images/s, client latency p50/p90/p95/p99 (ms),
+// the server's mean queue wait per image and accelerator time per batch (us) and mean batch size
+// from GetMetrics, failed requests, and whether the measurement was stable. Then writes the CSV
+// and the SVG plot (images/s against p50 and p99 latency) if asked. Returns the first level's
+// error (see RunLoadLevel()); UNAVAILABLE when a level had no successful request; file errors.
+absl::Status RunBench(const BenchOptions& options,
+                      const std::shared_ptr<grpc::ChannelInterface>& channel, std::ostream& out);
 
 struct MetricsOptions {
   // Deadline of the GetMetrics call.

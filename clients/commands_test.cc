@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <sstream>
@@ -451,6 +452,79 @@ TEST_F(CommandsTest, HealthIsOkOnlyWhenServing) {
   std::ostringstream unknown;
   EXPECT_EQ(RunHealth({.service = "nonexistent"}, channel_, unknown).code(),
             absl::StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace pynq::clients
+
+namespace pynq::clients {
+namespace {
+
+TEST_F(CommandsTest, BenchPrintsARowPerLevelAndWritesCsvAndPlot) {
+  std::ostringstream out;
+  const std::string csv = TestTempPath("bench.csv");
+  const std::string svg = TestTempPath("bench.svg");
+  absl::Status s = RunBench({.load = {.model = "fake",
+                                      .warmup = absl::ZeroDuration(),
+                                      .window = absl::Milliseconds(100),
+                                      .max_windows = 3},
+                             .concurrency = {1, 4},
+                             .csv_path = csv,
+                             .plot_path = svg},
+                            channel_, out);
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_THAT(out.str(), HasSubstr("mode   load"));
+  EXPECT_THAT(out.str(), HasSubstr("unary  c=1 "));
+  EXPECT_THAT(out.str(), HasSubstr("unary  c=4 "));
+  std::ifstream csv_in(csv);
+  std::string header, row1, row2, extra;
+  std::getline(csv_in, header);
+  std::getline(csv_in, row1);
+  std::getline(csv_in, row2);
+  EXPECT_THAT(header, ::testing::StartsWith("mode,images_per_request,arrival,concurrency"));
+  EXPECT_THAT(row1, ::testing::StartsWith("unary,1,closed,1,"));
+  EXPECT_THAT(row2, ::testing::StartsWith("unary,1,closed,4,"));
+  EXPECT_FALSE(std::getline(csv_in, extra));
+  std::ifstream svg_in(svg);
+  const std::string plot((std::istreambuf_iterator<char>(svg_in)), std::istreambuf_iterator<char>());
+  EXPECT_THAT(plot, HasSubstr("<svg"));
+  EXPECT_THAT(plot, HasSubstr(">c=4</text>"));
+}
+
+TEST_F(CommandsTest, LoadLevelsCountAnswersAndFailuresInEveryMode) {
+  // The fake refuses images whose first pixel is 255 (INVALID_ARGUMENT): the level counts them.
+  std::vector<std::string> images = {std::string("\x01\x02\x03\x04", 4),
+                                     std::string("\xff\x02\x03\x04", 4)};
+  const LoadSpec base{.model = "fake",
+                      .warmup = absl::ZeroDuration(),
+                      .window = absl::Milliseconds(150),
+                      .max_windows = 2};
+  LoadSpec stream = base;
+  stream.mode = LoadMode::kStream;
+  stream.concurrency = 4;
+  stream.streams = 2;
+  absl::StatusOr<LevelResult> r = RunLoadLevel(channel_, stream, images);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_GT(r->requests_ok, 0u);
+  EXPECT_GT(r->failed_by_code["INVALID_ARGUMENT"], 0u);
+  EXPECT_EQ(r->requests_failed, r->failed_by_code["INVALID_ARGUMENT"]);
+
+  LoadSpec open = base;
+  open.images_per_request = 1;
+  open.arrival = Arrival::kConstant;
+  open.rate_per_s = 400;
+  r = RunLoadLevel(channel_, open, {images[0]});
+  ASSERT_TRUE(r.ok()) << r.status();
+  // A constant 400 requests/s offered to a server that keeps up: about 400/s answered.
+  EXPECT_NEAR(r->requests_per_s, 400, 120);
+  EXPECT_EQ(r->requests_failed, 0u);
+
+  open.mode = LoadMode::kStream;
+  EXPECT_EQ(RunLoadLevel(channel_, open, images).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  LoadSpec unknown = base;
+  unknown.model = "nope";
+  EXPECT_EQ(RunLoadLevel(channel_, unknown, images).status().code(), absl::StatusCode::kNotFound);
 }
 
 }  // namespace

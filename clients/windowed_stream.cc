@@ -110,11 +110,12 @@ absl::Status WindowedStream::Run(pynq_infer::v1::Inference::Stub& stub) {
                           absl::StrFormat("ClassifyStream (ended after %d of %d responses)",
                                           next_to_receive_, num_requests_));
   }
-  if (next_to_receive_ != num_requests_) {
+  if (next_to_receive_ != next_to_send_ ||
+      (options_.stop == nullptr && next_to_send_ != num_requests_)) {
     return absl::InternalError(
         absl::StrFormat("ClassifyStream: the server ended the stream with OK after answering %d "
                         "of %d requests",
-                        next_to_receive_, num_requests_));
+                        next_to_receive_, next_to_send_));
   }
   return absl::OkStatus();
 }
@@ -142,7 +143,8 @@ void WindowedStream::WaitForDone() {
 
 WindowedStream::WriteAction WindowedStream::ClaimWriteLocked(size_t* index) {
   if (write_in_progress_ || writes_closed_ || write_failed_) return WriteAction::kNone;
-  if (next_to_send_ == num_requests_) {
+  if (next_to_send_ == num_requests_ ||
+      (options_.stop != nullptr && options_.stop->load(std::memory_order_relaxed))) {
     writes_closed_ = true;
     return WriteAction::kWritesDone;
   }

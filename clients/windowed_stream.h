@@ -10,6 +10,7 @@
 #ifndef PYNQ_CLIENTS_WINDOWED_STREAM_H_
 #define PYNQ_CLIENTS_WINDOWED_STREAM_H_
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -27,6 +28,10 @@ struct WindowedStreamOptions {
   // How long a request may stay unanswered (and, after the last response, how long the server
   // may take to end the stream) before the stream is cancelled.
   absl::Duration response_timeout = absl::Seconds(10);
+  // If set, once it reads true no further request is sent: the stream half-closes after the
+  // requests already sent, and succeeds when those are all answered. For runs bounded by time
+  // rather than by count (`pynq-infer bench`). Must outlive the call.
+  const std::atomic<bool>* stop = nullptr;
 };
 
 // Fills request `index` (0-based); called once per request, in order, with a cleared request.
@@ -44,7 +49,8 @@ using HandleResponseFn = std::function<void(
 // concurrently with itself, but they may run concurrently with each other, and they must not block
 // (they delay every other request). Neither is called after this returns.
 //
-// Returns OK when every request was answered and the server ended the stream with OK. Errors:
+// Returns OK when every request sent was answered (all `num_requests`, unless options.stop ended
+// the run early) and the server ended the stream with OK. Errors:
 // INVALID_ARGUMENT for a window of 0 or a response_timeout that is not positive and finite;
 // DEADLINE_EXCEEDED when a request went unanswered for `response_timeout` (the stream is then
 // cancelled); the stream's own gRPC status when it failed (UNAVAILABLE when the daemon cannot be

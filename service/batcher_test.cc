@@ -1,6 +1,8 @@
 #include "service/batcher.h"
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <memory>
@@ -92,7 +94,8 @@ class BatcherTest : public ::testing::Test {
 
   // A request for `count` images starting at test image `first`; `done` counts completions.
   std::shared_ptr<InferenceRequest> MakeRequest(size_t first, size_t count,
-                                                std::atomic<int>* done) {
+                                                std::atomic<int>* done,
+                                                InferenceRequest::Options caller = {}) {
     std::vector<std::string_view> images;
     for (size_t i = 0; i < count; ++i) {
       images.emplace_back(
@@ -100,7 +103,8 @@ class BatcherTest : public ::testing::Test {
           model_->input_bytes());
     }
     return std::make_shared<InferenceRequest>(*model_, std::move(images),
-                                              [done](InferenceRequest&) { ++*done; });
+                                              [done](InferenceRequest&) { ++*done; },
+                                              std::move(caller));
   }
 
   std::vector<int32_t> ExpectedScores(size_t image) {
@@ -111,6 +115,10 @@ class BatcherTest : public ::testing::Test {
                           absl::MakeSpan(scores))
                     .ok());
     return scores;
+  }
+
+  uint64_t Failures(FailureReason reason) {
+    return metrics_.Snapshot(absl::Now()).failures[static_cast<size_t>(reason)];
   }
 
   static void AwaitCount(const std::atomic<int>& counter, int value) {
@@ -188,6 +196,7 @@ TEST_F(BatcherTest, FullQueueRefusesAtOnceWithUnavailable) {
   absl::Status full = batcher->Submit(MakeRequest(7, 1, &done));
   EXPECT_EQ(full.code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(full.message(), HasSubstr("queue is full: 5 images queued"));
+  EXPECT_EQ(Failures(FailureReason::kQueueFull), 1u);
   gate_->Open();
   AwaitCount(done, 3);  // everything accepted is answered; the refused request never is
   EXPECT_EQ(batcher->queue_depth(), 0u);
@@ -208,6 +217,7 @@ TEST_F(BatcherTest, DrainAnswersEverythingAcceptedThenRefuses) {
   absl::Status late = batcher->Submit(MakeRequest(0, 1, &done));
   EXPECT_EQ(late.code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(late.message(), HasSubstr("shutting down"));
+  EXPECT_EQ(Failures(FailureReason::kShuttingDown), 1u);
 }
 
 TEST_F(BatcherTest, FailedRunFailsEveryRequestInTheBatchOnce) {
@@ -226,6 +236,7 @@ TEST_F(BatcherTest, FailedRunFailsEveryRequestInTheBatchOnce) {
     EXPECT_THAT(r->status().message(), HasSubstr("engine on fire"));
   }
   EXPECT_EQ(metrics_.Snapshot(absl::Now()).batches, 0u);
+  EXPECT_EQ(metrics_.Snapshot(absl::Now()).batches_failed, 1u);
 }
 
 TEST_F(BatcherTest, ConcurrentSubmittersAllGetTheirOwnScores) {
@@ -260,6 +271,162 @@ TEST_F(BatcherTest, ConcurrentSubmittersAllGetTheirOwnScores) {
   }
 }
 
+TEST_F(BatcherTest, PreferredSizeDispatchesAtOnceWhenFilled) {
+  auto batcher = MakeBatcher({.max_batch_size = 8,
+                              .max_queue_delay = absl::Seconds(60),
+                              .preferred_batch_sizes = {4}},
+                             false);
+  std::atomic<int> done{0};
+  for (size_t i = 0; i < 4; ++i) ASSERT_TRUE(batcher->Submit(MakeRequest(i, 1, &done)).ok());
+  gate_->Open();
+  AwaitCount(done, 4);  // long before the 60 s delay, and without waiting for 8
+  EXPECT_THAT(gate_->batch_sizes(), ::testing::ElementsAre(4));
+}
+
+TEST_F(BatcherTest, DelayDispatchesTheLargestPreferredSizeThatFills) {
+  auto batcher = MakeBatcher({.max_batch_size = 8,
+                              .max_queue_delay = absl::Milliseconds(50),
+                              .preferred_batch_sizes = {4, 2}},
+                             true);
+  EXPECT_THAT(batcher->options().preferred_batch_sizes, ::testing::ElementsAre(2, 4));
+  std::atomic<int> done{0};
+  for (size_t i = 0; i < 3; ++i) ASSERT_TRUE(batcher->Submit(MakeRequest(i, 1, &done)).ok());
+  AwaitCount(done, 3);
+  // Three images fill 2 but not 4: a batch of 2, then the last image alone (it fills no
+  // preferred size, and its delay has run out too).
+  EXPECT_THAT(gate_->batch_sizes(), ::testing::ElementsAre(2, 1));
+}
+
+TEST_F(BatcherTest, RequestWhoseDeadlinePassesInTheQueueIsNeverDispatched) {
+  auto batcher = MakeBatcher({.max_batch_size = 1, .max_queue_delay = absl::ZeroDuration()},
+                             false);
+  std::atomic<int> done{0};
+  // The first request occupies the accelerator while the others queue behind it.
+  ASSERT_TRUE(batcher->Submit(MakeRequest(0, 1, &done)).ok());
+  gate_->AwaitRunning();
+  auto late = MakeRequest(1, 3, &done, {.deadline = absl::Now() + absl::Milliseconds(20)});
+  auto patient = MakeRequest(4, 1, &done);
+  ASSERT_TRUE(batcher->Submit(late).ok());
+  ASSERT_TRUE(batcher->Submit(patient).ok());
+  absl::SleepFor(absl::Milliseconds(60));
+  gate_->Open();
+  AwaitCount(done, 3);
+  EXPECT_EQ(late->status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_THAT(late->status().message(), HasSubstr("deadline passed"));
+  EXPECT_TRUE(patient->status().ok());
+  EXPECT_THAT(patient->scores(0), ::testing::ElementsAreArray(ExpectedScores(4)));
+  // Only the first and the patient request ran: the expired one's 3 images never did.
+  EXPECT_THAT(gate_->batch_sizes(), ::testing::ElementsAre(1, 1));
+  EXPECT_EQ(batcher->queue_depth(), 0u);
+}
+
+TEST_F(BatcherTest, RequestPastItsDeadlineIsRefusedAtSubmit) {
+  auto batcher = MakeBatcher({}, true);
+  std::atomic<int> done{0};
+  absl::Status refused = batcher->Submit(
+      MakeRequest(0, 1, &done, {.deadline = absl::Now() - absl::Milliseconds(1)}));
+  EXPECT_EQ(refused.code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(Failures(FailureReason::kDeadlineExceeded), 1u);
+  EXPECT_EQ(batcher->queue_depth(), 0u);
+}
+
+TEST_F(BatcherTest, CancelledRequestIsRemovedBeforeDispatch) {
+  auto batcher = MakeBatcher({.max_batch_size = 2, .max_queue_delay = absl::ZeroDuration()},
+                             false);
+  std::atomic<int> done{0};
+  std::atomic<bool> caller_gone{false};
+  ASSERT_TRUE(batcher->Submit(MakeRequest(0, 2, &done)).ok());
+  gate_->AwaitRunning();
+  // A request split over two batches, whose caller goes away while it waits.
+  auto cancelled =
+      MakeRequest(2, 4, &done, {.is_cancelled = [&caller_gone] { return caller_gone.load(); }});
+  auto kept = MakeRequest(6, 1, &done);
+  ASSERT_TRUE(batcher->Submit(cancelled).ok());
+  ASSERT_TRUE(batcher->Submit(kept).ok());
+  caller_gone = true;
+  gate_->Open();
+  AwaitCount(done, 3);
+  EXPECT_EQ(cancelled->status().code(), absl::StatusCode::kCancelled);
+  EXPECT_TRUE(kept->status().ok());
+  EXPECT_THAT(gate_->batch_sizes(), ::testing::ElementsAre(2, 1));
+}
+
+// Runs batches on the CPU backend and reports that two may run at once; each run waits (a
+// bounded time) for a second one to start, and records how many ran together at most.
+class OverlapAccelerator final : public accel::Accelerator {
+ public:
+  explicit OverlapAccelerator(std::unique_ptr<accel::Accelerator> inner)
+      : inner_(std::move(inner)) {}
+
+  const accel::Model& model() const override { return inner_->model(); }
+  std::string_view backend_name() const override { return "overlap-cpu"; }
+  size_t max_batch_size() const override { return inner_->max_batch_size(); }
+  size_t max_concurrent_runs() const override { return 2; }
+  absl::Status Run(absl::Span<const uint8_t> images, absl::Span<int32_t> scores) override {
+    {
+      std::unique_lock lock(mu_);
+      ++running_;
+      peak_ = std::max(peak_, running_);
+      changed_.notify_all();
+      changed_.wait_for(lock, std::chrono::seconds(10), [this] { return peak_ >= 2; });
+    }
+    // The inner CPU backend allows one run at a time.
+    absl::Status status;
+    {
+      std::lock_guard inner_lock(inner_mu_);
+      status = inner_->Run(images, scores);
+    }
+    std::lock_guard lock(mu_);
+    --running_;
+    return status;
+  }
+
+  int peak() {
+    std::lock_guard lock(mu_);
+    return peak_;
+  }
+
+ private:
+  std::unique_ptr<accel::Accelerator> inner_;
+  std::mutex inner_mu_;
+  std::mutex mu_;
+  std::condition_variable changed_;
+  int running_ = 0;
+  int peak_ = 0;
+};
+
+TEST_F(BatcherTest, TwoBatchesInFlightWhenTheBackendAllows) {
+  auto overlap = std::make_unique<OverlapAccelerator>(*accel::CpuAccelerator::Create(model_, {}));
+  OverlapAccelerator* accelerator = overlap.get();
+  auto batcher = Batcher::Create(std::move(overlap),
+                                 {.max_batch_size = 4, .max_queue_delay = absl::ZeroDuration()},
+                                 &metrics_);
+  ASSERT_TRUE(batcher.ok()) << batcher.status();
+  EXPECT_EQ((*batcher)->batches_in_flight(), 2u);
+  std::atomic<int> done{0};
+  std::vector<std::shared_ptr<InferenceRequest>> requests;
+  for (size_t i = 0; i < 4; ++i) {
+    requests.push_back(MakeRequest(4 * i, 4, &done));
+    ASSERT_TRUE((*batcher)->Submit(requests.back()).ok());
+  }
+  AwaitCount(done, 4);
+  EXPECT_EQ(accelerator->peak(), 2);
+  for (size_t i = 0; i < 4; ++i) {
+    for (size_t k = 0; k < 4; ++k) {
+      EXPECT_THAT(requests[i]->scores(k), ::testing::ElementsAreArray(ExpectedScores(4 * i + k)));
+    }
+  }
+}
+
+TEST_F(BatcherTest, MoreBatchesInFlightThanTheBackendAllowsIsRejected) {
+  absl::Status status =
+      Batcher::Create(*accel::CpuAccelerator::Create(model_, {}), {.max_batches_in_flight = 2},
+                      &metrics_)
+          .status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(status.message(), HasSubstr("the cpu backend runs at most 1 at once"));
+}
+
 TEST_F(BatcherTest, CreateRejectsBadOptions) {
   auto cpu = [&] { return *accel::CpuAccelerator::Create(model_, {.max_batch_size = 8}); };
   EXPECT_EQ(Batcher::Create(cpu(), {.max_batch_size = 0}, &metrics_).status().code(),
@@ -269,6 +436,11 @@ TEST_F(BatcherTest, CreateRejectsBadOptions) {
   EXPECT_THAT(too_big.message(), HasSubstr("exceeds the cpu backend's maximum of 8"));
   EXPECT_EQ(Batcher::Create(cpu(), {.max_queue_images = 0}, &metrics_).status().code(),
             absl::StatusCode::kInvalidArgument);
+  absl::Status preferred =
+      Batcher::Create(cpu(), {.max_batch_size = 8, .preferred_batch_sizes = {4, 16}}, &metrics_)
+          .status();
+  EXPECT_EQ(preferred.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(preferred.message(), HasSubstr("preferred batch sizes [4, 16]"));
 }
 
 }  // namespace

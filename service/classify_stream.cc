@@ -7,26 +7,38 @@
 
 namespace pynq::service {
 
-ClassifyStreamReactor::ClassifyStreamReactor(InferenceService* service) : service_(service) {
+ClassifyStreamReactor::ClassifyStreamReactor(InferenceService* service,
+                                             grpc::CallbackServerContext* context)
+    : service_(service), caller_(CallerOf(context)) {
+  if (!service_->AddStream(this)) {
+    std::lock_guard lock(mu_);
+    stop_reading_ = true;  // opened while the daemon shuts down: ends at once
+  }
   Advance();
 }
 
 void ClassifyStreamReactor::OnReadDone(bool ok) {
   Pending* accepted = nullptr;
+  bool refuse = false;
   {
     std::lock_guard lock(mu_);
     reading_ = false;
     if (!ok) {
       reads_done_ = true;  // the client half-closed, or the call broke
-    } else {
+    } else if (!finished_) {
       accepted = incoming_.get();
       pending_.push_back(std::move(incoming_));
+      // Read just as the shutdown began: answered, but not run.
+      refuse = stop_reading_;
     }
   }
-  if (accepted != nullptr) {
+  if (refuse) {
+    OnAnswered(accepted, absl::UnavailableError(
+                             "pynq-inferd is shutting down and accepts no new requests"));
+  } else if (accepted != nullptr) {
     // Queued outside mu_: the batcher may answer (and call OnAnswered) before Submit returns.
     absl::Status queued = service_->Submit(
-        accepted->request, &accepted->response,
+        accepted->request, &accepted->response, caller_,
         [this, accepted](const absl::Status& status) { OnAnswered(accepted, status); });
     if (!queued.ok()) OnAnswered(accepted, queued);
   }
@@ -57,7 +69,38 @@ void ClassifyStreamReactor::OnWriteDone(bool ok) {
   Advance();
 }
 
-void ClassifyStreamReactor::OnDone() { delete this; }
+void ClassifyStreamReactor::StopReading() {
+  {
+    std::lock_guard lock(mu_);
+    stop_reading_ = true;
+  }
+  Advance();
+}
+
+void ClassifyStreamReactor::Pin() {
+  std::lock_guard lock(mu_);
+  ++pins_;
+}
+
+void ClassifyStreamReactor::Unpin() {
+  bool last = false;
+  {
+    std::lock_guard lock(mu_);
+    last = --pins_ == 0 && done_;
+  }
+  if (last) delete this;
+}
+
+void ClassifyStreamReactor::OnDone() {
+  // Unregistered first: from here on no one can pin the reactor, only release earlier pins.
+  service_->RemoveStream(this);
+  {
+    std::lock_guard lock(mu_);
+    done_ = true;
+    if (pins_ > 0) return;  // the last Unpin() deletes it
+  }
+  delete this;
+}
 
 void ClassifyStreamReactor::Advance() {
   const pynq_infer::v1::ClassifyResponse* to_write = nullptr;
@@ -66,6 +109,7 @@ void ClassifyStreamReactor::Advance() {
   grpc::Status finish_status = grpc::Status::OK;
   {
     std::lock_guard lock(mu_);
+    if (finished_) return;
     if (write_failed_) {
       // Nobody will read these answers; drop the finished ones so Finish() can come.
       while (!pending_.empty() && pending_.front()->answered) pending_.pop_front();
@@ -73,19 +117,26 @@ void ClassifyStreamReactor::Advance() {
       writing_ = true;
       to_write = &pending_.front()->response;
     }
-    if (!reading_ && !reads_done_ && !write_failed_ && !finished_ &&
+    if (!reading_ && !reads_done_ && !write_failed_ && !stop_reading_ &&
         pending_.size() < service_->options().max_stream_in_flight) {
       reading_ = true;
       incoming_ = std::make_unique<Pending>();
       to_read = &incoming_->request;
     }
-    const bool no_more_reads = reads_done_ || write_failed_;
-    if (!finished_ && no_more_reads && !reading_ && !writing_ && pending_.empty()) {
+    // Reads have ended (or the stream stops reading; a read still outstanding then fails when
+    // the stream finishes), and every request read has been answered and written.
+    const bool no_more_reads = reads_done_ || write_failed_ || stop_reading_;
+    const bool read_settled = !reading_ || stop_reading_;
+    if (no_more_reads && read_settled && !writing_ && to_write == nullptr && pending_.empty()) {
       finished_ = true;
       finish = true;
       if (write_failed_) {
         finish_status = grpc::Status(grpc::StatusCode::CANCELLED,
                                      "the stream broke before every response was written");
+      } else if (stop_reading_ && !reads_done_) {
+        finish_status = grpc::Status(
+            grpc::StatusCode::UNAVAILABLE,
+            "pynq-inferd is shutting down; every request it read has been answered");
       }
     }
   }

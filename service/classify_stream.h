@@ -4,9 +4,15 @@
 // InferenceService::Options::max_stream_in_flight requests are in flight: beyond that it stops
 // reading, which pushes back on the client through gRPC flow control.
 //
-// Lifetime: created by InferenceService::ClassifyStream(), deletes itself in OnDone(). It calls
-// Finish() only when reads have ended and every accepted request has been answered, so no batcher
-// callback can reach a deleted reactor.
+// Every request carries the stream's deadline and cancellation, so the batcher drops those of a
+// stream whose client has gone instead of running them.
+//
+// Shutdown (InferenceService::BeginShutdown() calls StopReading()): the reactor starts no new
+// read, answers and writes every request it has read, then ends the stream with UNAVAILABLE.
+//
+// Lifetime: created by InferenceService::ClassifyStream(), registered with the service while it
+// lives, and deleted after OnDone() once no one has it pinned. It calls Finish() only when every
+// accepted request has been answered, so no batcher callback can reach a deleted reactor.
 #ifndef PYNQ_SERVICE_CLASSIFY_STREAM_H_
 #define PYNQ_SERVICE_CLASSIFY_STREAM_H_
 
@@ -18,6 +24,7 @@
 #include "absl/status/status.h"
 #include "grpcpp/support/server_callback.h"
 #include "pynq_infer/v1/inference.pb.h"
+#include "service/inference_request.h"
 
 namespace pynq::service {
 
@@ -27,11 +34,18 @@ class ClassifyStreamReactor final
     : public grpc::ServerBidiReactor<pynq_infer::v1::ClassifyRequest,
                                      pynq_infer::v1::ClassifyResponse> {
  public:
-  explicit ClassifyStreamReactor(InferenceService* service);
+  ClassifyStreamReactor(InferenceService* service, grpc::CallbackServerContext* context);
 
   void OnReadDone(bool ok) override;
   void OnWriteDone(bool ok) override;
   void OnDone() override;
+
+  // Stop reading and end the stream once every request read has been answered. Thread-safe.
+  void StopReading();
+  // Keeps the reactor from being deleted (even after OnDone()) until the matching Unpin(), which
+  // deletes it if it is done by then. Thread-safe.
+  void Pin();
+  void Unpin();
 
  private:
   struct Pending {
@@ -49,6 +63,7 @@ class ClassifyStreamReactor final
   void Advance();
 
   InferenceService* const service_;
+  const InferenceRequest::Options caller_;
   std::mutex mu_;
   // Accepted requests in arrival order; the front is the next to be written.
   std::deque<std::unique_ptr<Pending>> pending_ ABSL_GUARDED_BY(mu_);
@@ -59,7 +74,11 @@ class ClassifyStreamReactor final
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   // The client is gone: answers are dropped as they finish instead of written.
   bool write_failed_ ABSL_GUARDED_BY(mu_) = false;
+  // Shutting down: no further read; finish when everything read has been written.
+  bool stop_reading_ ABSL_GUARDED_BY(mu_) = false;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  int pins_ ABSL_GUARDED_BY(mu_) = 0;
+  bool done_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace pynq::service

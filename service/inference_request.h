@@ -6,9 +6,12 @@
 //   });
 //   RETURN_IF_ERROR(batcher.Submit(request));   // on error the callback is never called
 //
-// A request may be split across several batches (and, later, several dispatch threads); each
-// image's results are written by exactly one batch, and the completion callback runs exactly
-// once, on the thread that completes the last image, after every result is visible to it.
+// A request may be split across several batches (and several dispatch workers); each image's
+// results are written by exactly one batch, and the completion callback runs exactly once, on
+// the thread that completes the last image, after every result is visible to it.
+//
+// The caller's deadline and cancellation travel with the request (Options), so the batcher can
+// answer a request that nobody waits for any more instead of running it.
 #ifndef PYNQ_SERVICE_INFERENCE_REQUEST_H_
 #define PYNQ_SERVICE_INFERENCE_REQUEST_H_
 
@@ -35,14 +38,26 @@ struct ImageTiming {
   uint32_t batch_size = 0;     // images in that batch
 };
 
+// The caller's side of a request: what tells the batcher it is no longer wanted.
+struct InferenceRequestOptions {
+  // When the caller stops waiting (its gRPC deadline); a request still queued then is
+  // answered kDeadlineExceeded and never dispatched.
+  absl::Time deadline = absl::InfiniteFuture();
+  // Whether the caller has gone (its call cancelled); a request still queued then is answered
+  // kCancelled and never dispatched. Called from dispatch workers; must be thread-safe and
+  // cheap. Empty: never cancelled.
+  std::function<bool()> is_cancelled;
+};
+
 class InferenceRequest {
  public:
   using DoneCallback = std::function<void(InferenceRequest&)>;
+  using Options = InferenceRequestOptions;
 
   // `images` are views of `model.input_bytes()` bytes each (validated by the caller); the memory
   // they view must outlive the done callback. `model` must outlive the request.
   InferenceRequest(const accel::Model& model, std::vector<std::string_view> images,
-                   DoneCallback on_done);
+                   DoneCallback on_done, Options options = {});
 
   InferenceRequest(const InferenceRequest&) = delete;
   InferenceRequest& operator=(const InferenceRequest&) = delete;
@@ -53,6 +68,11 @@ class InferenceRequest {
     return reinterpret_cast<const uint8_t*>(images_[i].data());
   }
   absl::Time accepted_at() const { return accepted_at_; }
+  absl::Time deadline() const { return options_.deadline; }
+
+  // Why the request must not be dispatched at `now`: kDeadlineExceeded when its deadline has
+  // passed, kCancelled when its caller cancelled; OK otherwise. Thread-safe.
+  absl::Status CheckStillWanted(absl::Time now) const;
 
   // Results; read them only from the done callback.
   absl::Span<const int32_t> scores(size_t i) const {
@@ -76,6 +96,7 @@ class InferenceRequest {
   const std::vector<std::string_view> images_;
   const absl::Time accepted_at_;
   DoneCallback on_done_;
+  const Options options_;
   std::vector<int32_t> scores_;
   std::vector<ImageTiming> timings_;
   std::atomic<size_t> remaining_;

@@ -1,5 +1,6 @@
 #include "service/inference_service.h"
 
+#include <chrono>
 #include <string>
 #include <utility>
 #include <vector>
@@ -86,7 +87,56 @@ void FillEngineMetrics(const accel::FpgaAccelerator& fpga, v1::ModelMetrics* out
   out->set_last_engine_fault(health.last_fault);
 }
 
+void FillModelMetrics(const ServedModel& served, const ModelMetricsSnapshot& s,
+                      v1::ModelMetrics* m) {
+  const Batcher& batcher = *served.batcher;
+  m->set_model(served.model->name());
+  m->set_backend(std::string(batcher.accelerator().backend_name()));
+  m->set_requests_ok(s.requests_ok);
+  m->set_requests_failed(s.requests_failed);
+  m->set_images(s.images);
+  m->set_batches(s.batches);
+  m->set_images_per_s_1s(s.images_per_s_1s);
+  m->set_images_per_s_10s(s.images_per_s_10s);
+  m->set_images_per_s_60s(s.images_per_s_60s);
+  m->set_images_per_s_total(s.images_per_s_total);
+  FillLatency(s.latency, m->mutable_latency());
+  FillLatency(s.queue, m->mutable_queue());
+  FillLatency(s.accelerator, m->mutable_accelerator());
+  m->set_queue_depth(static_cast<uint32_t>(batcher.queue_depth()));
+  for (size_t r = 0; r < kFailureReasons; ++r) {
+    v1::FailureCount* failure = m->add_failures();
+    failure->set_reason(std::string(FailureReasonName(static_cast<FailureReason>(r))));
+    failure->set_count(s.failures[r]);
+  }
+  m->set_failed_batches(s.batches_failed);
+  for (size_t k = 0; k < BatchSizeHistogram::kBuckets; ++k) {
+    v1::BatchSizeBucket* bucket = m->add_batch_sizes();
+    bucket->set_max_images(static_cast<uint32_t>(BatchSizeHistogram::UpperBound(k)));
+    bucket->set_batches(s.batch_sizes[k]);
+  }
+  const Batcher::Options& options = batcher.options();
+  m->set_max_batch_size(static_cast<uint32_t>(options.max_batch_size));
+  m->set_max_queue_delay_us(static_cast<uint64_t>(absl::ToInt64Microseconds(options.max_queue_delay)));
+  m->set_max_queue_images(static_cast<uint32_t>(options.max_queue_images));
+  for (size_t size : options.preferred_batch_sizes) {
+    m->add_preferred_batch_sizes(static_cast<uint32_t>(size));
+  }
+  m->set_max_batches_in_flight(static_cast<uint32_t>(batcher.batches_in_flight()));
+}
+
 }  // namespace
+
+InferenceRequest::Options CallerOf(grpc::CallbackServerContext* context) {
+  // gRPC reports "no deadline" as the largest time point.
+  const std::chrono::system_clock::time_point deadline = context->deadline();
+  return {.deadline = deadline == std::chrono::system_clock::time_point::max()
+                          ? absl::InfiniteFuture()
+                          : absl::FromChrono(deadline),
+          // The context outlives the request's time in the queue: the call is finished only
+          // after every image of the request has left it.
+          .is_cancelled = [context] { return context->IsCancelled(); }};
+}
 
 InferenceService::InferenceService(const ModelRegistry* registry, const Options& options)
     : registry_(registry), options_(options), started_(absl::Now()) {}
@@ -126,11 +176,12 @@ absl::StatusOr<const ServedModel*> InferenceService::Validate(
 
 absl::Status InferenceService::Submit(const v1::ClassifyRequest& request,
                                       v1::ClassifyResponse* response,
+                                      const InferenceRequest::Options& caller,
                                       std::function<void(const absl::Status&)> on_done) {
   absl::StatusOr<const ServedModel*> served = Validate(request);
   if (!served.ok()) {
     if (const ServedModel* m = registry_->Find(request.model()); m != nullptr) {
-      m->metrics->RecordRequest(absl::ZeroDuration(), /*ok=*/false);
+      m->metrics->RecordFailure(FailureReason::kInvalidRequest);
     }
     return served.status();
   }
@@ -140,29 +191,65 @@ absl::Status InferenceService::Submit(const v1::ClassifyRequest& request,
       *model->model, std::move(images),
       [&request, response, model, on_done = std::move(on_done)](InferenceRequest& done) {
         const absl::Status status = done.status();
-        if (status.ok()) FillResults(request, done, *model, response);
-        model->metrics->RecordRequest(absl::Now() - done.accepted_at(), status.ok());
+        if (status.ok()) {
+          FillResults(request, done, *model, response);
+          model->metrics->RecordSuccess(absl::Now() - done.accepted_at());
+        } else {
+          model->metrics->RecordFailure(FailureReasonOf(status));
+        }
         on_done(status);
-      });
-  absl::Status queued = model->batcher->Submit(std::move(inference));
-  if (!queued.ok()) model->metrics->RecordRequest(absl::ZeroDuration(), /*ok=*/false);
-  return queued;
+      },
+      caller);
+  // The batcher counts its own refusals (queue full, shutting down, expired).
+  return model->batcher->Submit(std::move(inference));
 }
 
 grpc::ServerUnaryReactor* InferenceService::Classify(grpc::CallbackServerContext* context,
                                                      const v1::ClassifyRequest* request,
                                                      v1::ClassifyResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::Status queued = Submit(*request, response, [reactor](const absl::Status& status) {
-    reactor->Finish(ToGrpcStatus(status));
-  });
+  absl::Status queued =
+      Submit(*request, response, CallerOf(context), [reactor](const absl::Status& status) {
+        reactor->Finish(ToGrpcStatus(status));
+      });
   if (!queued.ok()) reactor->Finish(ToGrpcStatus(queued));
   return reactor;
 }
 
 grpc::ServerBidiReactor<v1::ClassifyRequest, v1::ClassifyResponse>*
 InferenceService::ClassifyStream(grpc::CallbackServerContext* context) {
-  return new ClassifyStreamReactor(this);
+  return new ClassifyStreamReactor(this, context);
+}
+
+void InferenceService::BeginShutdown() {
+  std::vector<ClassifyStreamReactor*> streams;
+  {
+    std::lock_guard lock(streams_mu_);
+    shutting_down_ = true;
+    // Pinned under streams_mu_, so none is deleted before it has been told to stop; told after
+    // releasing it, because stopping may finish the stream and run OnDone() (RemoveStream()) on
+    // this thread.
+    for (ClassifyStreamReactor* stream : streams_) {
+      stream->Pin();
+      streams.push_back(stream);
+    }
+  }
+  for (ClassifyStreamReactor* stream : streams) {
+    stream->StopReading();
+    stream->Unpin();
+  }
+}
+
+bool InferenceService::AddStream(ClassifyStreamReactor* stream) {
+  std::lock_guard lock(streams_mu_);
+  if (shutting_down_) return false;
+  streams_.insert(stream);
+  return true;
+}
+
+void InferenceService::RemoveStream(ClassifyStreamReactor* stream) {
+  std::lock_guard lock(streams_mu_);
+  streams_.erase(stream);
 }
 
 grpc::ServerUnaryReactor* InferenceService::GetMetrics(grpc::CallbackServerContext* context,
@@ -171,20 +258,8 @@ grpc::ServerUnaryReactor* InferenceService::GetMetrics(grpc::CallbackServerConte
   const absl::Time now = absl::Now();
   response->set_uptime_s(absl::ToDoubleSeconds(now - started_));
   for (const ServedModel* served : registry_->models()) {
-    const ModelMetricsSnapshot s = served->metrics->Snapshot(now);
     v1::ModelMetrics* m = response->add_models();
-    m->set_model(served->model->name());
-    m->set_backend(std::string(served->batcher->accelerator().backend_name()));
-    m->set_requests_ok(s.requests_ok);
-    m->set_requests_failed(s.requests_failed);
-    m->set_images(s.images);
-    m->set_batches(s.batches);
-    m->set_images_per_s_10s(s.images_per_s_window);
-    m->set_images_per_s_total(s.images_per_s_total);
-    FillLatency(s.latency, m->mutable_latency());
-    FillLatency(s.queue, m->mutable_queue());
-    FillLatency(s.accelerator, m->mutable_accelerator());
-    m->set_queue_depth(static_cast<uint32_t>(served->batcher->queue_depth()));
+    FillModelMetrics(*served, served->metrics->Snapshot(now), m);
     if (served->fpga != nullptr) FillEngineMetrics(*served->fpga, m);
   }
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();

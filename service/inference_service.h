@@ -12,7 +12,10 @@
 
 #include <cstddef>
 #include <functional>
+#include <mutex>
+#include <unordered_set>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "pynq_infer/v1/inference.grpc.pb.h"
@@ -20,6 +23,12 @@
 #include "service/model_registry.h"
 
 namespace pynq::service {
+
+class ClassifyStreamReactor;
+
+// The deadline and cancellation of a call, as the batcher checks them. `context` must outlive the
+// request they are given to (the call is finished only when the request is done).
+InferenceRequest::Options CallerOf(grpc::CallbackServerContext* context);
 
 class InferenceService final : public pynq_infer::v1::Inference::CallbackService {
  public:
@@ -45,13 +54,26 @@ class InferenceService final : public pynq_infer::v1::Inference::CallbackService
                                        const pynq_infer::v1::ListModelsRequest* request,
                                        pynq_infer::v1::ListModelsResponse* response) override;
 
-  // Validates `request` and queues it on its model's batcher. On OK, `on_done` runs exactly once
-  // (on a dispatch thread) with the finished request and `response` filled when it succeeded;
-  // `request` and `response` must stay alive until then. On error nothing was queued.
-  // Shared by the unary and the streaming handler.
+  // Validates `request` and queues it on its model's batcher, with the caller's deadline and
+  // cancellation in `caller`. On OK, `on_done` runs exactly once (on a dispatch worker) with the
+  // finished request and `response` filled when it succeeded; `request` and `response` must stay
+  // alive until then. On error nothing was queued. Every outcome is counted in the model's
+  // metrics (success, or failure by reason). Shared by the unary and the streaming handler.
   absl::Status Submit(const pynq_infer::v1::ClassifyRequest& request,
                       pynq_infer::v1::ClassifyResponse* response,
+                      const InferenceRequest::Options& caller,
                       std::function<void(const absl::Status&)> on_done);
+
+  // The first step of a graceful stop, before grpc::Server::Shutdown(): every open
+  // ClassifyStream stops reading, answers what it has read and ends with UNAVAILABLE, and
+  // streams opened later end at once the same way. Unary calls are unaffected (the gRPC server
+  // stops accepting them). Thread-safe; idempotent.
+  void BeginShutdown();
+
+  // For ClassifyStreamReactor: registers a live stream, false (not registered) when shutting
+  // down; and unregisters one that is done.
+  bool AddStream(ClassifyStreamReactor* stream);
+  void RemoveStream(ClassifyStreamReactor* stream);
 
   const Options& options() const { return options_; }
 
@@ -61,6 +83,11 @@ class InferenceService final : public pynq_infer::v1::Inference::CallbackService
   const ModelRegistry* const registry_;
   const Options options_;
   const absl::Time started_;
+
+  // Taken once per stream opened and closed, never per request.
+  std::mutex streams_mu_;
+  std::unordered_set<ClassifyStreamReactor*> streams_ ABSL_GUARDED_BY(streams_mu_);
+  bool shutting_down_ ABSL_GUARDED_BY(streams_mu_) = false;
 };
 
 }  // namespace pynq::service

@@ -5,7 +5,10 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -14,9 +17,13 @@
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "accel/sim_device.h"
+#include "service/batcher_config.h"
+#include "service/metrics_reporter.h"
 #include "service/model_registry.h"
+#include "service/prometheus_exporter.h"
 #include "service/server.h"
 #include "spdlog/spdlog.h"
 
@@ -31,6 +38,18 @@ ABSL_FLAG(int, max_queue_delay_us, 500,
           "Longest an image waits (microseconds) for its batch to fill before it is dispatched.");
 ABSL_FLAG(int, max_queue_images, 4096,
           "Most images queued per model; requests beyond it fail at once with UNAVAILABLE.");
+ABSL_FLAG(std::string, preferred_batch_sizes, "",
+          "Batch sizes to form when possible, e.g. 16,32,64 (each at most --max_batch_size): a "
+          "batch is dispatched at once when the largest fills, and when the delay runs out the "
+          "largest that fills is sent. Empty: batches as large as possible.");
+ABSL_FLAG(int, max_batches_in_flight, 0,
+          "Batches per model running on the accelerator at once; 0: as many as the backend "
+          "allows (cpu 1, fpga 2).");
+ABSL_FLAG(std::vector<std::string>, model_batching, {},
+          "Per-model batching that overrides the flags above, comma-separated entries "
+          "MODEL:KEY=VALUE[:KEY=VALUE...] with keys max_batch_size, max_queue_delay_us, "
+          "max_queue_images, preferred_batch_sizes (sizes separated by /) and "
+          "max_batches_in_flight, e.g. mnist-bnn-tfc:max_batch_size=128:preferred_batch_sizes=64/128");
 ABSL_FLAG(int, max_images_per_request, 1024,
           "Most images in one ClassifyRequest; more is INVALID_ARGUMENT.");
 ABSL_FLAG(int, max_message_bytes, 4 << 20,
@@ -63,10 +82,22 @@ ABSL_FLAG(int, engine_timeout_ms, 1000,
 ABSL_FLAG(bool, cpu_fallback, true,
           "Re-run a batch the engine failed on the CPU, and serve a model the engine cannot run "
           "on the CPU; without it such batches fail with an error and such models stop the start.");
+ABSL_FLAG(std::string, prometheus_listen, "",
+          "If set, host:port to serve Prometheus metrics on (HTTP GET /metrics), e.g. "
+          "0.0.0.0:9464; port 0 picks a free port (see --prometheus_port_file).");
+ABSL_FLAG(std::string, prometheus_port_file, "",
+          "If set, the Prometheus endpoint's bound port is written to this file.");
+ABSL_FLAG(int, metrics_log_interval_s, 60,
+          "Seconds between the per-model metrics summary lines in the log; 0: none.");
 
 namespace {
 
+using pynq::service::Batcher;
+using pynq::service::MetricsReporter;
 using pynq::service::ModelRegistry;
+using pynq::service::ParseBatchSizes;
+using pynq::service::ParseModelBatching;
+using pynq::service::PrometheusExporter;
 using pynq::service::Server;
 
 // Publishes the port by writing a temporary file and renaming it, so a reader never sees a
@@ -124,11 +155,31 @@ absl::Status BuildOptions(ModelRegistry::Options& registry, Server::Options& ser
         "--max_queue_images (", queue, ") must be at least --max_images_per_request (",
         per_request, "), or a largest request could never be queued"));
   }
+  if (absl::GetFlag(FLAGS_max_batches_in_flight) < 0 ||
+      absl::GetFlag(FLAGS_metrics_log_interval_s) < 0) {
+    return absl::InvalidArgumentError(
+        "--max_batches_in_flight and --metrics_log_interval_s must not be negative");
+  }
+  absl::StatusOr<std::vector<size_t>> preferred =
+      ParseBatchSizes(absl::GetFlag(FLAGS_preferred_batch_sizes));
+  if (!preferred.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--preferred_batch_sizes: ", preferred.status().message()));
+  }
   registry.model_dir = absl::GetFlag(FLAGS_model_dir);
-  registry.batcher = {.max_batch_size = static_cast<size_t>(batch),
-                      .max_queue_delay = absl::Microseconds(delay_us),
-                      .max_queue_images = static_cast<size_t>(queue)};
-  registry.cpu.max_batch_size = static_cast<size_t>(batch);
+  registry.batcher = {
+      .max_batch_size = static_cast<size_t>(batch),
+      .max_queue_delay = absl::Microseconds(delay_us),
+      .max_queue_images = static_cast<size_t>(queue),
+      .preferred_batch_sizes = *std::move(preferred),
+      .max_batches_in_flight = static_cast<size_t>(absl::GetFlag(FLAGS_max_batches_in_flight))};
+  absl::StatusOr<std::map<std::string, Batcher::Options>> by_model =
+      ParseModelBatching(absl::GetFlag(FLAGS_model_batching), registry.batcher);
+  if (!by_model.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--model_batching: ", by_model.status().message()));
+  }
+  registry.batcher_by_model = *std::move(by_model);
   server.listen_address = absl::GetFlag(FLAGS_listen);
   server.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
   server.service = {.max_images_per_request = static_cast<size_t>(per_request),
@@ -183,11 +234,18 @@ int main(int argc, char** argv) {
   if (!registry.ok()) return Fail(registry.status());
   spdlog::info("accelerator: {}", (*registry)->backend_description());
   for (const auto* served : (*registry)->models()) {
-    spdlog::info("model {} {} from {}: {}x{}x{} input, {} classes, backend {}",
-                 served->model->name(), served->model->version(), served->path,
-                 served->model->input_shape().c, served->model->input_shape().h,
-                 served->model->input_shape().w, served->model->num_classes(),
-                 served->batcher->accelerator().backend_name());
+    const Batcher::Options& batching = served->batcher->options();
+    spdlog::info(
+        "model {} {} from {}: {}x{}x{} input, {} classes, backend {}; batches of up to {} "
+        "images (preferred: {}), max queue delay {} us, queue bound {} images, {} in flight",
+        served->model->name(), served->model->version(), served->path,
+        served->model->input_shape().c, served->model->input_shape().h,
+        served->model->input_shape().w, served->model->num_classes(),
+        served->batcher->accelerator().backend_name(), batching.max_batch_size,
+        batching.preferred_batch_sizes.empty() ? "any"
+                                               : absl::StrJoin(batching.preferred_batch_sizes, ","),
+        absl::ToInt64Microseconds(batching.max_queue_delay), batching.max_queue_images,
+        served->batcher->batches_in_flight());
   }
 
   absl::StatusOr<std::unique_ptr<Server>> server =
@@ -198,10 +256,28 @@ int main(int argc, char** argv) {
     if (absl::Status s = WritePortFile(path, (*server)->port()); !s.ok()) return Fail(s);
   }
 
+  std::unique_ptr<PrometheusExporter> exporter;
+  if (const std::string address = absl::GetFlag(FLAGS_prometheus_listen); !address.empty()) {
+    absl::StatusOr<std::unique_ptr<PrometheusExporter>> started =
+        PrometheusExporter::Start(registry->get(), {.listen_address = address});
+    if (!started.ok()) return Fail(started.status());
+    exporter = *std::move(started);
+    spdlog::info("Prometheus metrics on {} (port {}), path /metrics", address, exporter->port());
+    if (const std::string path = absl::GetFlag(FLAGS_prometheus_port_file); !path.empty()) {
+      if (absl::Status s = WritePortFile(path, exporter->port()); !s.ok()) return Fail(s);
+    }
+  }
+  std::unique_ptr<MetricsReporter> reporter;
+  if (const int interval_s = absl::GetFlag(FLAGS_metrics_log_interval_s); interval_s > 0) {
+    reporter = MetricsReporter::Start(registry->get(), absl::Seconds(interval_s));
+  }
+
   int signal = 0;
   sigwait(&stop_signals, &signal);
   spdlog::info("received {}; draining", signal == SIGTERM ? "SIGTERM" : "SIGINT");
   (*server)->Shutdown(absl::Seconds(absl::GetFlag(FLAGS_shutdown_grace_s)));
+  // The last lines cover everything up to the drain, so the log accounts for every request.
+  if (reporter != nullptr) reporter->LogNow();
   spdlog::info("stopped");
   return EXIT_SUCCESS;
 }

@@ -53,8 +53,11 @@ absl::StatusOr<std::unique_ptr<ModelRegistry>> ModelRegistry::Create(const Optio
           "%s and %s both hold a model named \"%s\"", other->path, served->path,
           served->model->name()));
     }
-    absl::StatusOr<std::unique_ptr<accel::Accelerator>> accelerator =
-        registry->backends_->Make(served->model, options.cpu.max_batch_size);
+    auto configured = options.batcher_by_model.find(served->model->name());
+    const Batcher::Options& batching =
+        configured == options.batcher_by_model.end() ? options.batcher : configured->second;
+    absl::StatusOr<std::unique_ptr<accel::Accelerator>> accelerator = registry->backends_->Make(
+        served->model, std::max(options.cpu.max_batch_size, batching.max_batch_size));
     if (!accelerator.ok()) {
       return absl::Status(accelerator.status().code(),
                           absl::StrCat(served->path, ": ", accelerator.status().message()));
@@ -62,7 +65,7 @@ absl::StatusOr<std::unique_ptr<ModelRegistry>> ModelRegistry::Create(const Optio
     served->fpga = dynamic_cast<const accel::FpgaAccelerator*>(accelerator->get());
     served->metrics = std::make_unique<ModelMetrics>();
     absl::StatusOr<std::unique_ptr<Batcher>> batcher =
-        Batcher::Create(std::move(*accelerator), options.batcher, served->metrics.get());
+        Batcher::Create(std::move(*accelerator), batching, served->metrics.get());
     if (!batcher.ok()) {
       return absl::Status(batcher.status().code(), absl::StrCat("model ", served->model->name(),
                                                                 ": ", batcher.status().message()));
@@ -70,6 +73,13 @@ absl::StatusOr<std::unique_ptr<ModelRegistry>> ModelRegistry::Create(const Optio
     served->batcher = std::move(*batcher);
     const std::string name = served->model->name();
     registry->models_.emplace(name, std::move(served));
+  }
+  for (const auto& [name, batching] : options.batcher_by_model) {
+    if (registry->Find(name) == nullptr) {
+      return absl::NotFoundError(absl::StrFormat(
+          "batching is configured for model \"%s\", but %s holds no such model", name,
+          options.model_dir));
+    }
   }
   return registry;
 }

@@ -42,7 +42,11 @@ class ModelRegistry {
   struct Options {
     // Directory whose *.pim files are loaded (not recursively).
     std::string model_dir;
+    // Batching of every model not named in batcher_by_model.
     Batcher::Options batcher;
+    // Batching of particular models, by model name.
+    std::map<std::string, Batcher::Options> batcher_by_model;
+    // The CPU backend's options; its max_batch_size is raised to each model's batch size.
     accel::CpuAccelerator::Options cpu;
     // What runs the models (--accelerator, --device, ...).
     BackendOptions backend;
@@ -50,8 +54,8 @@ class ModelRegistry {
 
   // Loads every *.pim file in options.model_dir. Fails, naming the file, if any file is invalid
   // or two files hold models of the same name; kNotFound if the directory cannot be read or
-  // holds no model file. A daemon started with a broken model directory should not come up
-  // serving part of it silently.
+  // holds no model file, or batcher_by_model names a model it does not hold. A daemon started
+  // with a broken model directory should not come up serving part of it silently.
   static absl::StatusOr<std::unique_ptr<ModelRegistry>> Create(const Options& options);
 
   // The model named `name`, or nullptr.

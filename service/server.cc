@@ -56,6 +56,9 @@ void Server::Shutdown(absl::Duration grace) {
     engine->SetHealthListener(nullptr);
   }
   server_->GetHealthCheckService()->Shutdown();
+  // Open streams stop reading first; otherwise a busy stream would keep the shutdown waiting
+  // for the whole grace period.
+  service_.BeginShutdown();
   server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
   registry_->Drain();
 }

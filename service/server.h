@@ -46,9 +46,10 @@ class Server {
   // The port actually bound.
   int port() const { return port_; }
 
-  // Graceful stop: health turns NOT_SERVING, no new call is accepted, calls in progress get up to
-  // `grace` to be answered (the batchers keep dispatching meanwhile), and finally every batcher
-  // drains, so no accepted request is lost. Blocks until done. Call once, from one thread.
+  // Graceful stop: health turns NOT_SERVING, open streams answer what they have read and end
+  // with UNAVAILABLE (InferenceService::BeginShutdown()), no new call is accepted, calls in
+  // progress get up to `grace` to be answered (the batchers keep dispatching meanwhile), and
+  // finally every batcher drains, so no accepted request is lost. Blocks until done. Call once, from one thread.
   void Shutdown(absl::Duration grace);
 
  private:

@@ -1,5 +1,6 @@
 #include "tests/daemon_process.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -49,6 +50,13 @@ absl::StatusOr<std::unique_ptr<DaemonProcess>> DaemonProcess::Start(const Option
   daemon->pid_ = fork();
   if (daemon->pid_ < 0) return absl::InternalError("fork failed");
   if (daemon->pid_ == 0) {
+    if (!options.log_path.empty()) {
+      const int log = open(options.log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      if (log < 0) _exit(126);
+      dup2(log, STDOUT_FILENO);
+      dup2(log, STDERR_FILENO);
+      close(log);
+    }
     execv(binary.c_str(), argv.data());
     _exit(127);
   }

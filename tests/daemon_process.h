@@ -29,6 +29,8 @@ class DaemonProcess {
     std::vector<std::string> args;
     // How long the daemon may take to publish its port.
     absl::Duration start_timeout = absl::Seconds(60);
+    // If set, the daemon's stdout and stderr (its log) go to this file instead of the test's.
+    std::string log_path;
   };
 
   // Starts the daemon and waits until it serves. kDeadlineExceeded if it does not publish its

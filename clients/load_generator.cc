@@ -1,0 +1,446 @@
+#include "clients/load_generator.h"
+
+#include <grpcpp/client_context.h>
+#include <grpcpp/support/status.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <limits>
+#include <mutex>
+#include <random>
+#include <thread>
+#include <utility>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "clients/latency_stats.h"
+#include "clients/rpc_status.h"
+#include "clients/windowed_stream.h"
+#include "pynq_infer/v1/inference.grpc.pb.h"
+
+namespace pynq::clients {
+namespace {
+
+using pynq_infer::v1::ClassifyRequest;
+using pynq_infer::v1::ClassifyResponse;
+using pynq_infer::v1::Inference;
+using Clock = std::chrono::steady_clock;
+
+// Distinct requests the load cycles through; enough to vary the images, few enough to build once.
+constexpr size_t kMaxDistinctRequests = 64;
+
+struct Sample {
+  Clock::time_point done;
+  absl::Duration latency;
+  uint32_t images;
+  absl::StatusCode code;
+};
+
+// Every answer of a level, from gRPC's threads. One mutex for the whole client is fine here: it
+// guards a push_back, and the client is not what is measured.
+class Recorder {
+ public:
+  void Add(Clock::time_point done, absl::Duration latency, uint32_t images, absl::StatusCode code) {
+    std::lock_guard lock(mu_);
+    samples_.push_back({done, latency, images, code});
+  }
+  // The samples completed in [from, to).
+  std::vector<Sample> Between(Clock::time_point from, Clock::time_point to) const {
+    std::lock_guard lock(mu_);
+    std::vector<Sample> out;
+    for (const Sample& s : samples_) {
+      if (s.done >= from && s.done < to) out.push_back(s);
+    }
+    return out;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<Sample> samples_ ABSL_GUARDED_BY(mu_);
+};
+
+// Why a response to a request of `images` images is unusable, or OK.
+absl::StatusCode CheckResponse(const ClassifyResponse& response, uint32_t images) {
+  if (response.has_error()) return FromStreamError(response.error()).code();
+  if (static_cast<uint32_t>(response.results_size()) != images) return absl::StatusCode::kInternal;
+  return absl::StatusCode::kOk;
+}
+
+// Cumulative server figures of one model, from GetMetrics.
+struct ServerTotals {
+  uint64_t images = 0;
+  uint64_t batches = 0;
+  double queue_sum_us = 0;
+  uint64_t queue_count = 0;
+  double compute_sum_us = 0;
+  uint64_t compute_count = 0;
+};
+
+absl::StatusOr<ServerTotals> FetchServerTotals(Inference::Stub& stub, const std::string& model,
+                                               absl::Duration timeout) {
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+  pynq_infer::v1::GetMetricsResponse response;
+  const grpc::Status status = stub.GetMetrics(&context, {}, &response);
+  if (!status.ok()) return FromGrpcStatus(status, "GetMetrics");
+  for (const auto& m : response.models()) {
+    if (m.model() != model) continue;
+    return ServerTotals{.images = m.images(),
+                        .batches = m.batches(),
+                        .queue_sum_us = m.queue().mean_us() * static_cast<double>(m.queue().count()),
+                        .queue_count = m.queue().count(),
+                        .compute_sum_us =
+                            m.accelerator().mean_us() * static_cast<double>(m.accelerator().count()),
+                        .compute_count = m.accelerator().count()};
+  }
+  return absl::NotFoundError(absl::StrCat("GetMetrics: the daemon reports no model \"", model,
+                                          "\" (see `pynq-infer models`)"));
+}
+
+// Drives unary Classify calls with gRPC's callback API: closed loop (each answer sends the next)
+// or open loop (a sender thread sends on schedule).
+class UnaryDriver {
+ public:
+  UnaryDriver(Inference::Stub& stub, const LoadSpec& spec,
+              const std::vector<ClassifyRequest>& requests, Recorder& recorder)
+      : stub_(stub), spec_(spec), requests_(requests), recorder_(recorder) {}
+
+  void Start() {
+    if (spec_.arrival == Arrival::kClosedLoop) {
+      const Clock::time_point now = Clock::now();
+      for (uint32_t i = 0; i < spec_.concurrency; ++i) Issue(now);
+    } else {
+      sender_ = std::thread([this] { SendOnSchedule(); });
+    }
+  }
+
+  // Stops sending; blocks until every call sent has been answered.
+  void Stop() {
+    std::unique_lock lock(mu_);
+    stopping_ = true;
+    lock.unlock();
+    if (sender_.joinable()) sender_.join();
+    lock.lock();
+    idle_cv_.wait(lock, [this] { return outstanding_ == 0; });
+  }
+
+  uint64_t dropped() {
+    std::lock_guard lock(mu_);
+    return dropped_;
+  }
+
+ private:
+  struct Call {
+    grpc::ClientContext context;
+    ClassifyResponse response;
+    Clock::time_point due;
+  };
+
+  // Starts one call, due at `due`, unless stopping.
+  void Issue(Clock::time_point due) {
+    size_t index;
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return;
+      ++outstanding_;
+      index = next_request_++ % requests_.size();
+    }
+    auto* call = new Call();
+    call->due = due;
+    call->context.set_deadline(absl::ToChronoTime(absl::Now() + spec_.request_timeout));
+    stub_.async()->Classify(&call->context, &requests_[index], &call->response,
+                            [this, call](grpc::Status status) { OnDone(call, status); });
+  }
+
+  void OnDone(Call* call, const grpc::Status& status) {
+    const Clock::time_point now = Clock::now();
+    const absl::StatusCode code = status.ok()
+                                      ? CheckResponse(call->response, spec_.images_per_request)
+                                      : static_cast<absl::StatusCode>(status.error_code());
+    recorder_.Add(now, absl::FromChrono(now - call->due), spec_.images_per_request, code);
+    delete call;
+    if (spec_.arrival == Arrival::kClosedLoop) Issue(now);
+    std::lock_guard lock(mu_);
+    if (--outstanding_ == 0) idle_cv_.notify_all();
+  }
+
+  void SendOnSchedule() {
+    std::mt19937_64 rng(spec_.seed);
+    std::exponential_distribution<double> poisson_gap(spec_.rate_per_s);
+    const auto gap = [&] {
+      const double seconds =
+          spec_.arrival == Arrival::kPoisson ? poisson_gap(rng) : 1.0 / spec_.rate_per_s;
+      return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+    };
+    Clock::time_point due = Clock::now();
+    for (;;) {
+      std::this_thread::sleep_until(due);
+      // Everything due by now goes out now: a late wake-up sends a burst, and each request's
+      // latency still counts from when it was due.
+      for (const Clock::time_point now = Clock::now(); due <= now; due += gap()) {
+        bool send = false;
+        {
+          std::lock_guard lock(mu_);
+          if (stopping_) return;
+          send = outstanding_ < spec_.max_outstanding;
+          if (!send) ++dropped_;
+        }
+        if (send) Issue(due);
+      }
+    }
+  }
+
+  Inference::Stub& stub_;
+  const LoadSpec& spec_;
+  const std::vector<ClassifyRequest>& requests_;
+  Recorder& recorder_;
+  std::thread sender_;
+
+  std::mutex mu_;
+  std::condition_variable idle_cv_;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  size_t outstanding_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t next_request_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t dropped_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+// Drives `spec.streams` ClassifyStream calls, each with its share of the concurrency in flight.
+class StreamDriver {
+ public:
+  StreamDriver(Inference::Stub& stub, const LoadSpec& spec,
+               const std::vector<ClassifyRequest>& requests, Recorder& recorder)
+      : stub_(stub), spec_(spec), requests_(requests), recorder_(recorder) {}
+
+  void Start() {
+    const uint32_t window = (spec_.concurrency + spec_.streams - 1) / spec_.streams;
+    for (uint32_t s = 0; s < spec_.streams; ++s) {
+      threads_.emplace_back([this, s, window] {
+        const absl::Status status = RunWindowedStream(
+            stub_,
+            {.window = window, .response_timeout = spec_.request_timeout, .stop = &stop_},
+            std::numeric_limits<size_t>::max(),
+            [this, s](size_t i, ClassifyRequest* r) {
+              *r = requests_[(i + s) % requests_.size()];
+              r->set_tag(i);
+            },
+            [this](size_t, const ClassifyResponse& response, absl::Duration latency) {
+              recorder_.Add(Clock::now(), latency, spec_.images_per_request,
+                            CheckResponse(response, spec_.images_per_request));
+            });
+        if (!status.ok()) {
+          // A broken stream is one failure of the level, under its code.
+          recorder_.Add(Clock::now(), absl::ZeroDuration(), 0, status.code());
+        }
+      });
+    }
+  }
+
+  void Stop() {
+    stop_ = true;
+    for (std::thread& t : threads_) t.join();
+  }
+
+ private:
+  Inference::Stub& stub_;
+  const LoadSpec& spec_;
+  const std::vector<ClassifyRequest>& requests_;
+  Recorder& recorder_;
+  std::atomic<bool> stop_{false};
+  std::vector<std::thread> threads_;
+};
+
+absl::Status CheckSpec(const LoadSpec& spec, const std::vector<std::string>& images) {
+  if (images.empty()) return absl::InvalidArgumentError("the load needs at least one image");
+  if (spec.model.empty()) return absl::InvalidArgumentError("the load needs a model name");
+  if (spec.images_per_request == 0 || spec.streams == 0 || spec.max_windows == 0 ||
+      spec.max_outstanding == 0) {
+    return absl::InvalidArgumentError(
+        "images per request, streams, windows and max outstanding must each be at least 1");
+  }
+  if (spec.window <= absl::ZeroDuration() || spec.warmup < absl::ZeroDuration() ||
+      spec.request_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "the measurement window and request timeout must be positive, the warm-up not negative");
+  }
+  if (spec.arrival == Arrival::kClosedLoop && spec.concurrency == 0) {
+    return absl::InvalidArgumentError("a closed loop needs a concurrency of at least 1");
+  }
+  if (spec.arrival != Arrival::kClosedLoop) {
+    if (!(spec.rate_per_s > 0) || !std::isfinite(spec.rate_per_s)) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("an open loop needs a positive request rate, got %g", spec.rate_per_s));
+    }
+    if (spec.mode == LoadMode::kStream) {
+      return absl::InvalidArgumentError(
+          "open-loop rates are for unary calls; a stream's flow control makes it a closed loop");
+    }
+  }
+  return absl::OkStatus();
+}
+
+struct WindowFigures {
+  double images_per_s = 0;
+  double p50_us = 0;
+};
+
+WindowFigures Figures(const std::vector<Sample>& samples, absl::Duration span) {
+  std::vector<absl::Duration> latencies;
+  uint64_t images = 0;
+  for (const Sample& s : samples) {
+    if (s.code != absl::StatusCode::kOk) continue;
+    latencies.push_back(s.latency);
+    images += s.images;
+  }
+  WindowFigures f;
+  f.images_per_s = static_cast<double>(images) / absl::ToDoubleSeconds(span);
+  if (!latencies.empty()) {
+    f.p50_us = absl::ToDoubleMicroseconds(ComputeLatencyStats(std::move(latencies)).p50);
+  }
+  return f;
+}
+
+// Whether every figure of the last kStableWindows windows is within pct of their mean.
+bool Stable(const std::vector<WindowFigures>& windows, double pct) {
+  if (windows.size() < kStableWindows) return false;
+  const auto last = windows.end() - kStableWindows;
+  for (double WindowFigures::*field : {&WindowFigures::images_per_s, &WindowFigures::p50_us}) {
+    double mean = 0;
+    for (auto it = last; it != windows.end(); ++it) mean += (*it).*field / kStableWindows;
+    for (auto it = last; it != windows.end(); ++it) {
+      if (std::abs((*it).*field - mean) > pct / 100.0 * mean) return false;
+    }
+  }
+  return true;
+}
+
+std::vector<ClassifyRequest> BuildRequests(const LoadSpec& spec,
+                                           const std::vector<std::string>& images) {
+  const size_t n = std::min(kMaxDistinctRequests, images.size());
+  std::vector<ClassifyRequest> requests(n);
+  for (size_t j = 0; j < n; ++j) {
+    requests[j].set_model(spec.model);
+    for (uint32_t i = 0; i < spec.images_per_request; ++i) {
+      requests[j].add_images(images[(j * spec.images_per_request + i) % images.size()]);
+    }
+  }
+  return requests;
+}
+
+void Summarize(const std::vector<Sample>& samples, absl::Duration span, LevelResult& r) {
+  std::vector<absl::Duration> latencies;
+  uint64_t images = 0;
+  for (const Sample& s : samples) {
+    if (s.code == absl::StatusCode::kOk) {
+      ++r.requests_ok;
+      images += s.images;
+      latencies.push_back(s.latency);
+    } else {
+      ++r.requests_failed;
+      ++r.failed_by_code[absl::StatusCodeToString(s.code)];
+    }
+  }
+  const double seconds = absl::ToDoubleSeconds(span);
+  r.measured = span;
+  r.requests_per_s = static_cast<double>(r.requests_ok) / seconds;
+  r.images_per_s = static_cast<double>(images) / seconds;
+  if (latencies.empty()) return;
+  std::sort(latencies.begin(), latencies.end());
+  r.latency_p50 = NearestRankPercentile(latencies, 50);
+  r.latency_p90 = NearestRankPercentile(latencies, 90);
+  r.latency_p95 = NearestRankPercentile(latencies, 95);
+  r.latency_p99 = NearestRankPercentile(latencies, 99);
+  r.latency_max = latencies.back();
+}
+
+}  // namespace
+
+std::vector<std::string> SyntheticImages(size_t input_bytes, size_t count, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<std::string> images(count, std::string(input_bytes, '\0'));
+  for (std::string& image : images) {
+    for (char& pixel : image) pixel = static_cast<char>(rng() & 0xff);
+  }
+  return images;
+}
+
+absl::StatusOr<LevelResult> RunLoadLevel(const std::shared_ptr<grpc::ChannelInterface>& channel,
+                                         const LoadSpec& spec,
+                                         const std::vector<std::string>& images) {
+  if (absl::Status s = CheckSpec(spec, images); !s.ok()) return s;
+  std::unique_ptr<Inference::Stub> stub = Inference::NewStub(channel);
+  // Checked before any load: no daemon, or no such model, fails here.
+  absl::StatusOr<ServerTotals> first = FetchServerTotals(*stub, spec.model, spec.request_timeout);
+  if (!first.ok()) return first.status();
+
+  const std::vector<ClassifyRequest> requests = BuildRequests(spec, images);
+  Recorder recorder;
+  UnaryDriver unary(*stub, spec, requests, recorder);
+  StreamDriver stream(*stub, spec, requests, recorder);
+  const bool unary_mode = spec.mode == LoadMode::kUnary;
+  if (unary_mode) {
+    unary.Start();
+  } else {
+    stream.Start();
+  }
+  const auto stop = [&] {
+    if (unary_mode) {
+      unary.Stop();
+    } else {
+      stream.Stop();
+    }
+  };
+
+  absl::SleepFor(spec.warmup);
+  std::vector<Clock::time_point> bounds = {Clock::now()};
+  std::vector<ServerTotals> totals;
+  std::vector<WindowFigures> windows;
+  absl::Status fetch_status = absl::OkStatus();
+  const auto fetch = [&] {
+    absl::StatusOr<ServerTotals> t = FetchServerTotals(*stub, spec.model, spec.request_timeout);
+    if (!t.ok() && fetch_status.ok()) fetch_status = t.status();
+    totals.push_back(t.value_or(ServerTotals{}));
+  };
+  fetch();
+  while (windows.size() < spec.max_windows && !Stable(windows, spec.stability_pct)) {
+    std::this_thread::sleep_until(bounds.back() + absl::ToChronoNanoseconds(spec.window));
+    bounds.push_back(Clock::now());
+    fetch();
+    const auto end = bounds.end() - 1;
+    windows.push_back(Figures(recorder.Between(*(end - 1), *end),
+                              absl::FromChrono(*end - *(end - 1))));
+  }
+  stop();
+  if (!fetch_status.ok()) return fetch_status;
+
+  LevelResult result;
+  result.spec = spec;
+  result.windows = static_cast<uint32_t>(windows.size());
+  result.stable = Stable(windows, spec.stability_pct);
+  const size_t from = result.stable ? windows.size() - kStableWindows : 0;
+  Summarize(recorder.Between(bounds[from], bounds.back()),
+            absl::FromChrono(bounds.back() - bounds[from]), result);
+  if (unary_mode) result.client_dropped = unary.dropped();
+
+  const ServerTotals& a = totals[from];
+  const ServerTotals& b = totals.back();
+  if (b.queue_count > a.queue_count) {
+    result.server_queue_us =
+        (b.queue_sum_us - a.queue_sum_us) / static_cast<double>(b.queue_count - a.queue_count);
+  }
+  if (b.compute_count > a.compute_count) {
+    result.server_compute_us = (b.compute_sum_us - a.compute_sum_us) /
+                               static_cast<double>(b.compute_count - a.compute_count);
+  }
+  if (b.batches > a.batches) {
+    result.server_batch_size =
+        static_cast<double>(b.images - a.images) / static_cast<double>(b.batches - a.batches);
+  }
+  return result;
+}
+
+}  // namespace pynq::clients
