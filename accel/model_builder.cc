@@ -5,6 +5,8 @@
 #include <cstring>
 #include <limits>
 #include <random>
+#include <string>
+#include <utility>
 
 #include "zlib.h"
 
@@ -40,6 +42,13 @@ uint32_t PlaceBlob(std::vector<uint8_t>& weights, const std::vector<uint8_t>& bl
   const auto offset = static_cast<uint32_t>(weights.size());
   weights.insert(weights.end(), blob.begin(), blob.end());
   return offset;
+}
+
+// A spec with its name, input and labels "0", "1", ..., and no layers yet.
+ModelSpec SpecWithoutLayers(std::string name, Shape input, uint32_t num_classes) {
+  ModelSpec spec{.name = std::move(name), .input = input};
+  for (uint32_t i = 0; i < num_classes; ++i) spec.labels.push_back(std::to_string(i));
+  return spec;
 }
 
 std::vector<int8_t> RandomInt8Values(std::mt19937_64& rng, size_t count) {
@@ -175,10 +184,7 @@ std::vector<uint8_t> Int32Bytes(const std::vector<int32_t>& values) {
 
 ModelSpec RandomBnnSpec(const RandomBnnOptions& options) {
   std::mt19937_64 rng(options.seed);
-  ModelSpec spec;
-  spec.name = "random-bnn";
-  spec.input = options.input;
-  for (uint32_t i = 0; i < options.num_classes; ++i) spec.labels.push_back(std::to_string(i));
+  ModelSpec spec = SpecWithoutLayers("random-bnn", options.input, options.num_classes);
 
   const auto pixels = static_cast<uint32_t>(options.input.elements());
   spec.layers.push_back({.op = format::Op::kInputBinarize,
@@ -230,10 +236,7 @@ std::vector<uint8_t> RequantParamsBytes(const std::vector<int32_t>& bias,
 
 ModelSpec RandomInt8Spec(const RandomInt8Options& options) {
   std::mt19937_64 rng(options.seed);
-  ModelSpec spec;
-  spec.name = "random-int8";
-  spec.input = options.input;
-  for (uint32_t i = 0; i < options.num_classes; ++i) spec.labels.push_back(std::to_string(i));
+  ModelSpec spec = SpecWithoutLayers("random-int8", options.input, options.num_classes);
 
   // q = pixel * m / 2^s with m / 2^s in [1/4, 1]: pixels above ~127..254 saturate at 127.
   const int32_t input_shift = std::uniform_int_distribution<int32_t>(8, 16)(rng);
