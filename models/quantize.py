@@ -45,16 +45,24 @@ def input_quantizer(scale):
     return multiplier, INPUT_SHIFT, (1 << INPUT_SHIFT) / (255.0 * multiplier)
 
 
-def weight_scales(weights, per_channel):
+def weight_scales(weights, per_channel, biases=None, input_scale=None):
     """Scales of float weights [n_out, ...]: max |w| / 127 per output channel, or one for all.
 
-    An all-zero channel gets scale 1 (its int8 weights are 0 whatever the scale)."""
+    With `biases` and `input_scale`, a scale is raised where needed so the channel's quantized
+    bias b / (input_scale * scale) stays within the format's +-2^24: a channel whose weights have
+    all but died (weight decay does that) while its bias has not would otherwise need a bias far
+    beyond int32. Its weights then round to 0, which they nearly were. An all-zero channel with
+    a zero bias gets scale 1 (its int8 weights are 0 whatever the scale)."""
     weights = np.asarray(weights, dtype=np.float64)
     if per_channel:
         peak = np.abs(weights.reshape(len(weights), -1)).max(axis=1)
     else:
         peak = np.full(len(weights), np.abs(weights).max())
-    return np.where(peak > 0, peak / INT8_MAX, 1.0)
+    scales = peak / INT8_MAX
+    if biases is not None:
+        floor = np.abs(np.asarray(biases, dtype=np.float64)) / (input_scale * MAX_BIAS)
+        scales = np.maximum(scales, floor if per_channel else np.full(len(scales), floor.max()))
+    return np.where(scales > 0, scales, 1.0)
 
 
 def quantize_weights(weights, scales):
@@ -117,7 +125,7 @@ class Requantized:
     the int8 tensor the layer reads and of the one it writes."""
 
     def __init__(self, weights, biases, input_scale, output_scale):
-        scales = weight_scales(weights, per_channel=True)
+        scales = weight_scales(weights, per_channel=True, biases=biases, input_scale=input_scale)
         self.weights = quantize_weights(weights, scales)
         self.bias = quantize_biases(biases, input_scale, scales)
         self.multiplier, self.shift = multipliers(input_scale * scales / output_scale)
@@ -128,7 +136,7 @@ class Scores:
     """The scores layer, quantized with one weight scale: pieces of pim.int8_dense_scores."""
 
     def __init__(self, weights, biases, input_scale):
-        scales = weight_scales(weights, per_channel=False)
+        scales = weight_scales(weights, per_channel=False, biases=biases, input_scale=input_scale)
         self.weights = quantize_weights(weights, scales)
         self.bias = quantize_biases(biases, input_scale, scales)
         self.scale = float(input_scale * scales[0])  # Real units of one score step.

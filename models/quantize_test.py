@@ -63,6 +63,19 @@ class ScalesTest(unittest.TestCase):
         np.testing.assert_array_equal(q, [[64, -127], [64, 127], [0, 0]])  # 63.5 rounds to even
         self.assertEqual(q.dtype, np.int8)
 
+    def test_dead_channel_with_a_live_bias_fits_the_format(self):
+        # Channel 1's weights have decayed to almost nothing; its bias has not.
+        weights = np.array([[0.5, -0.25], [1e-9, -2e-9]])
+        biases = np.array([0.1, 0.3])
+        q = quantize.Requantized(weights, biases, input_scale=0.01, output_scale=0.05)
+        np.testing.assert_array_equal(q.weights, [[127, -64], [0, 0]])
+        self.assertEqual(q.bias[1], quantize.MAX_BIAS)
+        # The channel still outputs its bias: 0.3 / 0.05 = 6 steps.
+        self.assertEqual(int(reference.requantize(q.bias.reshape(1, 2), q.multiplier, q.shift,
+                                                  relu=True)[0, 1]), 6)
+        scores = quantize.Scores(weights, biases * 1e4, input_scale=0.01)
+        self.assertLessEqual(np.abs(scores.bias).max(), quantize.MAX_BIAS)
+
     def test_bias_overflow_is_an_error(self):
         with self.assertRaisesRegex(ValueError, "beyond the format's"):
             quantize.quantize_biases([1.0], 1e-4, np.array([1e-4]))
