@@ -15,15 +15,18 @@ Example:
         --images models/data/mnist-heldout-images.idx3-ubyte \\
         --labels models/data/mnist-heldout-labels.idx1-ubyte \\
         --golden-out models/golden/mnist-bnn-tfc.heldout-scores.idx2-int
+    /usr/bin/python3 models/reference.py --zoo     # every shipped model (zoo.tsv) at once
 """
 
 import argparse
+import os
 import sys
 
 import numpy as np
 
 import idx
 import pim
+import zoo
 
 # popcount of every byte value.
 _POPCOUNT8 = np.array([bin(b).count("1") for b in range(256)], dtype=np.int64)
@@ -157,16 +160,50 @@ def accuracy(class_scores, labels):
     return float(np.mean(predict(class_scores) == np.asarray(labels)))
 
 
+def check_zoo(update_golden):
+    """Runs every model of zoo.tsv on its test images; prints its accuracy and whether its scores
+    equal its golden file, or rewrites the golden files. Returns 0 if all match and reach their
+    targets (or were rewritten), 1 otherwise."""
+    status = 0
+    for entry in zoo.read():
+        model = pim.read(entry.model)
+        class_scores = scores(model, idx.read(entry.images))
+        percent = 100 * accuracy(class_scores, idx.read(entry.labels))
+        if update_golden:
+            idx.write(entry.golden, class_scores)
+            golden = "written"
+        else:
+            same = (os.path.exists(entry.golden) and
+                    np.array_equal(idx.read(entry.golden), class_scores))
+            golden = "identical" if same else "DIFFERENT"
+            status |= 0 if same else 1
+        met = percent >= entry.min_accuracy_pct
+        status |= 0 if met else 1
+        print(f"{entry.name:20s} {len(class_scores):6d} images  accuracy {percent:6.2f}% "
+              f"(target {entry.min_accuracy_pct:.1f}%{'' if met else ', MISSED'})  "
+              f"golden: {golden}")
+    return status
+
+
 def main(argv):
     parser = argparse.ArgumentParser(
         description="Integer reference: run a .pim model on IDX images, report accuracy, write "
-                    "golden scores.")
-    parser.add_argument("--model", required=True, help="the .pim model file")
-    parser.add_argument("--images", required=True,
-                        help="uint8 IDX images [N, C, H, W], or [N, H, W] when C = 1")
+                    "golden scores; or check every shipped model (--zoo).")
+    parser.add_argument("--zoo", action="store_true",
+                        help="run every model of models/zoo.tsv on its test images and compare "
+                             "with its golden file")
+    parser.add_argument("--update-golden", action="store_true",
+                        help="with --zoo: rewrite the golden files instead of comparing")
+    parser.add_argument("--model", help="the .pim model file")
+    parser.add_argument("--images", help="uint8 IDX images [N, C, H, W], or [N, H, W] when C = 1 "
+                                         "(gzipped or not)")
     parser.add_argument("--labels", help="uint8 IDX labels [N]; prints the accuracy")
     parser.add_argument("--golden-out", help="writes the scores here as IDX int32 [N, num_classes]")
     args = parser.parse_args(argv)
+    if args.zoo:
+        return check_zoo(args.update_golden)
+    if not args.model or not args.images:
+        parser.error("--model and --images are required without --zoo")
 
     model = pim.read(args.model)
     class_scores = scores(model, idx.read(args.images))
