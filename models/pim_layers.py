@@ -196,7 +196,8 @@ def int8_dense_scores(weights, in_shape, bias):
 
 
 def int8_conv(weights, in_shape, bias, multiplier, shift, relu):
-    """INT8_CONV layer: valid, stride-1 convolution; weights int8 [OC, C, K, K], K = K."""
+    """INT8_CONV layer: valid, stride-1 K x K convolution of the (C, H, W) input; weights int8
+    [OC, C, K, K], per-channel bias, multiplier and shift [OC]."""
     weights = _int8(weights, 4, "weights")
     oc, c, k, k2 = weights.shape
     _, h, w = in_shape
