@@ -1,6 +1,7 @@
 // The CPU backend: runs a model's layer program on the ARM (or x86) cores with bit-packed
-// XNOR-popcount for binarized layers. It is the fallback when no overlay is present and the
-// reference every other backend must match bit for bit.
+// XNOR-popcount for binarized layers and int8 multiply-accumulate (int8_kernels.h) for quantized
+// ones. It is the fallback when no overlay is present and the reference every other backend must
+// match bit for bit.
 //
 //   ASSIGN_OR_RETURN(std::unique_ptr<CpuAccelerator> cpu, CpuAccelerator::Create(model, {}));
 //   RETURN_IF_ERROR(cpu->Run(images, scores));
@@ -27,7 +28,8 @@ class CpuAccelerator final : public Accelerator {
   };
 
   // Builds a backend for `model` with the fastest kernels this CPU supports, allocating all
-  // scratch memory up front. kInvalidArgument if max_batch_size is 0.
+  // scratch memory up front (for an int8 model also a copy of its weights widened to int16, twice
+  // their size in the file). kInvalidArgument if max_batch_size is 0.
   static absl::StatusOr<std::unique_ptr<CpuAccelerator>> Create(
       std::shared_ptr<const Model> model, const Options& options);
 
@@ -59,6 +61,8 @@ class CpuAccelerator final : public Accelerator {
                  const Kernels& kernels);
 
   void RunOne(const uint8_t* image, int32_t* scores);
+  // RunOne() for a program whose input op is INPUT_QUANTIZE: all its layers are int8 ops.
+  void RunInt8One(const uint8_t* image, int32_t* scores);
 
   std::shared_ptr<const Model> model_;
   Options options_;
@@ -66,6 +70,13 @@ class CpuAccelerator final : public Accelerator {
   // Ping-pong activation buffers of the widest layer, packed bits.
   std::vector<uint64_t> bits_a_;
   std::vector<uint64_t> bits_b_;
+  // Int8 programs hold int8 values in int16 lanes (see int8_kernels.h): each weighted layer's
+  // weights widened once (indexed like model_->layers(); conv rows padded to whole SIMD vectors),
+  // ping-pong activations of the widest layer, and the patch matrix of the largest convolution.
+  std::vector<std::vector<int16_t>> wide_weights_;
+  std::vector<int16_t> int8_a_;
+  std::vector<int16_t> int8_b_;
+  std::vector<int16_t> conv_patches_;
 };
 
 }  // namespace pynq::accel

@@ -1,6 +1,8 @@
 #include "accel/cpu_backend.h"
 
 #include <algorithm>
+#include <cstring>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -119,6 +121,158 @@ TEST(CpuBackendTest, MatchesNaiveReferenceOnRandomModels) {
     }
   }
 }
+
+// An int8 program evaluated the slow obvious way, straight from the ModelSpec's bytes, in int64
+// with a floor division written out: it shares nothing with int8_kernels.h or the loader.
+class NaiveInt8 {
+ public:
+  explicit NaiveInt8(const ModelSpec& spec) : spec_(spec) {}
+
+  std::vector<int32_t> Scores(const uint8_t* image) const {
+    Shape shape = spec_.input;
+    std::vector<int64_t> x(image, image + shape.elements());
+    for (const LayerSpec& l : spec_.layers) {
+      switch (l.op) {
+        case Op::kInputQuantize:
+          for (int64_t& v : x) v = Clamp(RoundShift(v * l.arg[0], l.arg[1]), -128);
+          break;
+        case Op::kInt8Dense:
+        case Op::kInt8DenseScores: {
+          const size_t n_in = x.size();
+          std::vector<int64_t> y(l.out.c);
+          for (size_t i = 0; i < y.size(); ++i) {
+            int64_t acc = Param(l, 0, i);
+            for (size_t j = 0; j < n_in; ++j) acc += Weight(l, i * n_in + j) * x[j];
+            y[i] = l.op == Op::kInt8DenseScores ? acc : Requantize(l, i, acc);
+          }
+          x = std::move(y);
+          break;
+        }
+        case Op::kInt8Conv: {
+          const size_t k = l.arg[0];
+          std::vector<int64_t> y(l.out.elements());
+          for (size_t o = 0; o < l.out.c; ++o) {
+            for (size_t oy = 0; oy < l.out.h; ++oy) {
+              for (size_t ox = 0; ox < l.out.w; ++ox) {
+                int64_t acc = Param(l, 0, o);
+                for (size_t c = 0; c < shape.c; ++c) {
+                  for (size_t ky = 0; ky < k; ++ky) {
+                    for (size_t kx = 0; kx < k; ++kx) {
+                      acc += Weight(l, ((o * shape.c + c) * k + ky) * k + kx) *
+                             x[(c * shape.h + oy + ky) * shape.w + ox + kx];
+                    }
+                  }
+                }
+                y[(o * l.out.h + oy) * l.out.w + ox] = Requantize(l, o, acc);
+              }
+            }
+          }
+          x = std::move(y);
+          break;
+        }
+        case Op::kMaxPool: {
+          const size_t p = l.arg[0];
+          std::vector<int64_t> y(l.out.elements(), std::numeric_limits<int64_t>::min());
+          for (size_t c = 0; c < shape.c; ++c) {
+            for (size_t iy = 0; iy < shape.h; ++iy) {
+              for (size_t ix = 0; ix < shape.w; ++ix) {
+                int64_t& m = y[(c * l.out.h + iy / p) * l.out.w + ix / p];
+                m = std::max(m, x[(c * shape.h + iy) * shape.w + ix]);
+              }
+            }
+          }
+          x = std::move(y);
+          break;
+        }
+        default:
+          ADD_FAILURE() << "not an int8 op: " << static_cast<int>(l.op);
+      }
+      shape = l.out;
+    }
+    return {x.begin(), x.end()};
+  }
+
+ private:
+  // floor((x + 2^(n-1)) / 2^n), with the floor of a negative quotient made explicit.
+  static int64_t RoundShift(int64_t x, int64_t n) {
+    if (n == 0) return x;
+    const int64_t divisor = int64_t{1} << n;
+    const int64_t numerator = x + divisor / 2;
+    int64_t quotient = numerator / divisor;  // Truncates toward zero.
+    if (numerator % divisor != 0 && numerator < 0) --quotient;
+    return quotient;
+  }
+  static int64_t Clamp(int64_t v, int64_t lo) { return std::min<int64_t>(std::max(v, lo), 127); }
+  static int64_t Weight(const LayerSpec& l, size_t i) { return static_cast<int8_t>(l.weights[i]); }
+  // Element i of params array `array` (0 bias, 1 multiplier, 2 shift).
+  static int64_t Param(const LayerSpec& l, size_t array, size_t i) {
+    int32_t v;
+    std::memcpy(&v, l.params.data() + (array * l.out.c + i) * sizeof(int32_t), sizeof(v));
+    return v;
+  }
+  static int64_t Requantize(const LayerSpec& l, size_t channel, int64_t acc) {
+    return Clamp(RoundShift(acc * Param(l, 1, channel), Param(l, 2, channel)),
+                 l.arg[1] == 1 ? 0 : -128);
+  }
+
+  const ModelSpec& spec_;
+};
+
+struct Int8Case {
+  std::string name;
+  RandomInt8Options options;
+};
+
+class CpuBackendInt8Test : public ::testing::TestWithParam<Int8Case> {};
+
+TEST_P(CpuBackendInt8Test, MatchesNaiveReferenceOnRandomModels) {
+  for (uint64_t seed = 1; seed <= 3; ++seed) {
+    RandomInt8Options options = GetParam().options;
+    options.seed = seed;
+    const ModelSpec spec = RandomInt8Spec(options);
+    absl::StatusOr<std::shared_ptr<const Model>> model = Model::FromBytes(SerializeModel(spec));
+    ASSERT_TRUE(model.ok()) << model.status();
+    auto cpu = CpuAccelerator::Create(*model, {.max_batch_size = 8});
+    ASSERT_TRUE(cpu.ok()) << cpu.status();
+    std::mt19937 rng(static_cast<uint32_t>(seed));
+    const size_t n = 8;
+    const size_t classes = options.num_classes;
+    const size_t pixels = options.input.elements();
+    std::vector<uint8_t> images = RandomImages(rng, n, pixels);
+    // The first image spans every pixel value, so the input quantizer's saturation shows.
+    for (size_t j = 0; j < pixels; ++j) images[j] = static_cast<uint8_t>(j);
+    std::vector<int32_t> scores(n * classes);
+    ASSERT_TRUE((*cpu)->Run(images, absl::MakeSpan(scores)).ok());
+    const NaiveInt8 naive(spec);
+    for (size_t i = 0; i < n; ++i) {
+      std::vector<int32_t> got(scores.begin() + i * classes, scores.begin() + (i + 1) * classes);
+      EXPECT_EQ(got, naive.Scores(images.data() + i * pixels)) << "seed " << seed << ", image " << i;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, CpuBackendInt8Test,
+    ::testing::Values(
+        Int8Case{"Mlp", {.stages = {Int8Dense(128), Int8Dense(64)}}},
+        Int8Case{"LeNet5",
+                 {.stages = {Int8Conv(6, 5), Int8Pool(2), Int8Conv(16, 5), Int8Pool(2),
+                             Int8Dense(120), Int8Dense(84)}}},
+        Int8Case{"NoReluMultiChannel",
+                 {.input = {3, 12, 12},
+                  .stages = {Int8Conv(4, 3, false), Int8Pool(2), Int8Dense(7, false)},
+                  .num_classes = 3}},
+        Int8Case{"KernelsAndWindowsAtTheirLimits",
+                 {.input = {2, 24, 24},
+                  .stages = {Int8Conv(5, 7), Int8Pool(3), Int8Conv(3, 1), Int8Pool(2)},
+                  .num_classes = 4}},
+        Int8Case{"WidestTensors",
+                 {.input = {4, 32, 32},
+                  .stages = {Int8Conv(4, 1), Int8Pool(4), Int8Dense(4096, false)},
+                  .num_classes = 5}},
+        Int8Case{"DenseReadsAnyShape", {.input = {2, 5, 7}, .stages = {Int8Dense(9)}}},
+        Int8Case{"QuantizeThenScores", {.input = {1, 1, 1}, .stages = {}, .num_classes = 2}}),
+    [](const ::testing::TestParamInfo<Int8Case>& info) { return info.param.name; });
 
 TEST(CpuBackendTest, BatchResultsEqualOneByOne) {
   auto model = Model::FromBytes(SerializeModel(RandomBnnSpec({.seed = 11})));

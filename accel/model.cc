@@ -11,6 +11,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "accel/layer_rules.h"
 #include "accel/status_macros.h"
 #include "zlib.h"
 
@@ -26,6 +27,16 @@ std::string_view OpName(Op op) {
       return "BNN_DENSE";
     case Op::kBnnDenseScores:
       return "BNN_DENSE_SCORES";
+    case Op::kInputQuantize:
+      return "INPUT_QUANTIZE";
+    case Op::kInt8Dense:
+      return "INT8_DENSE";
+    case Op::kInt8DenseScores:
+      return "INT8_DENSE_SCORES";
+    case Op::kInt8Conv:
+      return "INT8_CONV";
+    case Op::kMaxPool:
+      return "MAXPOOL";
   }
   return "UNKNOWN";
 }
@@ -108,35 +119,6 @@ absl::Status CheckRange(uint32_t value, uint32_t lo, uint32_t hi, std::string_vi
   if (value < lo || value > hi) {
     return absl::InvalidArgumentError(
         absl::StrFormat("META: %s is %d, expected %d..%d", what, value, lo, hi));
-  }
-  return absl::OkStatus();
-}
-
-std::string ShapeString(const Shape& s) { return absl::StrFormat("(%d,%d,%d)", s.c, s.h, s.w); }
-
-// Size a layer's weight and param blobs must have, by op (MODEL_FORMAT.md "Ops of engine ABI v1").
-struct BlobSizes {
-  uint64_t weights;
-  uint64_t params;
-};
-
-BlobSizes ExpectedBlobSizes(const Layer& layer) {
-  switch (layer.op) {
-    case Op::kInputBinarize:
-      return {0, 0};
-    case Op::kBnnDense:
-    case Op::kBnnDenseScores:
-      return {uint64_t{layer.out.c} * sizeof(uint64_t) * format::WordsForBits(layer.in.c),
-              uint64_t{layer.out.c} * sizeof(int32_t)};
-  }
-  return {0, 0};
-}
-
-absl::Status CheckFlat(const Shape& s, std::string_view what, size_t index) {
-  if (s.h != 1 || s.w != 1 || s.c < 1 || s.c > format::kMaxFeatures) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "PROGRAM: layer %d %s shape %s, expected (1..%d,1,1)", index, what, ShapeString(s),
-        format::kMaxFeatures));
   }
   return absl::OkStatus();
 }
@@ -314,10 +296,12 @@ class ModelParser {
           layer_count));
     }
     Shape previous_out = model_->input_shape_;
+    Op previous_op = Op::kInputBinarize;  // Not read for layer 0.
     for (uint32_t i = 0; i < layer_count; ++i) {
       ASSIGN_OR_RETURN(Layer layer, ReadLayer(r, i));
-      RETURN_IF_ERROR(CheckLayer(layer, i, layer_count, previous_out));
+      RETURN_IF_ERROR(CheckLayer(layer, i, layer_count, previous_out, previous_op));
       previous_out = layer.out;
+      previous_op = layer.op;
       model_->layers_.push_back(layer);
     }
     model_->program_.assign(program_.begin(), program_.end());
@@ -327,8 +311,7 @@ class ModelParser {
   absl::StatusOr<Layer> ReadLayer(SectionReader& r, uint32_t index) {
     Layer layer;
     ASSIGN_OR_RETURN(uint32_t op, r.Read<uint32_t>("op"));
-    if (op < static_cast<uint32_t>(Op::kInputBinarize) ||
-        op > static_cast<uint32_t>(Op::kBnnDenseScores)) {
+    if (op < format::kFirstOp || op > format::kLastOp) {
       return absl::UnimplementedError(absl::StrFormat(
           "PROGRAM: layer %d has op %d, which engine ABI v%d does not define", index, op,
           format::kEngineAbiVersion));
@@ -360,7 +343,7 @@ class ModelParser {
   }
 
   absl::Status CheckLayer(const Layer& layer, uint32_t index, uint32_t count,
-                          const Shape& previous_out) {
+                          const Shape& previous_out, Op previous_op) {
     const std::string_view op = format::OpName(layer.op);
     if (!(layer.in == previous_out)) {
       return absl::InvalidArgumentError(absl::StrFormat(
@@ -368,57 +351,30 @@ class ModelParser {
           ShapeString(layer.in), index == 0 ? "model input" : "previous layer's output",
           ShapeString(previous_out)));
     }
-    const bool is_input_op = layer.op == Op::kInputBinarize;
+    const bool is_input_op = InputKind(layer.op) == TensorKind::kPixels;
     if ((index == 0) != is_input_op) {
       return absl::InvalidArgumentError(absl::StrFormat(
           "PROGRAM: layer %d is %s; an input op must be layer 0 and only layer 0", index, op));
     }
     const bool is_last = index + 1 == count;
-    if (is_last != (layer.op == Op::kBnnDenseScores)) {
+    if (is_last != (OutputKind(layer.op) == TensorKind::kScores)) {
       return absl::InvalidArgumentError(absl::StrFormat(
           "PROGRAM: layer %d is %s; the last layer, and only it, must produce scores", index,
           op));
     }
-    switch (layer.op) {
-      case Op::kInputBinarize:
-        if (layer.out != Shape{static_cast<uint32_t>(layer.in.elements()), 1, 1}) {
-          return absl::InvalidArgumentError(absl::StrFormat(
-              "PROGRAM: layer 0 INPUT_BINARIZE output %s, expected (%d,1,1)",
-              ShapeString(layer.out), layer.in.elements()));
-        }
-        if (layer.out.c > format::kMaxFeatures) {
-          return absl::InvalidArgumentError(absl::StrFormat(
-              "PROGRAM: layer 0 binarizes %d pixels, more than the engine's %d", layer.out.c,
-              format::kMaxFeatures));
-        }
-        if (layer.arg[0] < 1 || layer.arg[0] > 255 || layer.arg[1] != 0 || layer.arg[2] != 0) {
-          return absl::InvalidArgumentError(absl::StrFormat(
-              "PROGRAM: layer 0 INPUT_BINARIZE threshold is %d (expected 1..255, other args 0)",
-              layer.arg[0]));
-        }
-        break;
-      case Op::kBnnDense:
-      case Op::kBnnDenseScores:
-        RETURN_IF_ERROR(CheckFlat(layer.in, "input", index));
-        RETURN_IF_ERROR(CheckFlat(layer.out, "output", index));
-        if (layer.arg != std::array<int32_t, 3>{}) {
-          return absl::InvalidArgumentError(
-              absl::StrFormat("PROGRAM: layer %d (%s) args must be 0", index, op));
-        }
-        if (is_last && layer.out.c != model_->num_classes()) {
-          return absl::InvalidArgumentError(absl::StrFormat(
-              "PROGRAM: the last layer produces %d scores, but META has %d classes", layer.out.c,
-              model_->num_classes()));
-        }
-        break;
-    }
-    const BlobSizes expected = ExpectedBlobSizes(layer);
-    if (layer.weights_bytes != expected.weights || layer.params_bytes != expected.params) {
+    // No op converts between bits and int8: a binarized program stays binarized after its input
+    // op, an int8 program stays int8.
+    if (index > 0 && InputKind(layer.op) != OutputKind(previous_op)) {
       return absl::InvalidArgumentError(absl::StrFormat(
-          "PROGRAM: layer %d (%s %d->%d) has weights_bytes %d and params_bytes %d, expected %d "
-          "and %d",
-          index, op, layer.in.elements(), layer.out.elements(), layer.weights_bytes,
-          layer.params_bytes, expected.weights, expected.params));
+          "PROGRAM: layer %d (%s) takes %s, but layer %d (%s) produces %s", index, op,
+          TensorKindName(InputKind(layer.op)), index - 1, format::OpName(previous_op),
+          TensorKindName(OutputKind(previous_op))));
+    }
+    RETURN_IF_ERROR(CheckLayerDescriptor(layer, index));
+    if (is_last && layer.out.c != model_->num_classes()) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "PROGRAM: the last layer produces %d scores, but META has %d classes", layer.out.c,
+          model_->num_classes()));
     }
     return absl::OkStatus();
   }
@@ -475,42 +431,6 @@ class ModelParser {
     return absl::OkStatus();
   }
 
-  // Padding bits of binarized rows must be 0 (MODEL_FORMAT.md): the XOR-popcount counts them.
-  absl::Status CheckRowPadding() const {
-    for (size_t i = 0; i < model_->layers_.size(); ++i) {
-      const Layer& l = model_->layers_[i];
-      if (l.op != Op::kBnnDense && l.op != Op::kBnnDenseScores) continue;
-      const size_t spare = l.in.c % format::kBitsPerWord;
-      if (spare == 0) continue;
-      const uint64_t padding_mask = ~uint64_t{0} << spare;
-      const size_t words = format::WordsForBits(l.in.c);
-      absl::Span<const uint64_t> rows = model_->BitRows(l);
-      for (size_t row = 0; row < l.out.c; ++row) {
-        if ((rows[row * words + words - 1] & padding_mask) != 0) {
-          return absl::InvalidArgumentError(absl::StrFormat(
-              "WEIGHTS: layer %d row %d has padding bits set beyond input %d", i, row, l.in.c));
-        }
-      }
-    }
-    return absl::OkStatus();
-  }
-
-  // Thresholds and biases are bounded so that dot + param can never overflow int32 in any
-  // backend (|dot| <= kMaxFeatures).
-  absl::Status CheckParamRange() const {
-    for (size_t i = 0; i < model_->layers_.size(); ++i) {
-      const Layer& l = model_->layers_[i];
-      for (int32_t p : model_->Params(l)) {
-        if (p < -format::kMaxParamMagnitude || p > format::kMaxParamMagnitude) {
-          return absl::InvalidArgumentError(absl::StrFormat(
-              "WEIGHTS: layer %d has a threshold or bias of %d, outside +-%d", i, p,
-              format::kMaxParamMagnitude));
-        }
-      }
-    }
-    return absl::OkStatus();
-  }
-
   absl::Status CopyWeights() {
     // Round up so a zero-byte WEIGHTS section still gets a valid aligned allocation.
     const size_t allocation =
@@ -523,8 +443,10 @@ class ModelParser {
     std::memcpy(memory, weights_.data(), weights_.size());
     model_->weights_.reset(memory);
     model_->weights_bytes_ = weights_.size();
-    RETURN_IF_ERROR(CheckRowPadding());
-    return CheckParamRange();
+    for (size_t i = 0; i < model_->layers_.size(); ++i) {
+      RETURN_IF_ERROR(CheckLayerBlobs(*model_, model_->layers_[i], i));
+    }
+    return absl::OkStatus();
   }
 
   absl::Span<const uint8_t> file_;
@@ -568,12 +490,48 @@ absl::Span<const int32_t> Model::Params(const Layer& layer) const {
           layer.params_bytes / sizeof(int32_t)};
 }
 
+absl::Span<const int8_t> Model::Int8Weights(const Layer& layer) const {
+  return {reinterpret_cast<const int8_t*>(weights_.get() + layer.weights_offset),
+          layer.weights_bytes};
+}
+
+Model::Requantization Model::RequantParams(const Layer& layer) const {
+  const absl::Span<const int32_t> params = Params(layer);
+  const size_t n = layer.out.c;
+  return {.bias = params.subspan(0, n),
+          .multiplier = params.subspan(n, n),
+          .shift = params.subspan(2 * n, n)};
+}
+
 std::vector<std::string> Model::LayerSummary() const {
   std::vector<std::string> lines;
   for (const Layer& l : layers_) {
     std::string line = absl::StrFormat("%s %d->%d", format::OpName(l.op), l.in.elements(),
                                        l.out.elements());
-    if (l.op == Op::kInputBinarize) absl::StrAppend(&line, " (pixel >= ", l.arg[0], ")");
+    switch (l.op) {
+      case Op::kInputBinarize:
+        absl::StrAppend(&line, " (pixel >= ", l.arg[0], ")");
+        break;
+      case Op::kInputQuantize:
+        absl::StrAppend(&line, " (pixel * ", l.arg[0], " / 2^", l.arg[1], ")");
+        break;
+      case Op::kInt8Dense:
+        if (l.arg[1] == 1) absl::StrAppend(&line, " (relu)");
+        break;
+      case Op::kInt8Conv:
+        absl::StrAppend(&line, absl::StrFormat(" (%dx%d -> %dx%dx%d%s)", l.arg[0], l.arg[0],
+                                               l.out.c, l.out.h, l.out.w,
+                                               l.arg[1] == 1 ? ", relu" : ""));
+        break;
+      case Op::kMaxPool:
+        absl::StrAppend(&line, absl::StrFormat(" (%dx%d -> %dx%dx%d)", l.arg[0], l.arg[0],
+                                               l.out.c, l.out.h, l.out.w));
+        break;
+      case Op::kBnnDense:
+      case Op::kBnnDenseScores:
+      case Op::kInt8DenseScores:
+        break;
+    }
     lines.push_back(std::move(line));
   }
   return lines;

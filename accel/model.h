@@ -79,10 +79,22 @@ class Model {
   // Typed views of a layer's blobs; `layer` must be one of layers(). Sizes were validated at load.
   // Binarized weight rows: out.c rows of WordsForBits(in.c) words each.
   absl::Span<const uint64_t> BitRows(const Layer& layer) const;
-  // Thresholds or biases: one int32 per output channel.
+  // The whole params blob as int32: thresholds or biases (one per output channel), or for
+  // INT8_DENSE and INT8_CONV the three arrays RequantParams() splits.
   absl::Span<const int32_t> Params(const Layer& layer) const;
+  // Int8 weights: [out.c][in.elements()] row-major (INT8_DENSE, INT8_DENSE_SCORES) or
+  // [out.c][in.c][K][K] (INT8_CONV).
+  absl::Span<const int8_t> Int8Weights(const Layer& layer) const;
+  // Per-output-channel requantization of INT8_DENSE and INT8_CONV, out.c entries each.
+  struct Requantization {
+    absl::Span<const int32_t> bias;
+    absl::Span<const int32_t> multiplier;
+    absl::Span<const int32_t> shift;
+  };
+  Requantization RequantParams(const Layer& layer) const;
 
-  // One line per layer for people, e.g. "BNN_DENSE 784->64".
+  // One line per layer for people, e.g. "BNN_DENSE 784->64", "INT8_CONV 784->3456 (5x5 ->
+  // 6x24x24, relu)".
   std::vector<std::string> LayerSummary() const;
 
   // Largest activation (in elements) any layer reads or writes; sizes backends' scratch buffers.

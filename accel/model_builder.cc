@@ -1,8 +1,12 @@
 #include "accel/model_builder.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <random>
+#include <string>
+#include <utility>
 
 #include "zlib.h"
 
@@ -38,6 +42,56 @@ uint32_t PlaceBlob(std::vector<uint8_t>& weights, const std::vector<uint8_t>& bl
   const auto offset = static_cast<uint32_t>(weights.size());
   weights.insert(weights.end(), blob.begin(), blob.end());
   return offset;
+}
+
+// A spec with its name, input and labels "0", "1", ..., and no layers yet.
+ModelSpec SpecWithoutLayers(std::string name, Shape input, uint32_t num_classes) {
+  ModelSpec spec{.name = std::move(name), .input = input};
+  for (uint32_t i = 0; i < num_classes; ++i) spec.labels.push_back(std::to_string(i));
+  return spec;
+}
+
+std::vector<int8_t> RandomInt8Values(std::mt19937_64& rng, size_t count) {
+  std::uniform_int_distribution<int> value(-128, 127);
+  std::vector<int8_t> values(count);
+  for (int8_t& v : values) v = static_cast<int8_t>(value(rng));
+  return values;
+}
+
+// Params of an int8 layer whose outputs each sum `taps` products. Inputs after the first layer
+// are mostly within +-64 (what the params below aim for) and weights uniform int8 (standard
+// deviation ~74), so an accumulator spreads over ~74 * 64 * sqrt(taps); each channel maps that
+// spread to about +-64, with a random factor of 1/2..2. Channels 1, 2 and 3 of every 16 take the
+// format's extremes instead.
+std::vector<uint8_t> RandomRequantParams(std::mt19937_64& rng, size_t n_out, size_t taps) {
+  const double spread = 74.0 * 64.0 * std::sqrt(static_cast<double>(taps));
+  std::uniform_real_distribution<double> bias(-spread, spread);
+  std::uniform_int_distribution<int32_t> shift(16, 40);
+  std::uniform_real_distribution<double> jitter(0.5, 2.0);
+  constexpr int32_t kMaxMultiplier = std::numeric_limits<int32_t>::max();
+  std::vector<int32_t> biases(n_out), multipliers(n_out), shifts(n_out);
+  for (size_t o = 0; o < n_out; ++o) {
+    biases[o] = static_cast<int32_t>(bias(rng));
+    shifts[o] = shift(rng);
+    const double m = std::round(64.0 / spread * std::ldexp(jitter(rng), shifts[o]));
+    multipliers[o] = static_cast<int32_t>(std::clamp(m, 1.0, double{kMaxMultiplier}));
+    switch (o % 16) {
+      case 1:  // No scaling: the output is the accumulator, clamped.
+        multipliers[o] = 1;
+        shifts[o] = 0;
+        break;
+      case 2:  // The largest multiplier and shift.
+        multipliers[o] = kMaxMultiplier;
+        shifts[o] = format::kMaxRequantShift;
+        break;
+      case 3:  // The largest bias, either sign.
+        biases[o] = (rng() & 1) != 0 ? format::kMaxParamMagnitude : -format::kMaxParamMagnitude;
+        break;
+      default:
+        break;
+    }
+  }
+  return RequantParamsBytes(biases, multipliers, shifts);
 }
 
 }  // namespace
@@ -130,10 +184,7 @@ std::vector<uint8_t> Int32Bytes(const std::vector<int32_t>& values) {
 
 ModelSpec RandomBnnSpec(const RandomBnnOptions& options) {
   std::mt19937_64 rng(options.seed);
-  ModelSpec spec;
-  spec.name = "random-bnn";
-  spec.input = options.input;
-  for (uint32_t i = 0; i < options.num_classes; ++i) spec.labels.push_back(std::to_string(i));
+  ModelSpec spec = SpecWithoutLayers("random-bnn", options.input, options.num_classes);
 
   const auto pixels = static_cast<uint32_t>(options.input.elements());
   spec.layers.push_back({.op = format::Op::kInputBinarize,
@@ -164,6 +215,80 @@ ModelSpec RandomBnnSpec(const RandomBnnOptions& options) {
                            .params = Int32Bytes(params)});
     n_in = n_out;
   }
+  return spec;
+}
+
+
+std::vector<uint8_t> Int8Bytes(const std::vector<int8_t>& values) {
+  std::vector<uint8_t> bytes(values.size());
+  std::memcpy(bytes.data(), values.data(), bytes.size());
+  return bytes;
+}
+
+std::vector<uint8_t> RequantParamsBytes(const std::vector<int32_t>& bias,
+                                        const std::vector<int32_t>& multiplier,
+                                        const std::vector<int32_t>& shift) {
+  std::vector<int32_t> all = bias;
+  all.insert(all.end(), multiplier.begin(), multiplier.end());
+  all.insert(all.end(), shift.begin(), shift.end());
+  return Int32Bytes(all);
+}
+
+ModelSpec RandomInt8Spec(const RandomInt8Options& options) {
+  std::mt19937_64 rng(options.seed);
+  ModelSpec spec = SpecWithoutLayers("random-int8", options.input, options.num_classes);
+
+  // q = pixel * m / 2^s with m / 2^s in [1/4, 1]: pixels above ~127..254 saturate at 127.
+  const int32_t input_shift = std::uniform_int_distribution<int32_t>(8, 16)(rng);
+  const int32_t input_multiplier = std::uniform_int_distribution<int32_t>(
+      1 << (input_shift - 2), 1 << input_shift)(rng);
+  spec.layers.push_back({.op = format::Op::kInputQuantize,
+                         .in = options.input,
+                         .out = options.input,
+                         .arg = {input_multiplier, input_shift, 0}});
+
+  Shape shape = options.input;
+  for (const Int8StageSpec& stage : options.stages) {
+    LayerSpec layer{.op = stage.op, .in = shape};
+    switch (stage.op) {
+      case format::Op::kInt8Dense: {
+        const size_t n_in = shape.elements();
+        layer.out = {stage.size, 1, 1};
+        layer.weights = Int8Bytes(RandomInt8Values(rng, stage.size * n_in));
+        layer.params = RandomRequantParams(rng, stage.size, n_in);
+        layer.arg = {0, stage.relu ? 1 : 0, 0};
+        break;
+      }
+      case format::Op::kInt8Conv: {
+        const auto k = static_cast<uint32_t>(stage.side);
+        const size_t taps = size_t{shape.c} * k * k;
+        layer.out = {stage.size, shape.h - k + 1, shape.w - k + 1};
+        layer.weights = Int8Bytes(RandomInt8Values(rng, stage.size * taps));
+        layer.params = RandomRequantParams(rng, stage.size, taps);
+        layer.arg = {stage.side, stage.relu ? 1 : 0, 0};
+        break;
+      }
+      default: {  // kMaxPool
+        const auto p = static_cast<uint32_t>(stage.side);
+        layer.out = {shape.c, shape.h / p, shape.w / p};
+        layer.arg = {stage.side, 0, 0};
+        break;
+      }
+    }
+    shape = layer.out;
+    spec.layers.push_back(std::move(layer));
+  }
+
+  const size_t n_in = shape.elements();
+  std::uniform_int_distribution<int32_t> bias(-100000, 100000);
+  std::vector<int32_t> biases(options.num_classes);
+  for (int32_t& b : biases) b = bias(rng);
+  biases[0] = format::kMaxParamMagnitude;  // The extreme the format allows.
+  spec.layers.push_back({.op = format::Op::kInt8DenseScores,
+                         .in = shape,
+                         .out = {options.num_classes, 1, 1},
+                         .weights = Int8Bytes(RandomInt8Values(rng, options.num_classes * n_in)),
+                         .params = Int32Bytes(biases)});
   return spec;
 }
 

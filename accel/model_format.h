@@ -54,9 +54,29 @@ enum class Op : uint32_t {
   kInputBinarize = 1,
   kBnnDense = 2,
   kBnnDenseScores = 3,
+  kInputQuantize = 4,
+  kInt8Dense = 5,
+  kInt8DenseScores = 6,
+  kInt8Conv = 7,
+  kMaxPool = 8,
 };
+inline constexpr uint32_t kFirstOp = 1;
+inline constexpr uint32_t kLastOp = 8;
 
 std::string_view OpName(Op op);
+
+// Limits of the int8 ops (MODEL_FORMAT.md "Int8 ops").
+// INPUT_QUANTIZE: q = clamp(RoundShift(pixel * arg[0], arg[1])), arg[0] in 1..2^16, arg[1] 0..31.
+inline constexpr int32_t kMaxInputMultiplier = 1 << 16;
+inline constexpr int32_t kMaxInputShift = 31;
+// Requantize(acc, M, n, lo): M in 1..2^31-1, n in 0..62.
+inline constexpr int32_t kMaxRequantShift = 62;
+// INT8_CONV kernel side K = arg[0]; MAXPOOL window side P = arg[0].
+inline constexpr int32_t kMaxKernelSide = 7;
+inline constexpr int32_t kMinPoolSide = 2;
+inline constexpr int32_t kMaxPoolSide = 4;
+// The params blob of INT8_DENSE and INT8_CONV: bias[], multiplier[], shift[], n_out i32 each.
+inline constexpr size_t kRequantParamArrays = 3;
 
 // Bits of a binarized vector are packed into 64-bit words (MODEL_FORMAT.md "Ops").
 inline constexpr size_t kBitsPerWord = 64;

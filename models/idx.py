@@ -7,11 +7,16 @@ big-endian. This module supports the two element types the project uses:
   0x08  uint8   images and labels (`*.idx3-ubyte`, `*.idx1-ubyte`)
   0x0C  int32   class scores (`*.idx2-int`), e.g. the golden scores of a model
 
+read() also accepts gzipped files (recognised by the gzip magic 1F 8B, not by the name), the form
+Debian's dataset-fashion-mnist ships.
+
 Example:
     images = idx.read("models/data/mnist-heldout-images.idx3-ubyte")   # uint8 array [2000, 28, 28]
+    fashion = idx.read("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz")
     idx.write("scores.idx2-int", scores.astype(numpy.int32))
 """
 
+import gzip
 import struct
 
 import numpy as np
@@ -65,10 +70,16 @@ def decode(data, source="IDX data"):
     return array.astype(dtype.newbyteorder("="))
 
 
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
 def read(path):
-    """Reads the IDX file at `path`; see decode()."""
+    """Reads the IDX file at `path`, gzipped or not; see decode()."""
     with open(path, "rb") as f:
-        return decode(f.read(), source=str(path))
+        data = f.read()
+    if data.startswith(_GZIP_MAGIC):
+        data = gzip.decompress(data)
+    return decode(data, source=str(path))
 
 
 def write(path, array):

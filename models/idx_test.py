@@ -1,5 +1,6 @@
 """Tests of idx.py: the exact IDX bytes, round trips and rejection of malformed files."""
 
+import gzip
 import os
 import tempfile
 import unittest
@@ -32,6 +33,20 @@ class IdxTest(unittest.TestCase):
         read_back = idx.decode(data)
         self.assertEqual(read_back.dtype, np.dtype(np.int32))
         np.testing.assert_array_equal(read_back, scores)
+
+    def test_reads_gzipped_files(self):
+        labels = np.array([3, 1, 4, 1, 5], dtype=np.uint8)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "labels.idx1-ubyte.gz")
+            with open(path, "wb") as f:
+                f.write(gzip.compress(idx.encode(labels)))
+            read_back = idx.read(path)
+            truncated = os.path.join(tmp, "truncated.gz")
+            with open(truncated, "wb") as f:
+                f.write(gzip.compress(idx.encode(labels)[:-1]))
+            with self.assertRaisesRegex(ValueError, "truncated.gz: 12 bytes; shape \\[5\\]"):
+                idx.read(truncated)
+        np.testing.assert_array_equal(read_back, labels)
 
     def test_rejects_unsupported_dtype(self):
         with self.assertRaisesRegex(ValueError, "dtype float32 is not supported"):

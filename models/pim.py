@@ -9,7 +9,8 @@ raise a ModelFormatError (a ValueError) whose subclass mirrors the C++ loader's 
   UnsupportedModelError  kUnimplemented     unsupported format/ABI version or op
 
 write()/encode() validate the bytes they produce with the same code, so they never emit a file the
-loader would reject.
+loader would reject. The ops themselves (constructors, per-op rules) are in pim_layers.py; this
+module re-exports them, so `pim.int8_dense(...)` and `pim.OP_MAXPOOL` work.
 
 Example:
     model = pim.Model(name="tiny", version="1.0.0", description="", input_shape=(1, 2, 2),
@@ -27,6 +28,17 @@ import zlib
 
 import numpy as np
 
+# Re-exported: the ops are part of this module's interface.
+from pim_layers import (  # noqa: F401
+    INPUT_OPS, MAX_MULTIPLIER, MAX_PARAM_MAGNITUDE, MAX_SHIFT, MAX_VECTOR, OP_BNN_DENSE,
+    OP_BNN_DENSE_SCORES, OP_INPUT_BINARIZE, OP_INPUT_QUANTIZE, OP_INT8_CONV, OP_INT8_DENSE,
+    OP_INT8_DENSE_SCORES, OP_MAXPOOL, OP_NAMES, SCORES_OPS, DataLossError, InvalidModelError,
+    Layer, ModelFormatError, UnsupportedModelError, bnn_dense, bnn_dense_scores, input_binarize,
+    input_quantize, int8_conv, int8_dense, int8_dense_scores, maxpool, pack_bits, unpack_bits,
+    words_per_row)
+from pim_layers import check_chain, check_layer
+from pim_layers import expect as _expect
+
 MAGIC = b"PYNQMDL\0"
 FORMAT_VERSION = 1
 ENGINE_ABI_VERSION = 1
@@ -37,14 +49,6 @@ CRC_BYTES = 4
 PROGRAM_HEADER_BYTES = 16
 LAYER_BYTES = 64
 MAX_LAYERS = 16
-MAX_VECTOR = 4096  # n_in and n_out limit: the engine's on-chip activation buffers.
-MAX_PARAM_MAGNITUDE = 1 << 24  # |threshold|, |bias| bound: dot + param never overflows int32.
-
-OP_INPUT_BINARIZE = 1
-OP_BNN_DENSE = 2
-OP_BNN_DENSE_SCORES = 3
-OP_NAMES = {OP_INPUT_BINARIZE: "INPUT_BINARIZE", OP_BNN_DENSE: "BNN_DENSE",
-            OP_BNN_DENSE_SCORES: "BNN_DENSE_SCORES"}
 
 # Header: magic, format_version, engine_abi_version, header_bytes, file_bytes, meta_offset,
 # meta_bytes, program_offset, program_bytes, weights_offset, weights_bytes, reserved[5].
@@ -56,42 +60,6 @@ assert _HEADER.size == HEADER_BYTES and _LAYER.size == LAYER_BYTES
 
 _NAME_RE = re.compile(rb"[a-z0-9._-]{1,64}")
 _VERSION_RE = re.compile(rb"[\x21-\x7e]{1,32}")  # Printable ASCII, no spaces.
-
-
-class ModelFormatError(ValueError):
-    """A model file that does not follow the format; `code` names the C++ loader's absl code."""
-    code = None
-
-
-class DataLossError(ModelFormatError):
-    code = "DATA_LOSS"
-
-
-class InvalidModelError(ModelFormatError):
-    code = "INVALID_ARGUMENT"
-
-
-class UnsupportedModelError(ModelFormatError):
-    code = "UNIMPLEMENTED"
-
-
-@dataclasses.dataclass
-class Layer:
-    """One layer descriptor with its blobs. Shapes are (channels, height, width)."""
-    op: int
-    in_shape: tuple
-    out_shape: tuple
-    weights: bytes = b""
-    params: bytes = b""
-    args: tuple = (0, 0, 0)
-
-    def weight_bits(self):
-        """Returns a binarized layer's weights as a bool array [n_out, n_in] (True means +1)."""
-        return unpack_bits(self.weights, self.out_shape[0], self.in_shape[0])
-
-    def params_i32(self):
-        """Returns the params blob as int32 [n_out]: thresholds or biases, depending on the op."""
-        return np.frombuffer(self.params, dtype="<i4").astype(np.int32)
 
 
 @dataclasses.dataclass
@@ -106,58 +74,6 @@ class Model:
     @property
     def num_classes(self):
         return len(self.labels)
-
-
-def words_per_row(n):
-    """u64 words holding a vector of n bits."""
-    return -(-n // 64)
-
-
-def pack_bits(bits):
-    """Packs bool [rows, n] into rows of ceil(n/64) little-endian u64 words; element j of a row is
-    bit j % 64 of word j / 64; padding bits are 0."""
-    bits = np.asarray(bits, dtype=bool)
-    rows, n = bits.shape
-    padded = np.zeros((rows, 64 * words_per_row(n)), dtype=np.uint8)
-    padded[:, :n] = bits
-    # Little-endian words and bitorder="little" put element j at bit j % 8 of byte j / 8, which is
-    # bit j % 64 of little-endian word j / 64.
-    return np.packbits(padded, axis=1, bitorder="little").tobytes()
-
-
-def unpack_bits(data, rows, n):
-    """Inverse of pack_bits(): bytes -> bool [rows, n]."""
-    packed = np.frombuffer(data, dtype=np.uint8).reshape(rows, 8 * words_per_row(n))
-    return np.unpackbits(packed, axis=1, bitorder="little")[:, :n].astype(bool)
-
-
-def input_binarize(input_shape, threshold):
-    """INPUT_BINARIZE layer: bit j = pixel[j] >= threshold over the (C, H, W) input."""
-    c, h, w = input_shape
-    return Layer(op=OP_INPUT_BINARIZE, in_shape=(c, h, w), out_shape=(c * h * w, 1, 1),
-                 args=(int(threshold), 0, 0))
-
-
-def bnn_dense(weight_bits, thresholds):
-    """BNN_DENSE layer: output bit i = dot_i >= thresholds[i]; weight_bits is bool [n_out, n_in]."""
-    return _binarized_dense(OP_BNN_DENSE, weight_bits, thresholds, "thresholds")
-
-
-def bnn_dense_scores(weight_bits, biases):
-    """BNN_DENSE_SCORES layer: score_i = dot_i + biases[i]; weight_bits is bool [n_out, n_in]."""
-    return _binarized_dense(OP_BNN_DENSE_SCORES, weight_bits, biases, "biases")
-
-
-def _binarized_dense(op, weight_bits, params, what):
-    weight_bits = np.asarray(weight_bits, dtype=bool)
-    n_out, n_in = weight_bits.shape
-    params = np.asarray(params, dtype=np.int64)
-    if params.shape != (n_out,):
-        raise ValueError(f"{what} have shape {params.shape}; expected ({n_out},)")
-    if params.size and np.abs(params).max() > MAX_PARAM_MAGNITUDE:
-        raise ValueError(f"{what} outside +-{MAX_PARAM_MAGNITUDE}: [{params.min()}, {params.max()}]")
-    return Layer(op=op, in_shape=(n_in, 1, 1), out_shape=(n_out, 1, 1),
-                 weights=pack_bits(weight_bits), params=params.astype("<i4").tobytes())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -375,7 +291,7 @@ def _decode_program(program, weights, model):
         layers.append(layer)
     unused = np.frombuffer(weights, dtype=np.uint8)[~used]
     _expect(not unused.any(), "WEIGHTS bytes not referenced by any layer are not all zero")
-    _check_chain(layers, model)
+    check_chain(layers, model)
     return layers
 
 
@@ -392,7 +308,6 @@ def _decode_layer(index, fields, weights):
     where = f"layer {index} ({OP_NAMES[op]})"
     _expect(flags == 0, f"{where}: flags is {flags}; expected 0")
     _expect(reserved == 0, f"{where}: reserved is {reserved}; expected 0")
-    in_shape, out_shape = (in_c, in_h, in_w), (out_c, out_h, out_w)
 
     blobs = {}
     for what, offset, size in (("weights", weights_offset, weights_bytes),
@@ -402,70 +317,15 @@ def _decode_layer(index, fields, weights):
         _expect(offset + size <= len(weights),
                 f"{where}: {what} [{offset}, {offset + size}) lies outside WEIGHTS "
                 f"(weights_bytes = {len(weights)})")
+        _expect(size > 0 or offset == 0,
+                f"{where}: {what}_offset is {offset} for an empty blob; expected 0")
         blobs[what] = (offset, size)
 
-    if op == OP_INPUT_BINARIZE:
-        expected_blobs = {"weights": 0, "params": 0}
-        _expect(out_shape == (in_c * in_h * in_w, 1, 1),
-                f"{where}: output shape is {out_shape}; expected {(in_c * in_h * in_w, 1, 1)}")
-        _expect(1 <= args[0] <= 255, f"{where}: arg[0] is {args[0]}; expected 1..255")
-        _expect(args[1:] == (0, 0), f"{where}: arg[1..2] are {args[1:]}; expected 0")
-    else:
-        n_in, n_out = in_c, out_c
-        for field, shape in (("input", in_shape), ("output", out_shape)):
-            _expect(1 <= shape[0] <= MAX_VECTOR and shape[1:] == (1, 1),
-                    f"{where}: {field} shape is {shape}; "
-                    f"expected (n, 1, 1) with n in 1..{MAX_VECTOR}")
-        expected_blobs = {"weights": n_out * 8 * words_per_row(n_in), "params": 4 * n_out}
-        _expect(args == (0, 0, 0), f"{where}: args are {args}; expected 0")
-
-    for what, size in expected_blobs.items():
-        _expect(blobs[what][1] == size,
-                f"{where}: {what}_bytes is {blobs[what][1]}; expected {size}")
-        if size == 0:
-            _expect(blobs[what][0] == 0,
-                    f"{where}: {what}_offset is {blobs[what][0]} for an empty blob; expected 0")
-
-    layer = Layer(op=op, in_shape=in_shape, out_shape=out_shape, args=args,
+    layer = Layer(op=op, in_shape=(in_c, in_h, in_w), out_shape=(out_c, out_h, out_w), args=args,
                   weights=weights[weights_offset:weights_offset + weights_bytes],
                   params=weights[params_offset:params_offset + params_bytes])
-    if op != OP_INPUT_BINARIZE:
-        # Padding bits must be 0, or dot = n_in - 2 * popcount(row XOR input) would count them.
-        packed = unpack_bits(layer.weights, out_shape[0], 64 * words_per_row(in_shape[0]))
-        _expect(not packed[:, in_shape[0]:].any(), f"{where}: weight padding bits are not all 0")
-        params = np.frombuffer(layer.params, dtype="<i4")
-        _expect(np.all(np.abs(params.astype(np.int64)) <= MAX_PARAM_MAGNITUDE),
-                f"{where}: a threshold or bias lies outside +-{MAX_PARAM_MAGNITUDE}")
+    check_layer(where, layer)
     return layer, {what: blob for what, blob in blobs.items() if blob[1]}
-
-
-def _check_chain(layers, model):
-    first, last = layers[0], layers[-1]
-    _expect(first.op == OP_INPUT_BINARIZE,
-            f"layer 0 is {OP_NAMES[first.op]}; expected an input op (INPUT_BINARIZE)")
-    _expect(first.in_shape == model.input_shape,
-            f"layer 0 input shape is {first.in_shape}; "
-            f"expected the model input {model.input_shape}")
-    for index in range(1, len(layers)):
-        layer = layers[index]
-        where = f"layer {index} ({OP_NAMES[layer.op]})"
-        _expect(layer.op != OP_INPUT_BINARIZE, f"{where}: an input op must be layer 0")
-        _expect(layer.in_shape == layers[index - 1].out_shape,
-                f"{where}: input shape is {layer.in_shape}; expected the previous layer's output "
-                f"{layers[index - 1].out_shape}")
-        _expect(layer.op != OP_BNN_DENSE_SCORES or index == len(layers) - 1,
-                f"{where}: a scores op must be the last layer, "
-                f"but {len(layers) - 1 - index} follow")
-    _expect(last.op == OP_BNN_DENSE_SCORES,
-            f"the last layer is {OP_NAMES[last.op]}; expected a scores op (BNN_DENSE_SCORES)")
-    _expect(last.out_shape[0] == model.num_classes,
-            f"the last layer produces {last.out_shape[0]} scores; expected num_classes = "
-            f"{model.num_classes}")
-
-
-def _expect(condition, message):
-    if not condition:
-        raise InvalidModelError(message)
 
 
 def _expect_zero(values, what):

@@ -31,6 +31,24 @@ def tiny_model():
                 pim.bnn_dense_scores(rng.random((3, 9)) < 0.5, biases=[-5, 0, pim.MAX_PARAM_MAGNITUDE])])
 
 
+def tiny_int8_model():
+    """INPUT_QUANTIZE (2, 6, 6), INT8_CONV 3x3 -> (3, 4, 4), MAXPOOL 2 -> (3, 2, 2), INT8_DENSE
+    -> 5, INT8_DENSE_SCORES -> 3."""
+    rng = np.random.default_rng(11)
+    weights = lambda *shape: rng.integers(-128, 128, shape).astype(np.int8)  # noqa: E731
+    return pim.Model(
+        name="tiny-int8", version="1", description="", input_shape=(2, 6, 6),
+        labels=["a", "b", "c"],
+        layers=[pim.input_quantize((2, 6, 6), multiplier=300, shift=9),
+                pim.int8_conv(weights(3, 2, 3, 3), (2, 6, 6), bias=[1, -2, 3],
+                              multiplier=[1 << 30, 5, pim.MAX_MULTIPLIER], shift=[40, 0, 62],
+                              relu=True),
+                pim.maxpool((3, 4, 4), 2),
+                pim.int8_dense(weights(5, 12), (3, 2, 2), bias=rng.integers(-99, 99, 5),
+                               multiplier=[7] * 5, shift=[9] * 5, relu=False),
+                pim.int8_dense_scores(weights(3, 5), (5, 1, 1), bias=[0, 1, -1])])
+
+
 def layer_at(data, index):
     """Byte offset of layer descriptor `index` in an encoded file."""
     program_offset, = struct.unpack_from("<I", data, 28)
@@ -103,6 +121,151 @@ class RoundTripTest(unittest.TestCase):
                           (pim.OP_BNN_DENSE, (784, 1, 1), (64, 1, 1)),
                           (pim.OP_BNN_DENSE_SCORES, (64, 1, 1), (10, 1, 1))])
         self.assertEqual(model.layers[0].args, (128, 0, 0))
+
+
+class Int8LayoutTest(unittest.TestCase):
+
+    def test_round_trip(self):
+        model = tiny_int8_model()
+        data = pim.encode(model)
+        self.assertEqual(pim.decode(data), model)
+        self.assertEqual(pim.encode(pim.decode(data)), data)
+
+    def test_descriptors_and_blobs_follow_the_spec(self):
+        model = tiny_int8_model()
+        data = pim.encode(model)
+        weights_offset, = struct.unpack_from("<I", data, 36)
+        fields = [struct.unpack_from("<12I3iI", data, layer_at(data, i)) for i in range(5)]
+        # op, flags, in (c, h, w), out (c, h, w) and args of each layer.
+        self.assertEqual([f[:8] + f[12:15] for f in fields], [
+            (pim.OP_INPUT_QUANTIZE, 0, 2, 6, 6, 2, 6, 6, 300, 9, 0),
+            (pim.OP_INT8_CONV, 0, 2, 6, 6, 3, 4, 4, 3, 1, 0),
+            (pim.OP_MAXPOOL, 0, 3, 4, 4, 3, 2, 2, 2, 0, 0),
+            (pim.OP_INT8_DENSE, 0, 3, 2, 2, 5, 1, 1, 0, 0, 0),
+            (pim.OP_INT8_DENSE_SCORES, 0, 5, 1, 1, 3, 1, 1, 0, 0, 0)])
+        # Blob sizes: conv weights [3][2][3][3] and 12 bytes of params per channel; dense
+        # [5][12]; scores [3][5] and 4 bytes per class; no blobs for the input op and the pool.
+        self.assertEqual([(f[9], f[11]) for f in fields],
+                         [(0, 0), (54, 36), (0, 0), (60, 60), (15, 12)])
+        conv = fields[1]
+        params = np.frombuffer(data, "<i4", 9, weights_offset + conv[10])
+        np.testing.assert_array_equal(params, [1, -2, 3, 1 << 30, 5, pim.MAX_MULTIPLIER, 40, 0, 62])
+        conv_weights = np.frombuffer(data, np.int8, 54, weights_offset + conv[8])
+        np.testing.assert_array_equal(conv_weights,
+                                      model.layers[1].int8_weights().reshape(-1))
+        bias, multiplier, shift = pim.decode(data).layers[1].requantization()
+        np.testing.assert_array_equal(shift, [40, 0, 62])
+
+    def test_constructors_reject_bad_values(self):
+        w = np.zeros((2, 3), np.int8)
+        with self.assertRaisesRegex(ValueError, r"multipliers outside 1..2147483647: \[0, 1\]"):
+            pim.int8_dense(w, (3, 1, 1), [0, 0], [0, 1], [0, 0], relu=True)
+        with self.assertRaisesRegex(ValueError, r"shifts outside 0..62: \[0, 63\]"):
+            pim.int8_dense(w, (3, 1, 1), [0, 0], [1, 1], [0, 63], relu=True)
+        with self.assertRaisesRegex(ValueError, "expected int8"):
+            pim.int8_dense_scores(w.astype(np.int16), (3, 1, 1), [0, 0])
+        with self.assertRaisesRegex(ValueError, r"the input \(2, 1, 1\) has 2 elements"):
+            pim.int8_dense_scores(w, (2, 1, 1), [0, 0])
+
+
+class Int8RejectionTest(unittest.TestCase):
+    """Each rule of MODEL_FORMAT.md "Int8 ops", broken once."""
+
+    def assertRejected(self, edit, message_part):
+        model = tiny_int8_model()
+        edit(model)
+        with self.assertRaises(pim.InvalidModelError) as caught:
+            pim.encode(model)
+        self.assertIn(message_part, str(caught.exception))
+
+    def test_tensor_kinds_do_not_mix(self):
+        def model(layers, input_shape):
+            return pim.Model(name="mixed", version="1", description="", input_shape=input_shape,
+                             labels=["a", "b", "c"], layers=layers)
+
+        binarized_after_quantize = model([pim.input_quantize((4, 1, 1), 1, 0),
+                                          pim.bnn_dense_scores(np.ones((3, 4), bool), [0] * 3)],
+                                         (4, 1, 1))
+        with self.assertRaisesRegex(pim.InvalidModelError,
+                                    r"layer 1 \(BNN_DENSE_SCORES\): takes bits, but layer 0 "
+                                    r"\(INPUT_QUANTIZE\) does not produce bits"):
+            pim.encode(binarized_after_quantize)
+        int8_after_binarize = model([pim.input_binarize((2, 6, 6), 9),
+                                     pim.int8_dense_scores(np.ones((3, 72), np.int8), (72, 1, 1),
+                                                           [0] * 3)], (2, 6, 6))
+        with self.assertRaisesRegex(pim.InvalidModelError,
+                                    r"layer 1 \(INT8_DENSE_SCORES\): takes int8, but layer 0 "
+                                    r"\(INPUT_BINARIZE\) does not produce int8"):
+            pim.encode(int8_after_binarize)
+
+    def test_input_quantize_args(self):
+        for args, message in (((0, 9, 0), "arg[0] is 0; expected 1..65536"),
+                              ((65537, 9, 0), "arg[0] is 65537; expected 1..65536"),
+                              ((300, 32, 0), "arg[1] is 32; expected 0..31"),
+                              ((300, 9, 1), "arg[2] is 1; expected 0..0")):
+            def edit(m, args=args):
+                m.layers[0].args = args
+            self.assertRejected(edit, message)
+
+    def test_int8_args(self):
+        cases = ((1, (0, 1, 0), "layer 1 (INT8_CONV): arg[0] is 0; expected 1..7"),
+                 (1, (8, 1, 0), "arg[0] is 8; expected 1..7"),
+                 (1, (3, 2, 0), "arg[1] is 2; expected 0..1"),
+                 (2, (1, 0, 0), "layer 2 (MAXPOOL): arg[0] is 1; expected 2..4"),
+                 (2, (2, 1, 0), "arg[1] is 1; expected 0..0"),
+                 (3, (1, 0, 0), "layer 3 (INT8_DENSE): arg[0] is 1; expected 0..0"),
+                 (4, (0, 1, 0), "layer 4 (INT8_DENSE_SCORES): arg[1] is 1; expected 0..0"))
+        for index, args, message in cases:
+            def edit(m, index=index, args=args):
+                m.layers[index].args = args
+            self.assertRejected(edit, message)
+
+    def test_shapes(self):
+        def conv_output(m):
+            m.layers[1].out_shape = (3, 4, 3)
+        self.assertRejected(conv_output, "output shape is (3, 4, 3); expected (3, 4, 4)")
+
+        def pool_windows(m):
+            m.layers[2].args = (3, 0, 0)
+        self.assertRejected(pool_windows, "input (3, 4, 4) is not a whole number of 3x3 windows")
+
+        def too_large(m):
+            m.input_shape = (1, 65, 64)
+            m.layers[0] = pim.input_quantize((1, 65, 64), 300, 9)
+        self.assertRejected(too_large, "input shape is (1, 65, 64); expected at least 1 and at "
+                                       "most 4096 elements")
+
+        def quantize_reshapes(m):
+            m.layers[0].out_shape = (72, 1, 1)
+        self.assertRejected(quantize_reshapes, "output shape is (72, 1, 1); expected the "
+                                               "input's (2, 6, 6)")
+
+    def test_blob_sizes(self):
+        def short_weights(m):
+            m.layers[3].weights = m.layers[3].weights[:-1]
+        self.assertRejected(short_weights, "layer 3 (INT8_DENSE): weights_bytes is 59; expected 60")
+
+        def scores_with_requant_params(m):
+            m.layers[4].params = m.layers[4].params * 3
+        self.assertRejected(scores_with_requant_params, "params_bytes is 36; expected 12")
+
+    def test_requantization_ranges(self):
+        def params(bias, multiplier, shift):
+            return np.array(bias + multiplier + shift, "<i4").tobytes()
+
+        for blob, message in ((params([1, 2, 3], [0, 5, 5], [1, 1, 1]),
+                               "layer 1 (INT8_CONV): multiplier[0] is 0; expected 1..2147483647"),
+                              (params([1, 2, 3], [5, 5, -5], [1, 1, 1]),
+                               "multiplier[2] is -5; expected 1..2147483647"),
+                              (params([1, 2, 3], [5, 5, 5], [1, 63, 1]),
+                               "shift[1] is 63; expected 0..62"),
+                              (params([1, 2, 3], [5, 5, 5], [-1, 1, 1]),
+                               "shift[0] is -1; expected 0..62"),
+                              (params([1, 1 << 24 | 1, 3], [5, 5, 5], [1, 1, 1]),
+                               "a threshold or bias lies outside +-16777216")):
+            def edit(m, blob=blob):
+                m.layers[1].params = blob
+            self.assertRejected(edit, message)
 
 
 class RejectionTest(unittest.TestCase):

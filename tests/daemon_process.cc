@@ -42,6 +42,21 @@ absl::StatusOr<std::unique_ptr<DaemonProcess>> DaemonProcess::Start(const Option
   const std::string port_file = daemon->work_dir_ + "/port";
 
   std::vector<std::string> args = {binary, "--listen=127.0.0.1:0", "--port_file=" + port_file};
+  if (!options.only_models.empty()) {
+    const std::string model_dir = daemon->work_dir_ + "/models";
+    std::error_code error;
+    std::filesystem::create_directory(model_dir, error);
+    for (const std::string& name : options.only_models) {
+      const std::string file = name + ".pim";
+      std::filesystem::create_symlink(SourceDir() + "/models/zoo/" + file,
+                                      model_dir + "/" + file, error);
+      if (error) {
+        return absl::InternalError(
+            absl::StrCat("cannot link model ", file, " into ", model_dir, ": ", error.message()));
+      }
+    }
+    args.push_back("--model_dir=" + model_dir);
+  }
   args.insert(args.end(), options.args.begin(), options.args.end());
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
