@@ -110,12 +110,13 @@ absl::Status WindowedStream::Run(pynq_infer::v1::Inference::Stub& stub) {
                           absl::StrFormat("ClassifyStream (ended after %d of %d responses)",
                                           next_to_receive_, num_requests_));
   }
-  if (next_to_receive_ != next_to_send_ ||
-      (options_.stop == nullptr && next_to_send_ != num_requests_)) {
+  // A run stopped early owes answers only to the requests it sent.
+  const size_t owed = options_.stop != nullptr ? next_to_send_ : num_requests_;
+  if (next_to_receive_ != owed) {
     return absl::InternalError(
         absl::StrFormat("ClassifyStream: the server ended the stream with OK after answering %d "
                         "of %d requests",
-                        next_to_receive_, next_to_send_));
+                        next_to_receive_, owed));
   }
   return absl::OkStatus();
 }
