@@ -1,5 +1,7 @@
 #include "service/batcher.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <utility>
 
@@ -84,12 +86,25 @@ size_t Batcher::queue_depth() const {
   return queued_images_;
 }
 
+absl::Duration Batcher::DispatchLag(absl::Time now) const {
+  std::lock_guard lock(mu_);
+  if (dispatching_) return now - last_progress_;
+  if (queue_.empty()) return absl::ZeroDuration();
+  const absl::Time due =
+      std::max(last_progress_, queue_.front().request->accepted_at()) + options_.max_queue_delay;
+  return std::max(now - due, absl::ZeroDuration());
+}
+
 void Batcher::DispatchLoop() {
+  // Named so an operator (top -H) and the watchdog test can tell the dispatch threads apart.
+  pthread_setname_np(pthread_self(), "pynq-dispatch");
   while (FormBatch()) RunBatch();
 }
 
 bool Batcher::FormBatch() {
   std::unique_lock lock(mu_);
+  dispatching_ = false;
+  last_progress_ = absl::Now();
   work_cv_.wait(lock, [this] { return !queue_.empty() || draining_; });
   if (queue_.empty()) return false;  // draining, and everything accepted has been answered
 
@@ -110,6 +125,8 @@ bool Batcher::FormBatch() {
     queued_images_ -= take;
     if (head.next_image == head.request->image_count()) queue_.pop_front();
   }
+  dispatching_ = true;
+  last_progress_ = now;
   return true;
 }
 

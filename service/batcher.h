@@ -69,6 +69,13 @@ class Batcher {
 
   // Images accepted and not yet dispatched.
   size_t queue_depth() const;
+
+  // How far the dispatch thread is behind, as of `now`: how long the current accelerator run
+  // has lasted, or, between runs, how long queued work has waited beyond max_queue_delay for the
+  // thread to come back to the queue; zero when idle with nothing queued. A liveness check
+  // (the systemd watchdog) compares it with a bound. Thread-safe; never blocks on the
+  // accelerator.
+  absl::Duration DispatchLag(absl::Time now) const;
   const accel::Accelerator& accelerator() const { return *accelerator_; }
   const Options& options() const { return options_; }
 
@@ -98,6 +105,10 @@ class Batcher {
   std::deque<Queued> queue_ ABSL_GUARDED_BY(mu_);
   size_t queued_images_ ABSL_GUARDED_BY(mu_) = 0;
   bool draining_ ABSL_GUARDED_BY(mu_) = false;
+  // Set while the dispatch thread holds a batch taken from the queue (see DispatchLag()).
+  bool dispatching_ ABSL_GUARDED_BY(mu_) = false;
+  // When the dispatch thread last took a batch or came back to the queue.
+  absl::Time last_progress_ ABSL_GUARDED_BY(mu_) = absl::Now();
 
   std::mutex join_mu_;
   std::thread thread_ ABSL_GUARDED_BY(join_mu_);

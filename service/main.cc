@@ -15,8 +15,12 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "service/fpga_presence.h"
 #include "service/model_registry.h"
+#include "service/pl_lock.h"
 #include "service/server.h"
+#include "service/serving_health.h"
+#include "service/systemd_notifier.h"
 #include "spdlog/spdlog.h"
 
 ABSL_FLAG(std::string, listen, "0.0.0.0:50051",
@@ -40,11 +44,27 @@ ABSL_FLAG(int, shutdown_grace_s, 30,
           "On SIGTERM/SIGINT: seconds calls in progress get to be answered before they are "
           "cancelled; every accepted request is still run to completion.");
 ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error or off.");
+ABSL_FLAG(std::string, pl_lock_file, "/run/pynq-infer/pl.lock",
+          "Lock file that makes this daemon the only owner of the FPGA's programmable logic; a "
+          "second daemon using the same file exits at once, naming the owner's pid.");
+ABSL_FLAG(int, dispatch_stall_ms, 10000,
+          "Under a systemd watchdog (WatchdogSec=): once one accelerator run lasts this long, "
+          "or queued images wait this long past --max_queue_delay_us for the dispatch thread, "
+          "the daemon stops its WATCHDOG=1 pings so that systemd restarts it.");
+ABSL_FLAG(int, status_interval_ms, 5000,
+          "Under systemd (Type=notify): how often the STATUS= line (backend, images/s) is "
+          "refreshed.");
 
 namespace {
 
+using pynq::service::CheckDispatchAlive;
+using pynq::service::DescribeServing;
+using pynq::service::DetectFpga;
+using pynq::service::FpgaPresence;
 using pynq::service::ModelRegistry;
+using pynq::service::PlLock;
 using pynq::service::Server;
+using pynq::service::SystemdNotifier;
 
 // Publishes the port by writing a temporary file and renaming it, so a reader never sees a
 // partial number.
@@ -74,6 +94,10 @@ absl::Status BuildOptions(ModelRegistry::Options& registry, Server::Options& ser
         "--max_batch_size, --max_queue_images, --max_images_per_request and "
         "--max_stream_in_flight must be at least 1, --max_queue_delay_us at least 0, "
         "--max_message_bytes at least 1024");
+  }
+  if (absl::GetFlag(FLAGS_dispatch_stall_ms) < 1 || absl::GetFlag(FLAGS_status_interval_ms) < 1) {
+    return absl::InvalidArgumentError(
+        "--dispatch_stall_ms and --status_interval_ms must be at least 1");
   }
   if (queue < per_request) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -133,6 +157,17 @@ int main(int argc, char** argv) {
   Server::Options server_options;
   if (absl::Status s = BuildOptions(registry_options, server_options); !s.ok()) return Fail(s);
 
+  // Ownership first, before anything is loaded: a second daemon leaves before touching the PL.
+  // Declared before everything it protects, so it is released last.
+  absl::StatusOr<std::unique_ptr<PlLock>> pl_lock =
+      PlLock::Acquire({.path = absl::GetFlag(FLAGS_pl_lock_file)});
+  if (!pl_lock.ok()) return Fail(pl_lock.status());
+  if (const FpgaPresence fpga = DetectFpga(); fpga.present()) {
+    spdlog::info("{}", fpga.Describe());
+  } else {
+    spdlog::warn("{}; serving on the CPU backend", fpga.Describe());
+  }
+
   absl::StatusOr<std::unique_ptr<ModelRegistry>> registry =
       ModelRegistry::Create(registry_options);
   if (!registry.ok()) return Fail(registry.status());
@@ -152,9 +187,27 @@ int main(int argc, char** argv) {
     if (absl::Status s = WritePortFile(path, (*server)->port()); !s.ok()) return Fail(s);
   }
 
+  // READY=1 only now that the models are loaded and the server answers.
+  const absl::Duration stall_limit = absl::Milliseconds(absl::GetFlag(FLAGS_dispatch_stall_ms));
+  const ModelRegistry& served = **registry;
+  absl::StatusOr<std::unique_ptr<SystemdNotifier>> notifier = SystemdNotifier::Create(
+      {.check_alive = [&served, stall_limit] {
+         return CheckDispatchAlive(served, stall_limit, absl::Now());
+       },
+       .status = [&served] { return DescribeServing(served, absl::Now()); },
+       .status_interval = absl::Milliseconds(absl::GetFlag(FLAGS_status_interval_ms))});
+  if (!notifier.ok()) return Fail(notifier.status());
+  if (absl::Status s = (*notifier)->NotifyReady(); !s.ok()) return Fail(s);
+  if ((*notifier)->watchdog_timeout() > absl::ZeroDuration()) {
+    spdlog::info("systemd watchdog every {}; pings stop when a dispatch stalls for {}",
+                 absl::FormatDuration((*notifier)->watchdog_timeout()),
+                 absl::FormatDuration(stall_limit));
+  }
+
   int signal = 0;
   sigwait(&stop_signals, &signal);
   spdlog::info("received {}; draining", signal == SIGTERM ? "SIGTERM" : "SIGINT");
+  (*notifier)->NotifyStopping("draining: answering accepted requests");
   (*server)->Shutdown(absl::Seconds(absl::GetFlag(FLAGS_shutdown_grace_s)));
   spdlog::info("stopped");
   return EXIT_SUCCESS;
