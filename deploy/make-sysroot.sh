@@ -36,7 +36,10 @@ apt_options=(
 )
 # An index that fails to download (a mirror mid-sync) leaves apt with the others; the install
 # below then fails by name if something needed is missing.
-apt-get "${apt_options[@]}" update -qq || echo "make-sysroot: some ${arch} indexes failed; going on"
+if ! apt-get "${apt_options[@]}" update -qq >"${state}/update.log" 2>&1; then
+  echo "make-sysroot: some ${arch} indexes failed to download (going on without them):"
+  grep "^E: Failed to fetch" "${state}/update.log" | cut -c1-160
+fi
 apt-get "${apt_options[@]}" install -y -qq --download-only --no-install-recommends \
   "${packages[@]}" >/dev/null
 for deb in "${state}"/cache/archives/*.deb; do

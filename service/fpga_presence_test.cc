@@ -1,10 +1,9 @@
 #include "service/fpga_presence.h"
 
-#include <stdlib.h>
-
 #include <filesystem>
 #include <fstream>
 
+#include "clients/test_temp_dir.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -17,12 +16,6 @@ using ::testing::HasSubstr;
 // Builds a fake /sys in a temporary directory, shaped like a board's.
 class FpgaPresenceTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char dir[] = "/tmp/pynq-fpga-presence-XXXXXX";
-    ASSERT_NE(mkdtemp(dir), nullptr);
-    root_ = dir;
-  }
-  void TearDown() override { fs::remove_all(root_); }
 
   void WriteFile(const fs::path& relative, const std::string& text) {
     fs::create_directories((root_ / relative).parent_path());
@@ -38,7 +31,8 @@ class FpgaPresenceTest : public ::testing::Test {
     fs::create_directory_symlink(device, root_ / "class/drm" / node / "device");
   }
 
-  fs::path root_;
+  clients::TestTempDir temp_;
+  const fs::path root_ = temp_.path();
 };
 
 TEST_F(FpgaPresenceTest, EmptySysfsHasNoFpgaAndSaysWhereItLooked) {

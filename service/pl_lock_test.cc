@@ -1,6 +1,5 @@
 #include "service/pl_lock.h"
 
-#include <stdlib.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -8,6 +7,7 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "clients/test_temp_dir.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -19,13 +19,6 @@ using ::testing::HasSubstr;
 
 class PlLockTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char dir[] = "/tmp/pynq-pl-lock-XXXXXX";
-    ASSERT_NE(mkdtemp(dir), nullptr);
-    dir_ = dir;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   std::string Contents(const fs::path& path) {
     std::ifstream in(path);
     std::stringstream text;
@@ -33,7 +26,8 @@ class PlLockTest : public ::testing::Test {
     return text.str();
   }
 
-  fs::path dir_;
+  clients::TestTempDir temp_;
+  const fs::path dir_ = temp_.path();
 };
 
 TEST_F(PlLockTest, CreatesTheDirectoryAndWritesThePid) {

@@ -1,7 +1,5 @@
 #include "service/serving_health.h"
 
-#include <stdlib.h>
-
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -10,6 +8,7 @@
 
 #include "absl/strings/str_format.h"
 #include "accel/model_builder.h"
+#include "clients/test_temp_dir.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -24,9 +23,6 @@ using ::testing::HasSubstr;
 class ServingHealthTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char dir[] = "/tmp/pynq-serving-health-XXXXXX";
-    ASSERT_NE(mkdtemp(dir), nullptr);
-    dir_ = dir;
     accel::ModelSpec spec = accel::RandomBnnSpec({.seed = 5});
     spec.name = "health-model";
     const std::vector<uint8_t> bytes = accel::SerializeModel(spec);
@@ -41,12 +37,8 @@ class ServingHealthTest : public ::testing::Test {
     ASSERT_NE(served_, nullptr);
     image_.assign(served_->model->input_bytes(), 1);
   }
-  void TearDown() override {
-    registry_.reset();
-    fs::remove_all(dir_);
-  }
-
-  fs::path dir_;
+  clients::TestTempDir temp_;
+  const fs::path dir_ = temp_.path();
   std::unique_ptr<ModelRegistry> registry_;
   const ServedModel* served_ = nullptr;
   std::string image_;

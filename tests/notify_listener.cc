@@ -54,16 +54,20 @@ std::optional<std::string> NotifyListener::Receive(absl::Duration timeout) {
   return std::string(buffer, static_cast<size_t>(n));
 }
 
+std::optional<std::vector<std::string>> NotifyListener::ReceiveLines(absl::Time until) {
+  std::optional<std::string> message = Receive(until - absl::Now());
+  if (!message) return std::nullopt;
+  return absl::StrSplit(*message, '\n', absl::SkipEmpty());
+}
+
 absl::StatusOr<std::string> NotifyListener::AwaitLine(absl::string_view prefix,
                                                       absl::Duration timeout) {
   const absl::Time give_up = absl::Now() + timeout;
   std::vector<std::string> seen;
-  while (absl::Now() < give_up) {
-    std::optional<std::string> message = Receive(give_up - absl::Now());
-    if (!message) break;
-    for (absl::string_view line : absl::StrSplit(*message, '\n', absl::SkipEmpty())) {
-      if (absl::StartsWith(line, prefix)) return std::string(line);
-      seen.emplace_back(line);
+  while (std::optional<std::vector<std::string>> lines = ReceiveLines(give_up)) {
+    for (std::string& line : *lines) {
+      if (absl::StartsWith(line, prefix)) return line;
+      seen.push_back(std::move(line));
     }
   }
   return absl::DeadlineExceededError(absl::StrCat("no ", prefix, " line within ",
@@ -74,15 +78,13 @@ absl::StatusOr<std::string> NotifyListener::AwaitLine(absl::string_view prefix,
 std::vector<std::string> NotifyListener::CollectLines(absl::string_view prefix,
                                                       absl::Duration period) {
   const absl::Time end = absl::Now() + period;
-  std::vector<std::string> lines;
-  while (absl::Now() < end) {
-    std::optional<std::string> message = Receive(end - absl::Now());
-    if (!message) continue;
-    for (absl::string_view line : absl::StrSplit(*message, '\n', absl::SkipEmpty())) {
-      if (absl::StartsWith(line, prefix)) lines.emplace_back(line);
+  std::vector<std::string> matching;
+  while (std::optional<std::vector<std::string>> lines = ReceiveLines(end)) {
+    for (std::string& line : *lines) {
+      if (absl::StartsWith(line, prefix)) matching.push_back(std::move(line));
     }
   }
-  return lines;
+  return matching;
 }
 
 }  // namespace pynq::testing

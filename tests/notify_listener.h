@@ -40,6 +40,9 @@ class NotifyListener {
   std::vector<std::string> CollectLines(absl::string_view prefix, absl::Duration period);
 
  private:
+  // The lines of the next datagram, or nullopt if none arrives by `until`.
+  std::optional<std::vector<std::string>> ReceiveLines(absl::Time until);
+
   NotifyListener(std::string dir, std::string path, int fd)
       : dir_(std::move(dir)), path_(std::move(path)), fd_(fd) {}
 

@@ -42,7 +42,11 @@ for path in ./usr/bin/pynq-inferd ./usr/bin/pynq-infer ./lib/systemd/system/pynq
             ./usr/lib/sysusers.d/pynq-infer.conf; do
   grep -qxF "${path}" "${work}/files" || { echo "the package lacks ${path}"; exit 1; }
 done
-dpkg-deb --ctrl-tarfile "${deb}" | tar -t | grep -qx "./postinst" || { echo "no postinst"; exit 1; }
+# Listed to a file first: grep -q stopping early would fail the pipeline with SIGPIPE.
+dpkg-deb --ctrl-tarfile "${deb}" | tar -t >"${work}/control-files"
+for script in ./postinst ./prerm ./postrm ./conffiles; do
+  grep -qxF "${script}" "${work}/control-files" || { echo "the package lacks ${script}"; exit 1; }
+done
 
 # 2. The packaged daemon under qemu, driven by the host's end-to-end test.
 dpkg-deb -x "${deb}" "${work}/root"

@@ -5,12 +5,12 @@
 #include <sys/wait.h>
 
 #include <cstdlib>
-#include <filesystem>
 #include <memory>
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "clients/test_temp_dir.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/daemon_process.h"
@@ -41,13 +41,9 @@ Exited RunToExit(const std::string& args) {
 class PlLockE2eTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char dir[] = "/tmp/pynq-pl-lock-e2e-XXXXXX";
-    ASSERT_NE(mkdtemp(dir), nullptr);
-    dir_ = dir;
     lock_flag_ = "--pl_lock_file=" + dir_ + "/pl.lock";
     model_flag_ = "--model_dir=" + testing::SourceDir() + "/models/zoo";
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
   std::unique_ptr<testing::DaemonProcess> StartOwner() {
     auto daemon = testing::DaemonProcess::Start({.args = {model_flag_, lock_flag_}});
@@ -55,7 +51,8 @@ class PlLockE2eTest : public ::testing::Test {
     return daemon.ok() ? std::move(*daemon) : nullptr;
   }
 
-  std::string dir_;
+  clients::TestTempDir temp_;
+  const std::string dir_ = temp_.path();
   std::string lock_flag_;
   std::string model_flag_;
 };
