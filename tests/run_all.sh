@@ -88,11 +88,13 @@ check() {
 cross_build() {
   local dir=$1 toolchain=$2
   shift 2
+  local log="${dir}/cross-build.log"
+  mkdir -p "${dir}"
   cmake -S . -B "${dir}" --toolchain "cmake/toolchains/${toolchain}.cmake" \
       -DCMAKE_BUILD_TYPE=Release -DPYNQ_BUILD_TESTS=OFF -DPYNQ_WITH_PROMETHEUS=OFF "$@" \
-      >"${dir}.log" 2>&1 &&
-    cmake --build "${dir}" -j "${jobs}" --target pynq-inferd pynq-infer >>"${dir}.log" 2>&1 ||
-    { grep -E "error|Error" "${dir}.log" | head -40; return 1; }
+      >"${log}" 2>&1 &&
+    cmake --build "${dir}" -j "${jobs}" --target pynq-inferd pynq-infer >>"${log}" 2>&1 ||
+    { grep -E "error|Error" "${log}" | head -40; return 1; }
 }
 
 run_packages() {
