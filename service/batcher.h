@@ -70,12 +70,13 @@ class Batcher {
   // Images accepted and not yet dispatched.
   size_t queue_depth() const;
 
-  // How far the dispatch thread is behind, as of `now`: how long the current accelerator run
-  // has lasted, or, between runs, how long queued work has waited beyond max_queue_delay for the
-  // thread to come back to the queue; zero when idle with nothing queued. A liveness check
-  // (the systemd watchdog) compares it with a bound. Thread-safe; never blocks on the
-  // accelerator.
+  // How far the dispatch thread is behind, as of `now`: how long it has been on the current
+  // batch (staging, the accelerator run, answering), or, between batches, how long queued work
+  // has waited beyond max_queue_delay for the thread to come back to the queue; zero when idle
+  // with nothing queued. A liveness check (the systemd watchdog) compares it with a bound.
+  // Thread-safe; never blocks on the accelerator.
   absl::Duration DispatchLag(absl::Time now) const;
+
   const accel::Accelerator& accelerator() const { return *accelerator_; }
   const Options& options() const { return options_; }
 
