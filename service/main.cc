@@ -21,10 +21,16 @@
 #include "absl/time/time.h"
 #include "accel/sim_device.h"
 #include "service/batcher_config.h"
+#include "service/fpga_presence.h"
 #include "service/metrics_reporter.h"
 #include "service/model_registry.h"
+#include "service/pl_lock.h"
+#ifdef PYNQ_WITH_PROMETHEUS
 #include "service/prometheus_exporter.h"
+#endif
 #include "service/server.h"
+#include "service/serving_health.h"
+#include "service/systemd_notifier.h"
 #include "spdlog/spdlog.h"
 
 ABSL_FLAG(std::string, listen, "0.0.0.0:50051",
@@ -89,16 +95,31 @@ ABSL_FLAG(std::string, prometheus_port_file, "",
           "If set, the Prometheus endpoint's bound port is written to this file.");
 ABSL_FLAG(int, metrics_log_interval_s, 60,
           "Seconds between the per-model metrics summary lines in the log; 0: none.");
+ABSL_FLAG(std::string, pl_lock_file, "/run/pynq-infer/pl.lock",
+          "Lock file that makes this daemon the only owner of the FPGA's programmable logic; a "
+          "second daemon using the same file exits at once, naming the owner's pid.");
+ABSL_FLAG(int, dispatch_stall_ms, 10000,
+          "Under a systemd watchdog (WatchdogSec=): once one accelerator run lasts this long, "
+          "or queued images wait this long past --max_queue_delay_us for the dispatch thread, "
+          "the daemon stops its WATCHDOG=1 pings so that systemd restarts it.");
+ABSL_FLAG(int, status_interval_ms, 5000,
+          "Under systemd (Type=notify): how often the STATUS= line (backend, images/s) is "
+          "refreshed.");
 
 namespace {
 
 using pynq::service::Batcher;
+using pynq::service::CheckDispatchAlive;
+using pynq::service::DescribeServing;
+using pynq::service::DetectFpga;
+using pynq::service::FpgaPresence;
 using pynq::service::MetricsReporter;
 using pynq::service::ModelRegistry;
 using pynq::service::ParseBatchSizes;
 using pynq::service::ParseModelBatching;
-using pynq::service::PrometheusExporter;
+using pynq::service::PlLock;
 using pynq::service::Server;
+using pynq::service::SystemdNotifier;
 
 // Publishes the port by writing a temporary file and renaming it, so a reader never sees a
 // partial number.
@@ -149,6 +170,10 @@ absl::Status BuildOptions(ModelRegistry::Options& registry, Server::Options& ser
         "--max_batch_size, --max_queue_images, --max_images_per_request and "
         "--max_stream_in_flight must be at least 1, --max_queue_delay_us at least 0, "
         "--max_message_bytes at least 1024");
+  }
+  if (absl::GetFlag(FLAGS_dispatch_stall_ms) < 1 || absl::GetFlag(FLAGS_status_interval_ms) < 1) {
+    return absl::InvalidArgumentError(
+        "--dispatch_stall_ms and --status_interval_ms must be at least 1");
   }
   if (queue < per_request) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -229,6 +254,17 @@ int main(int argc, char** argv) {
   if (absl::Status s = BuildOptions(registry_options, server_options); !s.ok()) return Fail(s);
   if (absl::Status s = BuildBackendOptions(registry_options.backend); !s.ok()) return Fail(s);
 
+  // Ownership first, before anything is loaded: a second daemon leaves before touching the PL.
+  // Declared before everything it protects, so it is released last.
+  absl::StatusOr<std::unique_ptr<PlLock>> pl_lock =
+      PlLock::Acquire({.path = absl::GetFlag(FLAGS_pl_lock_file)});
+  if (!pl_lock.ok()) return Fail(pl_lock.status());
+  if (const FpgaPresence fpga = DetectFpga(); fpga.present()) {
+    spdlog::info("{}", fpga.Describe());
+  } else {
+    spdlog::warn("{}; serving on the CPU backend", fpga.Describe());
+  }
+
   absl::StatusOr<std::unique_ptr<ModelRegistry>> registry =
       ModelRegistry::Create(registry_options);
   if (!registry.ok()) return Fail(registry.status());
@@ -256,10 +292,11 @@ int main(int argc, char** argv) {
     if (absl::Status s = WritePortFile(path, (*server)->port()); !s.ok()) return Fail(s);
   }
 
-  std::unique_ptr<PrometheusExporter> exporter;
+#ifdef PYNQ_WITH_PROMETHEUS
+  std::unique_ptr<pynq::service::PrometheusExporter> exporter;
   if (const std::string address = absl::GetFlag(FLAGS_prometheus_listen); !address.empty()) {
-    absl::StatusOr<std::unique_ptr<PrometheusExporter>> started =
-        PrometheusExporter::Start(registry->get(), {.listen_address = address});
+    absl::StatusOr<std::unique_ptr<pynq::service::PrometheusExporter>> started =
+        pynq::service::PrometheusExporter::Start(registry->get(), {.listen_address = address});
     if (!started.ok()) return Fail(started.status());
     exporter = *std::move(started);
     spdlog::info("Prometheus metrics on {} (port {}), path /metrics", address, exporter->port());
@@ -267,14 +304,39 @@ int main(int argc, char** argv) {
       if (absl::Status s = WritePortFile(path, exporter->port()); !s.ok()) return Fail(s);
     }
   }
+#else
+  if (!absl::GetFlag(FLAGS_prometheus_listen).empty()) {
+    return Fail(absl::FailedPreconditionError(
+        "--prometheus_listen: this pynq-inferd was built without Prometheus "
+        "(-DPYNQ_WITH_PROMETHEUS=OFF)"));
+  }
+#endif
   std::unique_ptr<MetricsReporter> reporter;
   if (const int interval_s = absl::GetFlag(FLAGS_metrics_log_interval_s); interval_s > 0) {
     reporter = MetricsReporter::Start(registry->get(), absl::Seconds(interval_s));
   }
 
+  // READY=1 only now that the models are loaded and the server answers.
+  const absl::Duration stall_limit = absl::Milliseconds(absl::GetFlag(FLAGS_dispatch_stall_ms));
+  const ModelRegistry& served = **registry;
+  absl::StatusOr<std::unique_ptr<SystemdNotifier>> notifier = SystemdNotifier::Create(
+      {.check_alive = [&served, stall_limit] {
+         return CheckDispatchAlive(served, stall_limit, absl::Now());
+       },
+       .status = [&served] { return DescribeServing(served, absl::Now()); },
+       .status_interval = absl::Milliseconds(absl::GetFlag(FLAGS_status_interval_ms))});
+  if (!notifier.ok()) return Fail(notifier.status());
+  if (absl::Status s = (*notifier)->NotifyReady(); !s.ok()) return Fail(s);
+  if ((*notifier)->watchdog_timeout() > absl::ZeroDuration()) {
+    spdlog::info("systemd watchdog every {}; pings stop when a dispatch stalls for {}",
+                 absl::FormatDuration((*notifier)->watchdog_timeout()),
+                 absl::FormatDuration(stall_limit));
+  }
+
   int signal = 0;
   sigwait(&stop_signals, &signal);
   spdlog::info("received {}; draining", signal == SIGTERM ? "SIGTERM" : "SIGINT");
+  (*notifier)->NotifyStopping("draining: answering accepted requests");
   (*server)->Shutdown(absl::Seconds(absl::GetFlag(FLAGS_shutdown_grace_s)));
   // The last lines cover everything up to the drain, so the log accounts for every request.
   if (reporter != nullptr) reporter->LogNow();

@@ -25,7 +25,8 @@ class DaemonProcess {
   struct Options {
     // The binary; defaults to $PYNQ_INFERD (set by CTest).
     std::string binary;
-    // Flags besides --listen and --port_file, which Start() sets.
+    // Flags besides --listen, --port_file and --pl_lock_file, which Start() sets (a later
+    // --pl_lock_file in `args` overrides the daemon's own one).
     std::vector<std::string> args;
     // How long the daemon may take to publish its port.
     absl::Duration start_timeout = absl::Seconds(60);

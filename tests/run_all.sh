@@ -2,14 +2,19 @@
 # The whole test suite: installs dependencies, then builds and runs every test three ways:
 #   build/        RelWithDebInfo: unit, Python and end-to-end tests
 #   build-asan/   AddressSanitizer + UndefinedBehaviorSanitizer: every C++ test, the daemon too
-#   build-tsan/   ThreadSanitizer: the batcher, metrics and the FPGA driver on the virtual board
-#                 (label "tsan"), which own the threads
-# Prints each ctest summary and a total line; exits non-zero if anything failed.
+#   build-tsan/   ThreadSanitizer: the batcher, metrics, the systemd notifier and the FPGA
+#                 driver on the virtual board (label "tsan"), which own the threads
+# then the board packages (see run_packages below): the amd64 .deb from build/, and the daemon
+# and client cross-built for arm64 (build-arm64/) and armhf (build-armhf/), each packaged and
+# driven by the host's end-to-end test, under qemu-user for ARM.
+# Prints each ctest summary, each stage's time, and a total line; exits non-zero if anything
+# failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 jobs="${JOBS:-2}"
 
 deploy/install-deps.sh || exit 1
+run_start=${SECONDS}
 
 total_passed=0
 total_failed=0
@@ -53,9 +58,66 @@ run_suite() {
   rm -f "${log}"
 }
 
-run_suite "main" build "" "" ""
-run_suite "asan+ubsan" build-asan "-DPYNQ_SANITIZER=address" "" "-LE models"
-run_suite "tsan" build-tsan "-DPYNQ_SANITIZER=thread" "batcher_test metrics_test sim_device_test fpga_backend_test" "-L tsan"
+# timed LABEL COMMAND...: runs the command and prints how long it took.
+timed() {
+  local label=$1 start=${SECONDS}
+  shift
+  "$@"
+  local rc=$?
+  echo "=== ${label}: $((SECONDS - start)) s"
+  return "${rc}"
+}
 
+# check LABEL COMMAND...: one pass or failure in the totals, timed.
+check() {
+  local label=$1
+  shift
+  if timed "${label}" "$@"; then
+    total_passed=$((total_passed + 1))
+  else
+    echo "=== ${label}: FAILED"
+    status=1
+    total_failed=$((total_failed + 1))
+    return 1
+  fi
+}
+
+# Cross builds make only what a board runs (the daemon and the client), in Release, as
+# packaged. PYNQ_WITH_PROMETHEUS=OFF: prometheus-cpp-dev:arm64 cannot be co-installed, so the
+# Prometheus exporter is left out of cross builds.
+cross_build() {
+  local dir=$1 toolchain=$2
+  shift 2
+  local log="${dir}/cross-build.log"
+  mkdir -p "${dir}"
+  cmake -S . -B "${dir}" --toolchain "cmake/toolchains/${toolchain}.cmake" \
+      -DCMAKE_BUILD_TYPE=Release -DPYNQ_BUILD_TESTS=OFF -DPYNQ_WITH_PROMETHEUS=OFF "$@" \
+      >"${log}" 2>&1 &&
+    cmake --build "${dir}" -j "${jobs}" --target pynq-inferd pynq-infer >>"${log}" 2>&1 ||
+    { grep -E "error|Error" "${log}" | head -40; return 1; }
+}
+
+run_packages() {
+  echo "=== packages: cross dependencies (deploy/install-deps.sh --cross)"
+  check "cross dependencies" deploy/install-deps.sh --cross || return
+  check "package amd64 + e2e" tests/package_e2e_test.sh amd64 build build
+  check "cross-build arm64" cross_build build-arm64 aarch64-linux-gnu &&
+    check "package arm64 + e2e under qemu-aarch64" \
+      tests/package_e2e_test.sh arm64 build-arm64 build qemu-aarch64
+  # No XRT for armhf in Debian (and Zynq-7000 boards use /dev/uio + u-dma-buf anyway).
+  check "cross-build armhf" cross_build build-armhf arm-linux-gnueabihf \
+      -DPYNQ_SYSROOT="${PWD}/build-cross/sysroot-armhf" -DPYNQ_WITH_XRT=OFF &&
+    check "package armhf + e2e under qemu-arm" \
+      tests/package_e2e_test.sh armhf build-armhf build qemu-arm -L build-cross/sysroot-armhf
+}
+
+timed "suite main" run_suite "main" build "" "" ""
+timed "suite asan+ubsan" run_suite "asan+ubsan" build-asan "-DPYNQ_SANITIZER=address" "" "-LE models"
+timed "suite tsan" run_suite "tsan" build-tsan "-DPYNQ_SANITIZER=thread" \
+  "batcher_test batcher_liveness_test metrics_test systemd_notifier_test sim_device_test \
+   fpga_backend_test" "-L tsan"
+timed "packages and cross builds" run_packages
+
+echo "=== total time (after the base dependencies): $((SECONDS - run_start)) s"
 echo "all suites: ${total_passed} passed, ${total_failed} failed"
 exit "${status}"
