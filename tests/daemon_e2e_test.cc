@@ -59,7 +59,9 @@ class DaemonE2eTest : public ::testing::Test {
                   absl::StrCat("--max_images_per_request=", kMaxImagesPerRequest),
                   absl::StrCat("--max_message_bytes=", kMaxMessageBytes),
                   "--max_queue_delay_us=200", "--accelerator=" + Backend(), "--device=sim",
-                  "--cpu_fallback=false"}});
+                  // No fallback, so a fault fails the test; a generous timeout, so a loaded
+                  // machine does not make one.
+                  "--cpu_fallback=false", "--engine_timeout_ms=10000"}});
     ASSERT_TRUE(daemon.ok()) << daemon.status();
     daemon_ = daemon->release();
     channel_ = new std::shared_ptr<grpc::Channel>(
