@@ -220,7 +220,7 @@ class FpgaFaultTest : public FpgaBackendTest, public ::testing::WithParamInterfa
 TEST_P(FpgaFaultTest, FailsLoudlyWithoutFallback) {
   const FaultCase& c = GetParam();
   MakeEngine({.fault = {.kind = c.kind, .first_run = 2}},
-             {.call_timeout = absl::Milliseconds(200)});
+             {.call_timeout = absl::Milliseconds(500)});
   auto model = RandomModel(6, {64}, 10);
   auto fpga = Fpga(model, {.max_batch_size = 8, .cpu_fallback = false});
   std::vector<uint8_t> images = RandomImages(6, 8);
@@ -245,7 +245,7 @@ TEST_P(FpgaFaultTest, FailsLoudlyWithoutFallback) {
 TEST_P(FpgaFaultTest, FallsBackToTheCpuWithTheRightScores) {
   const FaultCase& c = GetParam();
   MakeEngine({.fault = {.kind = c.kind, .first_run = 1}},
-             {.call_timeout = absl::Milliseconds(200)});
+             {.call_timeout = absl::Milliseconds(500)});
   std::vector<bool> listener_calls;
   engine_->SetHealthListener([&](bool ok) { listener_calls.push_back(ok); });
   auto model = RandomModel(7, {100}, 10);
@@ -268,7 +268,7 @@ INSTANTIATE_TEST_SUITE_P(
     Faults, FpgaFaultTest,
     ::testing::Values(
         FaultCase{"hang", SimFault::kHang, absl::StatusCode::kDeadlineExceeded,
-                  "did not raise ap_done within 200ms", 1},
+                  "did not raise ap_done within 500ms", 1},
         FaultCase{"corrupt", SimFault::kCorruptOutput, absl::StatusCode::kDataLoss,
                   "corrupted engine output", 0},
         FaultCase{"bus_error", SimFault::kBusError, absl::StatusCode::kInternal,
@@ -277,7 +277,7 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST_F(FpgaBackendTest, APersistentFaultDisablesTheEngineAndTheCpuServes) {
   MakeEngine({.fault = {.kind = SimFault::kHang, .first_run = 1, .count = 0}},
-             {.call_timeout = absl::Milliseconds(50), .max_consecutive_faults = 2});
+             {.call_timeout = absl::Milliseconds(300), .max_consecutive_faults = 2});
   auto model = RandomModel(8, {64}, 10);
   auto with_fallback = Fpga(model, {.max_batch_size = 4, .cpu_fallback = true});
   auto without = Fpga(model, {.max_batch_size = 4, .cpu_fallback = false});

@@ -10,8 +10,10 @@
 #include "accel/mmio_device.h"
 #include "accel/overlay_manifest.h"
 #include "accel/status_macros.h"
-#include "accel/xrt_device.h"
 #include "spdlog/spdlog.h"
+#ifdef PYNQ_WITH_XRT
+#include "accel/xrt_device.h"
+#endif
 
 namespace pynq::service {
 
@@ -41,7 +43,12 @@ absl::StatusOr<std::unique_ptr<accel::Device>> OpenDevice(const BackendOptions& 
   detail = absl::StrFormat("%s overlay %s at %g MHz", manifest.board, manifest.bitstream,
                            manifest.clock_mhz);
   if (options.device == "xrt") {
+#ifdef PYNQ_WITH_XRT
     return accel::XrtDevice::Create(accel::XrtDevice::OptionsFromManifest(manifest));
+#else
+    return absl::UnimplementedError(
+        "--device=xrt: this pynq-inferd was built without XRT (-DPYNQ_WITH_XRT=OFF)");
+#endif
   }
   return accel::MmioDevice::Create(accel::MmioDevice::OptionsFromManifest(manifest));
 }

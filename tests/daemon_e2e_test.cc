@@ -60,7 +60,9 @@ class DaemonE2eTest : public ::testing::Test {
         .args = {absl::StrCat("--max_images_per_request=", kMaxImagesPerRequest),
                  absl::StrCat("--max_message_bytes=", kMaxMessageBytes),
                  "--max_queue_delay_us=200", "--accelerator=" + Backend(), "--device=sim",
-                 "--cpu_fallback=false"}};
+                 // No fallback, so a fault fails the test; a generous timeout, so a loaded
+                 // machine does not make one.
+                 "--cpu_fallback=false", "--engine_timeout_ms=10000"}};
     // Without CPU fallback every model served must run on the engine, which has no int8 layers
     // yet: on the FPGA the daemon serves the binarized model alone, on the CPU the whole zoo.
     if (Backend() == "fpga") {

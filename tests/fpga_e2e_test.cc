@@ -124,7 +124,7 @@ constexpr auto kServing = grpc::health::v1::HealthCheckResponse::SERVING;
 constexpr auto kNotServing = grpc::health::v1::HealthCheckResponse::NOT_SERVING;
 
 TEST_F(FpgaE2eTest, AHungBatchIsResetAndRerunOnTheCpu) {
-  Start({"--accelerator=fpga", "--device=sim", "--sim_fault=hang:2", "--engine_timeout_ms=200"});
+  Start({"--accelerator=fpga", "--device=sim", "--sim_fault=hang:2", "--engine_timeout_ms=500"});
   ExpectGolden(0, 400, 20);
   const v1::ModelMetrics m = Metrics();
   EXPECT_EQ(m.backend(), "fpga");
@@ -135,13 +135,13 @@ TEST_F(FpgaE2eTest, AHungBatchIsResetAndRerunOnTheCpu) {
   EXPECT_EQ(m.faulted_batches(), 1u);
   EXPECT_EQ(m.fallback_batches(), 1u);
   EXPECT_EQ(m.fallback_images(), 20u);
-  EXPECT_THAT(m.last_engine_fault(), HasSubstr("did not raise ap_done within 200ms"));
+  EXPECT_THAT(m.last_engine_fault(), HasSubstr("did not raise ap_done within 500ms"));
   EXPECT_EQ(m.requests_failed(), 0u);
   EXPECT_EQ(Health("pynq_infer.v1.Accelerator"), kServing);
 }
 
 TEST_F(FpgaE2eTest, APersistentHangDisablesTheEngineAndHealthSaysSo) {
-  Start({"--accelerator=fpga", "--device=sim", "--sim_fault=hang:1:0", "--engine_timeout_ms=50"});
+  Start({"--accelerator=fpga", "--device=sim", "--sim_fault=hang:1:0", "--engine_timeout_ms=300"});
   ExpectGolden(0, 200, 20);
   const v1::ModelMetrics m = Metrics();
   EXPECT_EQ(m.engine_state(), "disabled");
