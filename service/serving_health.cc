@@ -28,7 +28,7 @@ std::string DescribeServing(const ModelRegistry& registry, absl::Time now) {
   for (const ServedModel* served : registry.models()) {
     parts.push_back(absl::StrFormat("%s (%s) at %.1f images/s", served->model->name(),
                                     served->batcher->accelerator().backend_name(),
-                                    served->metrics->Snapshot(now).images_per_s_window));
+                                    served->metrics->Snapshot(now).images_per_s_10s));
   }
   return "serving " + absl::StrJoin(parts, ", ");
 }

@@ -65,7 +65,7 @@ TEST_F(ServingHealthTest, WorkWaitingPastItsDelayAndTheBoundIsNotAlive) {
 TEST_F(ServingHealthTest, DescribesEachModelWithBackendAndThroughput) {
   const absl::Time now = absl::Now();
   served_->metrics->RecordBatch(25, absl::Milliseconds(1), now);
-  const double rate = served_->metrics->Snapshot(now).images_per_s_window;
+  const double rate = served_->metrics->Snapshot(now).images_per_s_10s;
   ASSERT_GT(rate, 0);
   EXPECT_EQ(DescribeServing(*registry_, now),
             absl::StrFormat("serving health-model (cpu) at %.1f images/s", rate));
