@@ -74,6 +74,10 @@ int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   // DaemonProcess finds the shipped models through $PYNQ_SOURCE_DIR; default it to this checkout.
   setenv("PYNQ_SOURCE_DIR", PYNQ_SOURCE_DIR, /*overwrite=*/0);
+  if (absl::GetFlag(FLAGS_rounds) < 1) {
+    std::fprintf(stderr, "--rounds must be at least 1, got %d\n", absl::GetFlag(FLAGS_rounds));
+    return 1;
+  }
 
   const LoadSpec spec{.model = absl::GetFlag(FLAGS_model),
                       .mode = LoadMode::kUnary,
@@ -86,7 +90,8 @@ int main(int argc, char** argv) {
   const int batch_sizes[2] = {absl::GetFlag(FLAGS_max_batch_size), 1};
   std::unique_ptr<DaemonProcess> daemons[2];
   for (int d = 0; d < 2; ++d) {
-    absl::StatusOr<std::unique_ptr<DaemonProcess>> daemon = StartDaemon(batch_sizes[d], spec.model);
+    absl::StatusOr<std::unique_ptr<DaemonProcess>> daemon =
+        StartDaemon(batch_sizes[d], spec.model);
     if (!daemon.ok()) {
       std::fprintf(stderr, "cannot start the daemon with --max_batch_size=%d: %s\n",
                    batch_sizes[d], daemon.status().ToString().c_str());
@@ -102,7 +107,8 @@ int main(int argc, char** argv) {
     double images_per_s[2] = {0, 0};
     for (int d = 0; d < 2; ++d) {
       // A fresh channel per level: neither daemon inherits the other's connection state.
-      auto channel = grpc::CreateChannel(daemons[d]->address(), grpc::InsecureChannelCredentials());
+      auto channel =
+          grpc::CreateChannel(daemons[d]->address(), grpc::InsecureChannelCredentials());
       absl::StatusOr<LevelResult> r = pynq::clients::RunLoadLevel(channel, spec, images);
       if (!r.ok()) {
         std::fprintf(stderr, "load on the daemon with --max_batch_size=%d: %s\n", batch_sizes[d],
