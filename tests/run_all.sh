@@ -2,8 +2,8 @@
 # The whole test suite: installs dependencies, then builds and runs every test three ways:
 #   build/        RelWithDebInfo: unit, Python and end-to-end tests
 #   build-asan/   AddressSanitizer + UndefinedBehaviorSanitizer: every C++ test, the daemon too
-#   build-tsan/   ThreadSanitizer: the batcher, metrics and the FPGA driver on the virtual board
-#                 (label "tsan"), which own the threads
+#   build-tsan/   ThreadSanitizer: the batcher, metrics, the model registry and the FPGA driver on
+#                 the virtual board (label "tsan"), which own the threads
 # Prints each ctest summary and a total line; exits non-zero if anything failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -55,7 +55,7 @@ run_suite() {
 
 run_suite "main" build "" "" ""
 run_suite "asan+ubsan" build-asan "-DPYNQ_SANITIZER=address" "" "-LE models"
-run_suite "tsan" build-tsan "-DPYNQ_SANITIZER=thread" "batcher_test metrics_test sim_device_test fpga_backend_test" "-L tsan"
+run_suite "tsan" build-tsan "-DPYNQ_SANITIZER=thread" "batcher_test metrics_test sim_device_test fpga_backend_test model_registry_test" "-L tsan"
 
 echo "all suites: ${total_passed} passed, ${total_failed} failed"
 exit "${status}"
