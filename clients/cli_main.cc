@@ -14,6 +14,7 @@
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -86,6 +87,11 @@ Commands:
       The daemon's counters, throughput and latency percentiles, per model.
   models
       The models the daemon serves.
+  load FILE
+      Load FILE, a *.pim file name in the daemon's --model_dir, replacing a loaded model of
+      the same name (the daemon needs --allow_model_management).
+  unload MODEL
+      Stop serving MODEL; requests it already accepted are still answered.
   health [--health_service=NAME]
       grpc.health.v1 check; prints SERVING, NOT_SERVING, ...
 
@@ -193,6 +199,28 @@ absl::Status Models(const std::vector<std::string>&, const Channel& channel) {
   return pynq::clients::RunModels({.timeout = Timeout()}, channel, std::cout);
 }
 
+// `load` and `unload` take exactly one operand.
+absl::StatusOr<std::string> OneOperand(absl::string_view command, absl::string_view what,
+                                       const std::vector<std::string>& operands) {
+  if (operands.size() != 1) {
+    return absl::InvalidArgumentError(absl::StrCat(command, " takes one ", what, ", got ",
+                                                   operands.size(), " arguments"));
+  }
+  return operands.front();
+}
+
+absl::Status Load(const std::vector<std::string>& operands, const Channel& channel) {
+  absl::StatusOr<std::string> file = OneOperand("load", "model file name", operands);
+  if (!file.ok()) return file.status();
+  return pynq::clients::RunLoad({.file = *file, .timeout = Timeout()}, channel, std::cout);
+}
+
+absl::Status Unload(const std::vector<std::string>& operands, const Channel& channel) {
+  absl::StatusOr<std::string> model = OneOperand("unload", "model name", operands);
+  if (!model.ok()) return model.status();
+  return pynq::clients::RunUnload({.model = *model, .timeout = Timeout()}, channel, std::cout);
+}
+
 absl::Status Health(const std::vector<std::string>&, const Channel& channel) {
   return pynq::clients::RunHealth(
       {.service = absl::GetFlag(FLAGS_health_service), .timeout = Timeout()}, channel, std::cout);
@@ -207,6 +235,7 @@ struct Command {
 constexpr Command kCommands[] = {
     {"classify", true, Classify}, {"eval", false, Eval},     {"bench", false, Bench},
     {"metrics", false, Metrics},  {"models", false, Models},  {"health", false, Health},
+    {"load", true, Load},         {"unload", true, Unload},
 };
 
 // --help shows this program's flags only, named relative to the source tree rather than by the
@@ -242,7 +271,7 @@ int main(int argc, char** argv) {
   }
   if (command == nullptr) {
     std::cerr << "pynq-infer: unknown command \"" << name
-              << "\"; expected classify, eval, bench, metrics, models or health (see --help)\n";
+              << "\"; expected classify, eval, bench, metrics, models, load, unload or health (see --help)\n";
     return kExitUsage;
   }
   if (!command->takes_files && !operands.empty()) {
