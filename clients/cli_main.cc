@@ -14,7 +14,6 @@
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
 #include "absl/status/status.h"
-#include "absl/status/statusor.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -199,26 +198,15 @@ absl::Status Models(const std::vector<std::string>&, const Channel& channel) {
   return pynq::clients::RunModels({.timeout = Timeout()}, channel, std::cout);
 }
 
-// `load` and `unload` take exactly one operand.
-absl::StatusOr<std::string> OneOperand(absl::string_view command, absl::string_view what,
-                                       const std::vector<std::string>& operands) {
-  if (operands.size() != 1) {
-    return absl::InvalidArgumentError(absl::StrCat(command, " takes one ", what, ", got ",
-                                                   operands.size(), " arguments"));
-  }
-  return operands.front();
-}
-
+// main() checks that `load` and `unload` get exactly one operand.
 absl::Status Load(const std::vector<std::string>& operands, const Channel& channel) {
-  absl::StatusOr<std::string> file = OneOperand("load", "model file name", operands);
-  if (!file.ok()) return file.status();
-  return pynq::clients::RunLoad({.file = *file, .timeout = Timeout()}, channel, std::cout);
+  return pynq::clients::RunLoad({.file = operands.front(), .timeout = Timeout()}, channel,
+                                std::cout);
 }
 
 absl::Status Unload(const std::vector<std::string>& operands, const Channel& channel) {
-  absl::StatusOr<std::string> model = OneOperand("unload", "model name", operands);
-  if (!model.ok()) return model.status();
-  return pynq::clients::RunUnload({.model = *model, .timeout = Timeout()}, channel, std::cout);
+  return pynq::clients::RunUnload({.model = operands.front(), .timeout = Timeout()}, channel,
+                                  std::cout);
 }
 
 absl::Status Health(const std::vector<std::string>&, const Channel& channel) {
@@ -230,12 +218,14 @@ struct Command {
   absl::string_view name;
   bool takes_files;
   absl::Status (*run)(const std::vector<std::string>& files, const Channel& channel);
+  // For commands that take files: exactly this many, or any number when 0.
+  size_t exact_operands = 0;
 };
 
 constexpr Command kCommands[] = {
-    {"classify", true, Classify}, {"eval", false, Eval},     {"bench", false, Bench},
-    {"metrics", false, Metrics},  {"models", false, Models},  {"health", false, Health},
-    {"load", true, Load},         {"unload", true, Unload},
+    {"classify", true, Classify, 0}, {"eval", false, Eval, 0},       {"bench", false, Bench, 0},
+    {"metrics", false, Metrics, 0},  {"models", false, Models, 0},   {"health", false, Health, 0},
+    {"load", true, Load, 1},         {"unload", true, Unload, 1},
 };
 
 // --help shows this program's flags only, named relative to the source tree rather than by the
@@ -272,6 +262,11 @@ int main(int argc, char** argv) {
   if (command == nullptr) {
     std::cerr << "pynq-infer: unknown command \"" << name
               << "\"; expected classify, eval, bench, metrics, models, load, unload or health (see --help)\n";
+    return kExitUsage;
+  }
+  if (command->exact_operands != 0 && operands.size() != command->exact_operands) {
+    std::cerr << "pynq-infer " << name << ": takes " << command->exact_operands
+              << " argument, got " << operands.size() << " (see --help)\n";
     return kExitUsage;
   }
   if (!command->takes_files && !operands.empty()) {
