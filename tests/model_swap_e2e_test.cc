@@ -10,6 +10,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <iterator>
 #include <memory>
 #include <mutex>
@@ -66,7 +67,9 @@ std::vector<uint8_t> WithVersion(std::vector<uint8_t> file, const std::string& f
   accel::RewriteChecksum(file);
   absl::StatusOr<std::shared_ptr<const accel::Model>> model = accel::Model::FromBytes(file);
   EXPECT_TRUE(model.ok()) << model.status();
-  if (model.ok()) EXPECT_EQ((*model)->version(), to);
+  if (model.ok()) {
+    EXPECT_EQ((*model)->version(), to);
+  }
   return file;
 }
 
@@ -268,6 +271,9 @@ TEST_F(ModelSwapE2eTest, SwapsUnderLoadLoseNoRequest) {
   stop = true;
   for (std::thread& t : clients) t.join();
 
+  std::cout << "answered by " << kShippedVersion << ": " << served_shipped << ", by "
+            << kCopyVersion << ": " << served_copy << ", NOT_FOUND while unloaded: " << not_found
+            << "\n";
   EXPECT_THAT(failures, ::testing::IsEmpty());
   EXPECT_GT(served_shipped.load(), 0);
   EXPECT_GT(served_copy.load(), 0);
