@@ -86,6 +86,11 @@ Commands:
       The daemon's counters, throughput and latency percentiles, per model.
   models
       The models the daemon serves.
+  load FILE
+      Load FILE, a *.pim file name in the daemon's --model_dir, replacing a loaded model of
+      the same name (the daemon needs --allow_model_management).
+  unload MODEL
+      Stop serving MODEL; requests it already accepted are still answered.
   health [--health_service=NAME]
       grpc.health.v1 check; prints SERVING, NOT_SERVING, ...
 
@@ -193,6 +198,17 @@ absl::Status Models(const std::vector<std::string>&, const Channel& channel) {
   return pynq::clients::RunModels({.timeout = Timeout()}, channel, std::cout);
 }
 
+// main() checks that `load` and `unload` get exactly one operand.
+absl::Status Load(const std::vector<std::string>& operands, const Channel& channel) {
+  return pynq::clients::RunLoad({.file = operands.front(), .timeout = Timeout()}, channel,
+                                std::cout);
+}
+
+absl::Status Unload(const std::vector<std::string>& operands, const Channel& channel) {
+  return pynq::clients::RunUnload({.model = operands.front(), .timeout = Timeout()}, channel,
+                                  std::cout);
+}
+
 absl::Status Health(const std::vector<std::string>&, const Channel& channel) {
   return pynq::clients::RunHealth(
       {.service = absl::GetFlag(FLAGS_health_service), .timeout = Timeout()}, channel, std::cout);
@@ -202,11 +218,14 @@ struct Command {
   absl::string_view name;
   bool takes_files;
   absl::Status (*run)(const std::vector<std::string>& files, const Channel& channel);
+  // For commands that take files: exactly this many, or any number when 0.
+  size_t exact_operands = 0;
 };
 
 constexpr Command kCommands[] = {
-    {"classify", true, Classify}, {"eval", false, Eval},     {"bench", false, Bench},
-    {"metrics", false, Metrics},  {"models", false, Models},  {"health", false, Health},
+    {"classify", true, Classify, 0}, {"eval", false, Eval, 0},       {"bench", false, Bench, 0},
+    {"metrics", false, Metrics, 0},  {"models", false, Models, 0},   {"health", false, Health, 0},
+    {"load", true, Load, 1},         {"unload", true, Unload, 1},
 };
 
 // --help shows this program's flags only, named relative to the source tree rather than by the
@@ -242,7 +261,12 @@ int main(int argc, char** argv) {
   }
   if (command == nullptr) {
     std::cerr << "pynq-infer: unknown command \"" << name
-              << "\"; expected classify, eval, bench, metrics, models or health (see --help)\n";
+              << "\"; expected classify, eval, bench, metrics, models, load, unload or health (see --help)\n";
+    return kExitUsage;
+  }
+  if (command->exact_operands != 0 && operands.size() != command->exact_operands) {
+    std::cerr << "pynq-infer " << name << ": takes " << command->exact_operands
+              << " argument, got " << operands.size() << " (see --help)\n";
     return kExitUsage;
   }
   if (!command->takes_files && !operands.empty()) {

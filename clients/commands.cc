@@ -1,4 +1,5 @@
-// RunClassify(), RunMetrics(), RunModels() and RunHealth(); RunEval() is in eval_command.cc.
+// RunClassify(), RunMetrics(), RunModels(), RunLoad(), RunUnload() and RunHealth(); RunEval() is
+// in eval_command.cc.
 #include "clients/commands.h"
 
 #include <grpcpp/client_context.h>
@@ -189,6 +190,7 @@ absl::Status RunModels(const ModelsOptions& options,
     if (i > 0) out << "\n";
     out << absl::StrFormat("%s (version %s, backend %s)\n", m.name(), m.version(), m.backend());
     if (!m.description().empty()) out << "  " << m.description() << "\n";
+    if (!m.file().empty()) out << "  file: " << m.file() << "\n";
     out << absl::StrFormat("  input: %dx%dx%d uint8 (%d bytes), max batch %d, file %d bytes\n",
                            m.channels(), m.height(), m.width(), m.input_bytes(), m.max_batch_size(),
                            m.file_bytes());
@@ -198,6 +200,44 @@ absl::Status RunModels(const ModelsOptions& options,
     out << absl::StrFormat("  layers (%d):\n", m.layers_size());
     for (const std::string& layer : m.layers()) out << "    " << layer << "\n";
   }
+  return absl::OkStatus();
+}
+
+absl::Status RunLoad(const LoadOptions& options,
+                     const std::shared_ptr<grpc::ChannelInterface>& channel, std::ostream& out) {
+  if (options.file.empty()) return absl::InvalidArgumentError("load needs a model file name");
+  if (absl::Status s = CheckTimeout(options.timeout); !s.ok()) return s;
+  std::unique_ptr<Inference::Stub> stub = Inference::NewStub(channel);
+  grpc::ClientContext context;
+  SetTimeout(options.timeout, &context);
+  pynq_infer::v1::LoadModelRequest request;
+  request.set_file(options.file);
+  pynq_infer::v1::LoadModelResponse response;
+  const grpc::Status status = stub->LoadModel(&context, request, &response);
+  if (!status.ok()) return FromGrpcStatus(status, absl::StrCat("LoadModel of ", Quote(options.file)));
+  const auto& m = response.model();
+  out << absl::StrFormat("loaded %s version %s from %s (backend %s)", m.name(), m.version(),
+                         m.file(), m.backend());
+  if (response.replaced()) out << ", replacing version " << response.replaced_version();
+  out << "\n";
+  return absl::OkStatus();
+}
+
+absl::Status RunUnload(const UnloadOptions& options,
+                       const std::shared_ptr<grpc::ChannelInterface>& channel, std::ostream& out) {
+  if (options.model.empty()) return absl::InvalidArgumentError("unload needs a model name");
+  if (absl::Status s = CheckTimeout(options.timeout); !s.ok()) return s;
+  std::unique_ptr<Inference::Stub> stub = Inference::NewStub(channel);
+  grpc::ClientContext context;
+  SetTimeout(options.timeout, &context);
+  pynq_infer::v1::UnloadModelRequest request;
+  request.set_model(options.model);
+  pynq_infer::v1::UnloadModelResponse response;
+  const grpc::Status status = stub->UnloadModel(&context, request, &response);
+  if (!status.ok()) {
+    return FromGrpcStatus(status, absl::StrCat("UnloadModel of ", Quote(options.model)));
+  }
+  out << absl::StrFormat("unloaded %s version %s\n", options.model, response.version());
   return absl::OkStatus();
 }
 

@@ -130,6 +130,32 @@ struct ModelsOptions {
 absl::Status RunModels(const ModelsOptions& options,
                        const std::shared_ptr<grpc::ChannelInterface>& channel, std::ostream& out);
 
+struct LoadOptions {
+  // A *.pim file name in the daemon's model directory (not a path; see LoadModel in the proto).
+  std::string file;
+  // Deadline of the LoadModel call.
+  absl::Duration timeout = absl::Seconds(10);
+};
+
+// Calls LoadModel and prints one line:
+//   loaded <name> version <v> from <file> (backend <b>)[, replacing version <old>]
+// The daemon must run with --allow_model_management (else FAILED_PRECONDITION). An empty `file`
+// is INVALID_ARGUMENT before any RPC.
+absl::Status RunLoad(const LoadOptions& options,
+                     const std::shared_ptr<grpc::ChannelInterface>& channel, std::ostream& out);
+
+struct UnloadOptions {
+  // Name of a loaded model, as listed by `models`.
+  std::string model;
+  // Deadline of the UnloadModel call.
+  absl::Duration timeout = absl::Seconds(10);
+};
+
+// Calls UnloadModel and prints `unloaded <name> version <v>`. Requests the model already accepted
+// are still answered by the daemon. An empty `model` is INVALID_ARGUMENT before any RPC.
+absl::Status RunUnload(const UnloadOptions& options,
+                       const std::shared_ptr<grpc::ChannelInterface>& channel, std::ostream& out);
+
 struct HealthOptions {
   // Service to check: "" for the daemon as a whole, or for example "pynq_infer.v1.Inference".
   std::string service;

@@ -9,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "service/classify_stream.h"
 #include "service/grpc_status.h"
+#include "spdlog/spdlog.h"
 
 namespace pynq::service {
 
@@ -125,6 +126,23 @@ void FillModelMetrics(const ServedModel& served, const ModelMetricsSnapshot& s,
   m->set_max_batches_in_flight(static_cast<uint32_t>(batcher.batches_in_flight()));
 }
 
+void FillModelInfo(const ServedModel& served, v1::ModelInfo* info) {
+  const accel::Model& model = *served.model;
+  info->set_name(model.name());
+  info->set_version(model.version());
+  info->set_description(model.description());
+  info->set_channels(model.input_shape().c);
+  info->set_height(model.input_shape().h);
+  info->set_width(model.input_shape().w);
+  info->set_input_bytes(static_cast<uint32_t>(model.input_bytes()));
+  for (const std::string& label : model.labels()) info->add_labels(label);
+  for (const std::string& line : model.LayerSummary()) info->add_layers(line);
+  info->set_file_bytes(model.file_bytes());
+  info->set_backend(std::string(served.batcher->accelerator().backend_name()));
+  info->set_max_batch_size(static_cast<uint32_t>(served.batcher->options().max_batch_size));
+  info->set_file(served.file_name);
+}
+
 }  // namespace
 
 InferenceRequest::Options CallerOf(grpc::CallbackServerContext* context) {
@@ -138,15 +156,15 @@ InferenceRequest::Options CallerOf(grpc::CallbackServerContext* context) {
           .is_cancelled = [context] { return context->IsCancelled(); }};
 }
 
-InferenceService::InferenceService(const ModelRegistry* registry, const Options& options)
+InferenceService::InferenceService(ModelRegistry* registry, const Options& options)
     : registry_(registry), options_(options), started_(absl::Now()) {}
 
-absl::StatusOr<const ServedModel*> InferenceService::Validate(
+absl::StatusOr<std::shared_ptr<const ServedModel>> InferenceService::Validate(
     const v1::ClassifyRequest& request) const {
-  const ServedModel* served = registry_->Find(request.model());
+  std::shared_ptr<const ServedModel> served = registry_->Find(request.model());
   if (served == nullptr) {
     std::vector<std::string> names;
-    for (const ServedModel* m : registry_->models()) names.push_back(m->model->name());
+    for (const auto& m : registry_->models()) names.push_back(m->model->name());
     return absl::NotFoundError(absl::StrFormat("model \"%s\" is not loaded; loaded models: %s",
                                                request.model(), absl::StrJoin(names, ", ")));
   }
@@ -178,18 +196,22 @@ absl::Status InferenceService::Submit(const v1::ClassifyRequest& request,
                                       v1::ClassifyResponse* response,
                                       const InferenceRequest::Options& caller,
                                       std::function<void(const absl::Status&)> on_done) {
-  absl::StatusOr<const ServedModel*> served = Validate(request);
+  absl::StatusOr<std::shared_ptr<const ServedModel>> served = Validate(request);
   if (!served.ok()) {
-    if (const ServedModel* m = registry_->Find(request.model()); m != nullptr) {
+    if (std::shared_ptr<const ServedModel> m = registry_->Find(request.model()); m != nullptr) {
       m->metrics->RecordFailure(FailureReason::kInvalidRequest);
     }
     return served.status();
   }
-  const ServedModel* model = *served;
+  // The callback owns a reference: the version that accepted the request answers it even if it is
+  // replaced or unloaded meanwhile.
+  std::shared_ptr<const ServedModel> model = *std::move(served);
+  const ServedModel* accepted_by = model.get();
   std::vector<std::string_view> images(request.images().begin(), request.images().end());
   auto inference = std::make_shared<InferenceRequest>(
-      *model->model, std::move(images),
-      [&request, response, model, on_done = std::move(on_done)](InferenceRequest& done) {
+      *accepted_by->model, std::move(images),
+      [&request, response, model = std::move(model),
+       on_done = std::move(on_done)](InferenceRequest& done) {
         const absl::Status status = done.status();
         if (status.ok()) {
           FillResults(request, done, *model, response);
@@ -201,7 +223,7 @@ absl::Status InferenceService::Submit(const v1::ClassifyRequest& request,
       },
       caller);
   // The batcher counts its own refusals (queue full, shutting down, expired).
-  return model->batcher->Submit(std::move(inference));
+  return accepted_by->batcher->Submit(std::move(inference));
 }
 
 grpc::ServerUnaryReactor* InferenceService::Classify(grpc::CallbackServerContext* context,
@@ -257,7 +279,7 @@ grpc::ServerUnaryReactor* InferenceService::GetMetrics(grpc::CallbackServerConte
                                                        v1::GetMetricsResponse* response) {
   const absl::Time now = absl::Now();
   response->set_uptime_s(absl::ToDoubleSeconds(now - started_));
-  for (const ServedModel* served : registry_->models()) {
+  for (const auto& served : registry_->models()) {
     v1::ModelMetrics* m = response->add_models();
     FillModelMetrics(*served, served->metrics->Snapshot(now), m);
     if (served->fpga != nullptr) FillEngineMetrics(*served->fpga, m);
@@ -270,23 +292,66 @@ grpc::ServerUnaryReactor* InferenceService::GetMetrics(grpc::CallbackServerConte
 grpc::ServerUnaryReactor* InferenceService::ListModels(grpc::CallbackServerContext* context,
                                                        const v1::ListModelsRequest* request,
                                                        v1::ListModelsResponse* response) {
-  for (const ServedModel* served : registry_->models()) {
-    const accel::Model& model = *served->model;
-    v1::ModelInfo* info = response->add_models();
-    info->set_name(model.name());
-    info->set_version(model.version());
-    info->set_description(model.description());
-    info->set_channels(model.input_shape().c);
-    info->set_height(model.input_shape().h);
-    info->set_width(model.input_shape().w);
-    info->set_input_bytes(static_cast<uint32_t>(model.input_bytes()));
-    for (const std::string& label : model.labels()) info->add_labels(label);
-    for (const std::string& line : model.LayerSummary()) info->add_layers(line);
-    info->set_file_bytes(model.file_bytes());
-    info->set_backend(std::string(served->batcher->accelerator().backend_name()));
-    info->set_max_batch_size(static_cast<uint32_t>(served->batcher->options().max_batch_size));
-  }
+  for (const auto& served : registry_->models()) FillModelInfo(*served, response->add_models());
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+absl::Status InferenceService::CheckManagementAllowed(std::string_view rpc) const {
+  if (options_.allow_model_management) return absl::OkStatus();
+  return absl::FailedPreconditionError(absl::StrFormat(
+      "%s is disabled: the daemon changes its models at run time only when started with "
+      "--allow_model_management",
+      rpc));
+}
+
+grpc::ServerUnaryReactor* InferenceService::LoadModel(grpc::CallbackServerContext* context,
+                                                      const v1::LoadModelRequest* request,
+                                                      v1::LoadModelResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (absl::Status allowed = CheckManagementAllowed("LoadModel"); !allowed.ok()) {
+    reactor->Finish(ToGrpcStatus(allowed));
+    return reactor;
+  }
+  absl::StatusOr<ModelRegistry::LoadResult> result = registry_->Load(request->file());
+  if (!result.ok()) {
+    spdlog::warn("LoadModel \"{}\" failed: {}", request->file(), result.status().ToString());
+    reactor->Finish(ToGrpcStatus(result.status()));
+    return reactor;
+  }
+  const ServedModel& loaded = *result->loaded;
+  FillModelInfo(loaded, response->mutable_model());
+  response->set_replaced(result->replaced != nullptr);
+  if (result->replaced != nullptr) {
+    response->set_replaced_version(result->replaced->model->version());
+    spdlog::info("LoadModel: model {} {} from {} replaces version {}", loaded.model->name(),
+                 loaded.model->version(), loaded.path, result->replaced->model->version());
+  } else {
+    spdlog::info("LoadModel: model {} {} from {}", loaded.model->name(), loaded.model->version(),
+                 loaded.path);
+  }
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* InferenceService::UnloadModel(grpc::CallbackServerContext* context,
+                                                        const v1::UnloadModelRequest* request,
+                                                        v1::UnloadModelResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (absl::Status allowed = CheckManagementAllowed("UnloadModel"); !allowed.ok()) {
+    reactor->Finish(ToGrpcStatus(allowed));
+    return reactor;
+  }
+  absl::StatusOr<std::shared_ptr<const ServedModel>> unloaded =
+      registry_->Unload(request->model());
+  if (!unloaded.ok()) {
+    reactor->Finish(ToGrpcStatus(unloaded.status()));
+    return reactor;
+  }
+  response->set_version((*unloaded)->model->version());
+  spdlog::info("UnloadModel: model {} {} unloaded; it answers what it accepted, then is freed",
+               request->model(), (*unloaded)->model->version());
   reactor->Finish(grpc::Status::OK);
   return reactor;
 }

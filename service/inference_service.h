@@ -6,13 +6,17 @@
 //   grpc::ServerBuilder builder;
 //   builder.RegisterService(&service);
 //
-// Thread-safe. `registry` must outlive the service and every call it has accepted.
+// Thread-safe. `registry` must outlive the service and every call it has accepted. Each accepted
+// request holds a reference to the ServedModel it was looked up in, so LoadModel and UnloadModel
+// can swap models under it (see ModelRegistry, "Swapping").
 #ifndef PYNQ_SERVICE_INFERENCE_SERVICE_H_
 #define PYNQ_SERVICE_INFERENCE_SERVICE_H_
 
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <mutex>
+#include <string_view>
 #include <unordered_set>
 
 #include "absl/base/thread_annotations.h"
@@ -38,9 +42,12 @@ class InferenceService final : public pynq_infer::v1::Inference::CallbackService
     // Requests of one ClassifyStream accepted but not yet answered; the stream stops reading
     // (so the client's writes back up) until one is answered.
     size_t max_stream_in_flight = 64;
+    // Whether LoadModel and UnloadModel may change the served models (--allow_model_management);
+    // when false they fail with kFailedPrecondition.
+    bool allow_model_management = false;
   };
 
-  InferenceService(const ModelRegistry* registry, const Options& options);
+  InferenceService(ModelRegistry* registry, const Options& options);
 
   grpc::ServerUnaryReactor* Classify(grpc::CallbackServerContext* context,
                                      const pynq_infer::v1::ClassifyRequest* request,
@@ -53,6 +60,15 @@ class InferenceService final : public pynq_infer::v1::Inference::CallbackService
   grpc::ServerUnaryReactor* ListModels(grpc::CallbackServerContext* context,
                                        const pynq_infer::v1::ListModelsRequest* request,
                                        pynq_infer::v1::ListModelsResponse* response) override;
+  // Both run on the gRPC thread: LoadModel reads the file and builds its accelerator (a few
+  // milliseconds for the shipped models); UnloadModel returns at once, the unloaded model
+  // answering what it accepted in the background.
+  grpc::ServerUnaryReactor* LoadModel(grpc::CallbackServerContext* context,
+                                      const pynq_infer::v1::LoadModelRequest* request,
+                                      pynq_infer::v1::LoadModelResponse* response) override;
+  grpc::ServerUnaryReactor* UnloadModel(grpc::CallbackServerContext* context,
+                                        const pynq_infer::v1::UnloadModelRequest* request,
+                                        pynq_infer::v1::UnloadModelResponse* response) override;
 
   // Validates `request` and queues it on its model's batcher, with the caller's deadline and
   // cancellation in `caller`. On OK, `on_done` runs exactly once (on a dispatch worker) with the
@@ -78,9 +94,12 @@ class InferenceService final : public pynq_infer::v1::Inference::CallbackService
   const Options& options() const { return options_; }
 
  private:
-  absl::StatusOr<const ServedModel*> Validate(const pynq_infer::v1::ClassifyRequest& request) const;
+  absl::StatusOr<std::shared_ptr<const ServedModel>> Validate(
+      const pynq_infer::v1::ClassifyRequest& request) const;
+  // kFailedPrecondition naming the flag unless model management is allowed.
+  absl::Status CheckManagementAllowed(std::string_view rpc) const;
 
-  const ModelRegistry* const registry_;
+  ModelRegistry* const registry_;
   const Options options_;
   const absl::Time started_;
 

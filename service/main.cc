@@ -38,7 +38,13 @@ ABSL_FLAG(std::string, listen, "0.0.0.0:50051",
 ABSL_FLAG(std::string, port_file, "",
           "If set, the bound port is written to this file once the daemon serves.");
 ABSL_FLAG(std::string, model_dir, "/usr/share/pynq-infer/models",
-          "Directory whose *.pim model files are all loaded at start.");
+          "Directory whose *.pim model files are all loaded at start (and, with "
+          "--allow_model_management, the only place LoadModel loads from).");
+ABSL_FLAG(bool, allow_model_management, false,
+          "Let clients change the served models at run time: LoadModel (a *.pim file of "
+          "--model_dir, by file name; replaces a model of the same name) and UnloadModel. Off: "
+          "both fail with FAILED_PRECONDITION and the models loaded at start are served until "
+          "the daemon stops.");
 ABSL_FLAG(int, max_batch_size, 64, "Most images per accelerator dispatch, per model.");
 ABSL_FLAG(int, max_queue_delay_us, 500,
           "Longest an image waits (microseconds) for its batch to fill before it is dispatched.");
@@ -208,7 +214,8 @@ absl::Status BuildOptions(ModelRegistry::Options& registry, Server::Options& ser
   server.listen_address = absl::GetFlag(FLAGS_listen);
   server.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
   server.service = {.max_images_per_request = static_cast<size_t>(per_request),
-                    .max_stream_in_flight = static_cast<size_t>(in_flight)};
+                    .max_stream_in_flight = static_cast<size_t>(in_flight),
+                    .allow_model_management = absl::GetFlag(FLAGS_allow_model_management)};
   return absl::OkStatus();
 }
 
@@ -269,7 +276,7 @@ int main(int argc, char** argv) {
       ModelRegistry::Create(registry_options);
   if (!registry.ok()) return Fail(registry.status());
   spdlog::info("accelerator: {}", (*registry)->backend_description());
-  for (const auto* served : (*registry)->models()) {
+  for (const auto& served : (*registry)->models()) {
     const Batcher::Options& batching = served->batcher->options();
     spdlog::info(
         "model {} {} from {}: {}x{}x{} input, {} classes, backend {}; batches of up to {} "

@@ -49,7 +49,7 @@ MetricsReporter::MetricsReporter(const ModelRegistry* registry, absl::Duration i
   const absl::Time now = absl::Now();
   std::lock_guard lock(mu_);
   previous_at_ = now;
-  for (const ServedModel* served : registry_->models()) {
+  for (const auto& served : registry_->models()) {
     previous_[served->model->name()] = served->metrics->Snapshot(now);
   }
 }
@@ -79,7 +79,7 @@ void MetricsReporter::LogNow() {
   {
     std::lock_guard lock(mu_);
     const absl::Time now = absl::Now();
-    for (const ServedModel* served : registry_->models()) {
+    for (const auto& served : registry_->models()) {
       ModelMetricsSnapshot current = served->metrics->Snapshot(now);
       ModelMetricsSnapshot& previous = previous_[served->model->name()];
       lines.push_back(SummaryLine(*served, previous, current, now - previous_at_));

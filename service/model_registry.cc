@@ -38,41 +38,148 @@ absl::StatusOr<std::vector<fs::path>> ListModelFiles(const std::string& dir) {
   return files;
 }
 
+// The path of `file_name` in `dir`, with every link resolved, if it is a file of `dir` itself.
+absl::StatusOr<fs::path> ResolveInModelDir(const std::string& dir, std::string_view file_name) {
+  if (file_name.empty()) return absl::InvalidArgumentError("the model file name is empty");
+  if (file_name.front() == '/') {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "\"%s\" is an absolute path; give the name of a file in the model directory %s",
+        file_name, dir));
+  }
+  for (const fs::path& part : fs::path(file_name)) {
+    if (part == "..") {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "\"%s\" contains \"..\"; only files in the model directory %s can be loaded", file_name,
+          dir));
+    }
+  }
+  if (file_name.find('/') != std::string_view::npos) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "\"%s\" names a subdirectory; give the name of a file in the model directory %s",
+        file_name, dir));
+  }
+  const std::string_view extension = kModelExtension;
+  if (file_name.size() <= extension.size() ||
+      file_name.substr(file_name.size() - extension.size()) != extension) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("\"%s\" is not a *%s model file", file_name, kModelExtension));
+  }
+  std::error_code error;
+  const fs::path real_dir = fs::canonical(dir, error);
+  if (error) {
+    return absl::NotFoundError(
+        absl::StrCat("cannot resolve model directory ", dir, ": ", error.message()));
+  }
+  const fs::path real = fs::canonical(real_dir / std::string(file_name), error);
+  if (error) {
+    return absl::NotFoundError(absl::StrFormat("cannot open \"%s\" in the model directory %s: %s",
+                                               file_name, dir, error.message()));
+  }
+  if (real.parent_path() != real_dir) {
+    return absl::PermissionDeniedError(absl::StrFormat(
+        "\"%s\" is a link to %s, which is not in the model directory %s", file_name, real.string(), dir));
+  }
+  return real;
+}
+
 }  // namespace
+
+ModelRegistry::ModelRegistry(const Options& options)
+    : options_(options), retire_thread_([this] { RetireLoop(); }) {}
+
+ModelRegistry::~ModelRegistry() {
+  Drain();
+  {
+    std::lock_guard lock(mu_);
+    models_.clear();
+  }
+  {
+    std::lock_guard lock(retirement_->mu);
+    retirement_->stopped = true;
+  }
+  retirement_->cv.notify_all();
+  retire_thread_.join();
+}
+
+void ModelRegistry::RetireLoop() {
+  Retirement& r = *retirement_;
+  std::unique_lock lock(r.mu);
+  while (true) {
+    r.cv.wait(lock, [&r] { return !r.queue.empty() || r.stopped; });
+    if (r.queue.empty()) return;
+    std::vector<const ServedModel*> batch = std::move(r.queue);
+    r.queue.clear();
+    lock.unlock();
+    // Drains and joins each one's batcher; by now no request refers to it.
+    for (const ServedModel* served : batch) delete served;
+    lock.lock();
+    r.alive -= batch.size();
+    r.cv.notify_all();
+  }
+}
+
+absl::StatusOr<std::shared_ptr<const ServedModel>> ModelRegistry::Build(
+    const std::string& path, std::string_view file_name) {
+  auto built = std::make_unique<ServedModel>();
+  built->path = path;
+  built->file_name = std::string(file_name);
+  ASSIGN_OR_RETURN(built->model, accel::Model::LoadFile(path));
+  const std::string& name = built->model->name();
+  auto configured = options_.batcher_by_model.find(name);
+  const Batcher::Options& batching =
+      configured == options_.batcher_by_model.end() ? options_.batcher : configured->second;
+  absl::StatusOr<std::unique_ptr<accel::Accelerator>> accelerator = backends_->Make(
+      built->model, std::max(options_.cpu.max_batch_size, batching.max_batch_size));
+  if (!accelerator.ok()) {
+    return absl::Status(accelerator.status().code(),
+                        absl::StrCat(path, ": ", accelerator.status().message()));
+  }
+  built->fpga = dynamic_cast<const accel::FpgaAccelerator*>(accelerator->get());
+  std::shared_ptr<ModelMetrics>& metrics = metrics_[name];
+  if (metrics == nullptr) metrics = std::make_shared<ModelMetrics>();
+  built->metrics = metrics;
+  absl::StatusOr<std::unique_ptr<Batcher>> batcher =
+      Batcher::Create(std::move(*accelerator), batching, built->metrics.get());
+  if (!batcher.ok()) {
+    return absl::Status(batcher.status().code(),
+                        absl::StrCat("model ", name, ": ", batcher.status().message()));
+  }
+  built->batcher = std::move(*batcher);
+  {
+    std::lock_guard lock(retirement_->mu);
+    ++retirement_->alive;
+  }
+  // The last reference hands the model to the retirement thread (see "Retiring" in the header).
+  return std::shared_ptr<const ServedModel>(
+      built.release(), [retirement = retirement_](const ServedModel* served) {
+        std::unique_lock lock(retirement->mu);
+        if (!retirement->stopped) {
+          retirement->queue.push_back(served);
+          retirement->cv.notify_all();
+          return;
+        }
+        --retirement->alive;
+        lock.unlock();
+        delete served;
+      });
+}
 
 absl::StatusOr<std::unique_ptr<ModelRegistry>> ModelRegistry::Create(const Options& options) {
   ASSIGN_OR_RETURN(std::vector<fs::path> files, ListModelFiles(options.model_dir));
-  std::unique_ptr<ModelRegistry> registry(new ModelRegistry());
+  std::unique_ptr<ModelRegistry> registry(new ModelRegistry(options));
   ASSIGN_OR_RETURN(registry->backends_, BackendFactory::Create(options.backend));
+  std::lock_guard change(registry->change_mu_);
   for (const fs::path& file : files) {
-    auto served = std::make_unique<ServedModel>();
-    served->path = file.string();
-    ASSIGN_OR_RETURN(served->model, accel::Model::LoadFile(served->path));
-    if (const ServedModel* other = registry->Find(served->model->name()); other != nullptr) {
+    ASSIGN_OR_RETURN(std::shared_ptr<const ServedModel> served,
+                     registry->Build(file.string(), file.filename().string()));
+    if (std::shared_ptr<const ServedModel> other = registry->Find(served->model->name());
+        other != nullptr) {
       return absl::AlreadyExistsError(absl::StrFormat(
           "%s and %s both hold a model named \"%s\"", other->path, served->path,
           served->model->name()));
     }
-    auto configured = options.batcher_by_model.find(served->model->name());
-    const Batcher::Options& batching =
-        configured == options.batcher_by_model.end() ? options.batcher : configured->second;
-    absl::StatusOr<std::unique_ptr<accel::Accelerator>> accelerator = registry->backends_->Make(
-        served->model, std::max(options.cpu.max_batch_size, batching.max_batch_size));
-    if (!accelerator.ok()) {
-      return absl::Status(accelerator.status().code(),
-                          absl::StrCat(served->path, ": ", accelerator.status().message()));
-    }
-    served->fpga = dynamic_cast<const accel::FpgaAccelerator*>(accelerator->get());
-    served->metrics = std::make_unique<ModelMetrics>();
-    absl::StatusOr<std::unique_ptr<Batcher>> batcher =
-        Batcher::Create(std::move(*accelerator), batching, served->metrics.get());
-    if (!batcher.ok()) {
-      return absl::Status(batcher.status().code(), absl::StrCat("model ", served->model->name(),
-                                                                ": ", batcher.status().message()));
-    }
-    served->batcher = std::move(*batcher);
-    const std::string name = served->model->name();
-    registry->models_.emplace(name, std::move(served));
+    std::lock_guard lock(registry->mu_);
+    registry->models_.emplace(served->model->name(), std::move(served));
   }
   for (const auto& [name, batching] : options.batcher_by_model) {
     if (registry->Find(name) == nullptr) {
@@ -84,19 +191,50 @@ absl::StatusOr<std::unique_ptr<ModelRegistry>> ModelRegistry::Create(const Optio
   return registry;
 }
 
-const ServedModel* ModelRegistry::Find(std::string_view name) const {
-  auto it = models_.find(name);
-  return it == models_.end() ? nullptr : it->second.get();
+absl::StatusOr<ModelRegistry::LoadResult> ModelRegistry::Load(std::string_view file_name) {
+  ASSIGN_OR_RETURN(const fs::path path, ResolveInModelDir(options_.model_dir, file_name));
+  std::lock_guard change(change_mu_);
+  LoadResult result;
+  ASSIGN_OR_RETURN(result.loaded, Build(path.string(), file_name));
+  std::lock_guard lock(mu_);
+  std::shared_ptr<const ServedModel>& slot = models_[result.loaded->model->name()];
+  result.replaced = std::exchange(slot, result.loaded);
+  return result;
 }
 
-std::vector<const ServedModel*> ModelRegistry::models() const {
-  std::vector<const ServedModel*> out;
-  for (const auto& [name, served] : models_) out.push_back(served.get());
+absl::StatusOr<std::shared_ptr<const ServedModel>> ModelRegistry::Unload(std::string_view name) {
+  std::lock_guard change(change_mu_);
+  std::lock_guard lock(mu_);
+  auto it = models_.find(name);
+  if (it == models_.end()) {
+    return absl::NotFoundError(absl::StrFormat("model \"%s\" is not loaded", name));
+  }
+  std::shared_ptr<const ServedModel> unloaded = std::move(it->second);
+  models_.erase(it);
+  return unloaded;
+}
+
+std::shared_ptr<const ServedModel> ModelRegistry::Find(std::string_view name) const {
+  std::lock_guard lock(mu_);
+  auto it = models_.find(name);
+  return it == models_.end() ? nullptr : it->second;
+}
+
+std::vector<std::shared_ptr<const ServedModel>> ModelRegistry::models() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::shared_ptr<const ServedModel>> out;
+  out.reserve(models_.size());
+  for (const auto& [name, served] : models_) out.push_back(served);
   return out;
 }
 
 void ModelRegistry::Drain() {
-  for (auto& [name, served] : models_) served->batcher->Drain();
+  const std::vector<std::shared_ptr<const ServedModel>> served = models();
+  for (const auto& m : served) m->batcher->Drain();
+  // What is left alive besides the served models are versions that were replaced or unloaded:
+  // they finish what they accepted and reach the retirement thread on their own.
+  std::unique_lock lock(retirement_->mu);
+  retirement_->cv.wait(lock, [&] { return retirement_->alive <= served.size(); });
 }
 
 }  // namespace pynq::service

@@ -1,21 +1,48 @@
 // The models the daemon serves: at start it loads every model file (*.pim) in one directory and
-// gives each its accelerator, batcher and metrics.
+// gives each its accelerator, batcher and metrics; at run time models can be loaded from that
+// directory, replaced and unloaded while requests are in flight.
 //
 //   ASSIGN_OR_RETURN(std::unique_ptr<ModelRegistry> registry,
 //                    ModelRegistry::Create({.model_dir = "/usr/share/pynq-infer/models"}));
-//   const ServedModel* m = registry->Find("mnist-bnn-tfc");   // nullptr if not served
-//   RETURN_IF_ERROR(m->batcher->Submit(request));
+//   std::shared_ptr<const ServedModel> m = registry->Find("mnist-bnn-tfc");  // null if not served
+//   RETURN_IF_ERROR(m->batcher->Submit(request));  // the request keeps `m` until it is answered
+//   ASSIGN_OR_RETURN(ModelRegistry::LoadResult r, registry->Load("mnist-bnn-tfc-v2.pim"));
+//   ASSIGN_OR_RETURN(std::shared_ptr<const ServedModel> gone, registry->Unload("mnist-bnn-tfc"));
 //
-// The set of models is fixed after Create(); Find() and models() are thread-safe.
+// Swapping. The registry maps names to std::shared_ptr<const ServedModel>. Find() hands out a
+// reference under a lock; Load() and Unload() replace or remove the map entry under the same lock,
+// so a lookup sees either the old or the new version, never a mix. A caller that holds the
+// reference (a request captures it until it is answered) keeps the old version's batcher and
+// accelerator alive: requests already accepted finish on the version they were accepted for, and
+// a request that looked the old version up just before the swap is still accepted by it.
+//
+// Retiring. A ServedModel is destroyed when its last reference goes, which may be on a batcher
+// dispatch worker (the request answered last) or on a gRPC thread (Unload()). Destroying it
+// drains and joins its batcher, which must neither block a gRPC thread nor run on the batcher's
+// own worker, so the last reference never destroys it in place: it hands the model to the
+// registry's retirement thread, which destroys it there. Unload() therefore returns at once, and
+// the old version finishes every request it accepted in the background; Drain() waits for that.
+//
+// Metrics belong to the model name for the daemon's lifetime: a replaced version's ModelMetrics
+// are the new version's too, and a name unloaded and loaded again continues its counters (so
+// Prometheus counters never go backwards and per-name log summaries stay consistent).
+//
+// Thread-safety: every public method is thread-safe. Load() and Unload() are serialized with each
+// other (one model change at a time) and block their caller while the file is read and the
+// accelerator built; Find() and models() never wait for them.
 #ifndef PYNQ_SERVICE_MODEL_REGISTRY_H_
 #define PYNQ_SERVICE_MODEL_REGISTRY_H_
 
+#include <condition_variable>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "accel/cpu_backend.h"
 #include "accel/fpga_backend.h"
@@ -30,8 +57,11 @@ namespace pynq::service {
 // runs after its metrics or model are gone.
 struct ServedModel {
   std::shared_ptr<const accel::Model> model;
+  // The file it was loaded from: the full path, and the file name in the model directory.
   std::string path;
-  std::unique_ptr<ModelMetrics> metrics;
+  std::string file_name;
+  // Shared by every version of the model's name (see "Metrics" above).
+  std::shared_ptr<ModelMetrics> metrics;
   // The batcher's accelerator when it is the FPGA backend (for its fault counters), else null.
   const accel::FpgaAccelerator* fpga = nullptr;
   std::unique_ptr<Batcher> batcher;
@@ -40,11 +70,11 @@ struct ServedModel {
 class ModelRegistry {
  public:
   struct Options {
-    // Directory whose *.pim files are loaded (not recursively).
+    // Directory whose *.pim files are loaded (not recursively), at start and by Load().
     std::string model_dir;
     // Batching of every model not named in batcher_by_model.
     Batcher::Options batcher;
-    // Batching of particular models, by model name.
+    // Batching of particular models, by model name; also applies to models loaded later.
     std::map<std::string, Batcher::Options> batcher_by_model;
     // The CPU backend's options; its max_batch_size is raised to each model's batch size.
     accel::CpuAccelerator::Options cpu;
@@ -58,25 +88,81 @@ class ModelRegistry {
   // with a broken model directory should not come up serving part of it silently.
   static absl::StatusOr<std::unique_ptr<ModelRegistry>> Create(const Options& options);
 
-  // The model named `name`, or nullptr.
-  const ServedModel* Find(std::string_view name) const;
-  // All served models, by name.
-  std::vector<const ServedModel*> models() const;
+  // Drains every model, then stops the retirement thread. Every reference handed out must have
+  // been released (Server::Shutdown() ensures it by draining first).
+  ~ModelRegistry();
 
-  // Drains every model's batcher (Batcher::Drain()): accepted requests are all answered.
+  // The model named `name`, or null. The reference keeps that version alive (see "Swapping").
+  std::shared_ptr<const ServedModel> Find(std::string_view name) const;
+  // All served models, by name.
+  std::vector<std::shared_ptr<const ServedModel>> models() const;
+
+  struct LoadResult {
+    std::shared_ptr<const ServedModel> loaded;
+    // The version it replaced, or null when no model of that name was loaded.
+    std::shared_ptr<const ServedModel> replaced;
+  };
+  // Loads `file_name`, a *.pim file directly in the model directory, and serves it, replacing
+  // (atomically, see "Swapping") a loaded model of the same name. Errors, with the problem named:
+  //   kInvalidArgument   `file_name` is empty, absolute, contains ".." or a "/", or does not end
+  //                      in .pim: only files of the model directory itself can be loaded.
+  //   kPermissionDenied  the file is a symbolic link that resolves outside the model directory.
+  //   kNotFound          no such file (or a dangling link).
+  //   the codes of accel::Model::LoadFile() for an unreadable or invalid file (kDataLoss for a
+  //   bad CRC, ...), and of the backend and batcher for a model they cannot serve.
+  // On error the served models are unchanged. Blocks while the file is read and its accelerator
+  // built; never waits for the replaced version's requests.
+  absl::StatusOr<LoadResult> Load(std::string_view file_name);
+
+  // Stops serving `name`: later lookups fail, requests it accepted still finish (in the
+  // background, see "Retiring"). Returns the unloaded version; kNotFound if `name` is not loaded.
+  absl::StatusOr<std::shared_ptr<const ServedModel>> Unload(std::string_view name);
+
+  // Drains every served model's batcher (Batcher::Drain()) and waits until every unloaded or
+  // replaced version has answered all it accepted and been destroyed. For the end of serving:
+  // call it after the server stopped taking calls, with no Load() or Unload() running.
   void Drain();
 
   // The FPGA engine the models share, or nullptr when the CPU serves them all.
   accel::FpgaEngine* engine() const { return backends_->engine(); }
   // What serves the models, for the log.
   const std::string& backend_description() const { return backends_->description(); }
+  const std::string& model_dir() const { return options_.model_dir; }
 
  private:
-  ModelRegistry() = default;
+  // The retirement thread's queue; shared with every ServedModel's deleter, so a reference that
+  // outlives the registry (against the contract) still finds it, and then destroys in place.
+  struct Retirement {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::vector<const ServedModel*> queue ABSL_GUARDED_BY(mu);
+    // ServedModels built and not yet destroyed.
+    size_t alive ABSL_GUARDED_BY(mu) = 0;
+    bool stopped ABSL_GUARDED_BY(mu) = false;
+  };
 
+  explicit ModelRegistry(const Options& options);
+  // The file's model with its accelerator and batcher, not yet served.
+  absl::StatusOr<std::shared_ptr<const ServedModel>> Build(const std::string& path,
+                                                           std::string_view file_name);
+  // Destroys what the deleters queue, off the threads that dropped the last reference.
+  void RetireLoop();
+
+  const Options options_;
   // Declared before models_, so the engine outlives every model's accelerator.
   std::unique_ptr<BackendFactory> backends_;
-  std::map<std::string, std::unique_ptr<ServedModel>, std::less<>> models_;
+  std::shared_ptr<Retirement> retirement_ = std::make_shared<Retirement>();
+  std::thread retire_thread_;
+
+  // Held by Load() and Unload() throughout: one model change at a time. Taken before mu_.
+  std::mutex change_mu_;
+  // Guards the map only: held for lookups and the swap itself, never while loading or draining.
+  mutable std::mutex mu_;
+  std::map<std::string, std::shared_ptr<const ServedModel>, std::less<>> models_
+      ABSL_GUARDED_BY(mu_);
+  // Every name's metrics, kept after the name is unloaded.
+  std::map<std::string, std::shared_ptr<ModelMetrics>, std::less<>> metrics_
+      ABSL_GUARDED_BY(change_mu_);
 };
 
 }  // namespace pynq::service

@@ -119,7 +119,7 @@ std::vector<MetricFamily> CollectMetricFamilies(const ModelRegistry& registry, a
                              "The model's version and the backend serving it; always 1.",
                              MetricType::Gauge);
 
-  for (const ServedModel* served : registry.models()) {
+  for (const auto& served : registry.models()) {
     const ModelMetricsSnapshot s = served->metrics->Snapshot(now);
     const std::string& name = served->model->name();
     const std::vector<ClientMetric::Label> model = {{.name = "model", .value = name}};

@@ -2,8 +2,8 @@
 # The whole test suite: installs dependencies, then builds and runs every test three ways:
 #   build/        RelWithDebInfo: unit, Python and end-to-end tests
 #   build-asan/   AddressSanitizer + UndefinedBehaviorSanitizer: every C++ test, the daemon too
-#   build-tsan/   ThreadSanitizer: the batcher, metrics, the systemd notifier and the FPGA
-#                 driver on the virtual board (label "tsan"), which own the threads
+#   build-tsan/   ThreadSanitizer: the batcher, metrics, the model registry, the systemd notifier
+#                 and the FPGA driver on the virtual board (label "tsan"), which own the threads
 # then the board packages (see run_packages below): the amd64 .deb from build/, and the daemon
 # and client cross-built for arm64 (build-arm64/) and armhf (build-armhf/), each packaged and
 # driven by the host's end-to-end test, under qemu-user for ARM.
@@ -115,7 +115,7 @@ timed "suite main" run_suite "main" build "" "" ""
 timed "suite asan+ubsan" run_suite "asan+ubsan" build-asan "-DPYNQ_SANITIZER=address" "" "-LE models"
 timed "suite tsan" run_suite "tsan" build-tsan "-DPYNQ_SANITIZER=thread" \
   "batcher_test batcher_liveness_test metrics_test systemd_notifier_test sim_device_test \
-   fpga_backend_test" "-L tsan"
+   fpga_backend_test model_registry_test" "-L tsan"
 timed "packages and cross builds" run_packages
 
 echo "=== total time (after the base dependencies): $((SECONDS - run_start)) s"
