@@ -9,7 +9,7 @@ namespace pynq::service {
 
 absl::Status CheckDispatchAlive(const ModelRegistry& registry, absl::Duration bound,
                                 absl::Time now) {
-  for (const ServedModel* served : registry.models()) {
+  for (const auto& served : registry.models()) {
     const absl::Duration lag = served->batcher->DispatchLag(now);
     if (lag > bound) {
       return absl::UnavailableError(absl::StrFormat(
@@ -25,7 +25,7 @@ absl::Status CheckDispatchAlive(const ModelRegistry& registry, absl::Duration bo
 
 std::string DescribeServing(const ModelRegistry& registry, absl::Time now) {
   std::vector<std::string> parts;
-  for (const ServedModel* served : registry.models()) {
+  for (const auto& served : registry.models()) {
     parts.push_back(absl::StrFormat("%s (%s) at %.1f images/s", served->model->name(),
                                     served->batcher->accelerator().backend_name(),
                                     served->metrics->Snapshot(now).images_per_s_10s));

@@ -40,7 +40,7 @@ class ServingHealthTest : public ::testing::Test {
   clients::TestTempDir temp_;
   const fs::path dir_ = temp_.path();
   std::unique_ptr<ModelRegistry> registry_;
-  const ServedModel* served_ = nullptr;
+  std::shared_ptr<const ServedModel> served_;
   std::string image_;
 };
 
