@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/types/span.h"
 #include "accel/cpu_backend.h"
 #include "accel/model.h"
@@ -115,6 +116,32 @@ TEST(EngineCsimTest, HeldOutImagesMatchCpuBackendAndGolden) {
   EXPECT_EQ(engine, golden->values);
 }
 
+// Uniform integers from a fixed seed, for the random models' shapes and images.
+class RandomSource {
+ public:
+  explicit RandomSource(uint32_t seed) : rng_(seed) {}
+  uint32_t operator()(uint32_t lo, uint32_t hi) {
+    return std::uniform_int_distribution<uint32_t>(lo, hi)(rng_);
+  }
+  std::vector<uint8_t> Images(const Model& model, uint32_t batch) {
+    std::vector<uint8_t> images(batch * model.input_bytes());
+    for (uint8_t& p : images) p = static_cast<uint8_t>(rng_());
+    return images;
+  }
+
+ private:
+  std::mt19937 rng_;
+};
+
+// Runs a batch of random images of `model` on the engine and the CPU backend; `what` describes the
+// model for the failure message.
+void ExpectEngineMatchesCpu(const std::shared_ptr<const Model>& model, RandomSource& uniform,
+                            uint32_t tag, const std::string& what) {
+  const std::vector<uint8_t> images = uniform.Images(*model, uniform(1, 17));
+  EngineMemory mem(*model);
+  EXPECT_EQ(RunTop(mem, *model, images, tag), RunCpu(model, images)) << what;
+}
+
 // Every test image of every shipped model, binarized and int8 (MNIST held-out 2,000, Fashion-MNIST
 // test 10,000), in batches of 500: engine == CPU backend == golden, bit for bit.
 TEST(EngineCsimTest, EveryShippedModelMatchesCpuBackendAndGoldenOnItsWholeTestSet) {
@@ -151,10 +178,7 @@ TEST(EngineCsimTest, EveryShippedModelMatchesCpuBackendAndGoldenOnItsWholeTestSe
 // Random int8 models (fixed seeds): dense, convolution and pooling stages of random sizes, with
 // and without ReLU, rows that do not start on a weight-word boundary, kernels 1..7, windows 2..4.
 TEST(EngineCsimTest, RandomInt8ModelsMatchCpuBackend) {
-  std::mt19937 rng(20261122);
-  auto uniform = [&](uint32_t lo, uint32_t hi) {
-    return std::uniform_int_distribution<uint32_t>(lo, hi)(rng);
-  };
+  RandomSource uniform(20261122);
   for (uint64_t seed = 1; seed <= 40; ++seed) {
     accel::RandomInt8Options options{.seed = seed};
     uint32_t c = uniform(1, 3);
@@ -194,21 +218,15 @@ TEST(EngineCsimTest, RandomInt8ModelsMatchCpuBackend) {
     auto model = Model::FromBytes(accel::SerializeModel(accel::RandomInt8Spec(options)));
     ASSERT_TRUE(model.ok()) << model.status() << " seed " << seed << stages;
 
-    const uint32_t batch = uniform(1, 9);
-    std::vector<uint8_t> images(batch * (*model)->input_bytes());
-    for (uint8_t& p : images) p = static_cast<uint8_t>(rng());
-    EngineMemory mem(**model);
-    EXPECT_EQ(RunTop(mem, **model, images, static_cast<uint32_t>(seed)), RunCpu(*model, images))
-        << "seed " << seed << ", input " << options.input.c << "x" << options.input.h << "x"
-        << options.input.w << "," << stages << ", " << options.num_classes << " classes";
+    ExpectEngineMatchesCpu(*model, uniform, static_cast<uint32_t>(seed),
+                           absl::StrCat("seed ", seed, ", input ", options.input.c, "x",
+                                        options.input.h, "x", options.input.w, ",", stages, ", ",
+                                        options.num_classes, " classes"));
   }
 }
 
 TEST(EngineCsimTest, RandomModelsOfRandomShapesMatchCpuBackend) {
-  std::mt19937 rng(20261121);
-  auto uniform = [&](uint32_t lo, uint32_t hi) {
-    return std::uniform_int_distribution<uint32_t>(lo, hi)(rng);
-  };
+  RandomSource uniform(20261121);
   for (uint64_t seed = 1; seed <= 40; ++seed) {
     accel::RandomBnnOptions options{.seed = seed};
     options.input = {uniform(1, 3), uniform(1, 24), uniform(1, 24)};
@@ -223,14 +241,10 @@ TEST(EngineCsimTest, RandomModelsOfRandomShapesMatchCpuBackend) {
     auto model = Model::FromBytes(accel::SerializeModel(accel::RandomBnnSpec(options)));
     ASSERT_TRUE(model.ok()) << model.status();
 
-    const uint32_t batch = uniform(1, 17);
-    std::vector<uint8_t> images(batch * (*model)->input_bytes());
-    for (uint8_t& p : images) p = static_cast<uint8_t>(rng());
-    EngineMemory mem(**model);
-    EXPECT_EQ(RunTop(mem, **model, images, static_cast<uint32_t>(seed)), RunCpu(*model, images))
-        << "seed " << seed << ", input " << options.input.c << "x" << options.input.h << "x"
-        << options.input.w << ", " << hidden_layers << " hidden layers, "
-        << options.num_classes << " classes";
+    ExpectEngineMatchesCpu(*model, uniform, static_cast<uint32_t>(seed),
+                           absl::StrCat("seed ", seed, ", input ", options.input.c, "x",
+                                        options.input.h, "x", options.input.w, ", ", hidden_layers,
+                                        " hidden layers, ", options.num_classes, " classes"));
   }
 }
 
