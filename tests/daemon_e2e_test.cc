@@ -60,16 +60,10 @@ class DaemonE2eTest : public ::testing::Test {
         .args = {absl::StrCat("--max_images_per_request=", kMaxImagesPerRequest),
                  absl::StrCat("--max_message_bytes=", kMaxMessageBytes),
                  "--max_queue_delay_us=200", "--accelerator=" + Backend(), "--device=sim",
-                 // No fallback, so a fault fails the test; a generous timeout, so a loaded
-                 // machine does not make one.
-                 "--cpu_fallback=false", "--engine_timeout_ms=10000"}};
-    // Without CPU fallback every model served must run on the engine, which has no int8 layers
-    // yet: on the FPGA the daemon serves the binarized model alone, on the CPU the whole zoo.
-    if (Backend() == "fpga") {
-      options.only_models = {kModel};
-    } else {
-      options.args.push_back("--model_dir=" + src + "/models/zoo");
-    }
+                 // No fallback, so a fault fails the test (every shipped model runs on the engine);
+                 // a generous timeout, so a loaded machine does not make one.
+                 "--cpu_fallback=false", "--engine_timeout_ms=10000",
+                 "--model_dir=" + src + "/models/zoo"}};
     auto daemon = testing::DaemonProcess::Start(options);
     ASSERT_TRUE(daemon.ok()) << daemon.status();
     daemon_ = daemon->release();
@@ -181,17 +175,13 @@ int IndexOf(const Messages& messages, const std::string& name, NameOf name_of) {
 TEST_F(DaemonE2eTest, ListModelsDescribesTheShippedModel) {
   v1::ListModelsResponse response;
   ASSERT_TRUE(stub_->ListModels(Context().get(), {}, &response).ok());
-  // The daemon serves every model file of its model directory: the whole zoo on the CPU, the
-  // binarized model alone on the engine (see SetUpTestSuite()).
+  // The daemon serves every model file of its model directory, the whole zoo, on either backend:
+  // the engine runs the binarized and the int8 layers.
   std::vector<std::string> listed, served;
   for (const v1::ModelInfo& m : response.models()) listed.push_back(m.name());
-  if (Backend() == "fpga") {
-    served = {kModel};
-  } else {
-    auto zoo = testing::ReadZooManifest(testing::SourceDir() + "/models");
-    ASSERT_TRUE(zoo.ok()) << zoo.status();
-    for (const testing::ZooEntry& e : *zoo) served.push_back(e.name);
-  }
+  auto zoo = testing::ReadZooManifest(testing::SourceDir() + "/models");
+  ASSERT_TRUE(zoo.ok()) << zoo.status();
+  for (const testing::ZooEntry& e : *zoo) served.push_back(e.name);
   EXPECT_THAT(listed, ::testing::UnorderedElementsAreArray(served));
   const int index = IndexOf(response.models(), kModel, [](const auto& m) { return m.name(); });
   ASSERT_GE(index, 0);

@@ -33,8 +33,8 @@ class DaemonProcess {
     // If set, the daemon's stdout and stderr (its log) go to this file instead of the test's.
     std::string log_path;
     // If set, the daemon serves only these shipped models: Start() links models/zoo/<name>.pim
-    // into a model directory of its own and passes --model_dir (so `args` must not). For a daemon
-    // that must run every model it serves on the FPGA engine, which has no int8 layers yet.
+    // into a model directory of its own and passes --model_dir (so `args` must not). For tests
+    // that read the metrics of, or count the engine calls of, one model.
     std::vector<std::string> only_models;
   };
 

@@ -52,8 +52,8 @@ class FpgaE2eTest : public ::testing::Test {
 
   void Start(std::vector<std::string> flags) {
     flags.push_back("--max_queue_delay_us=100");
-    // The binarized model alone: the engine runs no int8 layers yet, and these tests read the
-    // metrics of the one model served.
+    // One model: these tests read the metrics of the one model served, and count the engine
+    // calls its requests make (the whole zoo on the engine is zoo_e2e_test's).
     auto daemon = testing::DaemonProcess::Start({.args = flags, .only_models = {"mnist-bnn-tfc"}});
     ASSERT_TRUE(daemon.ok()) << daemon.status();
     daemon_ = std::move(*daemon);

@@ -1,6 +1,9 @@
 // End-to-end accuracy of every shipped model: the real daemon serves models/zoo, and the real
 // `pynq-infer eval` streams each model's whole test set through it (models/zoo.tsv). Each model's
-// scores must equal its golden file bit for bit, and its accuracy must meet its target.
+// scores must equal its golden file bit for bit, and its accuracy must meet its target. Run on
+// each backend: the CPU, and the FPGA engine on the virtual board without CPU fallback
+// (--accelerator=fpga --device=sim --cpu_fallback=false), where every layer of every model,
+// binarized and int8, runs in the engine's C++.
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -40,13 +43,21 @@ double ReportValue(const std::string& report, const std::string& key) {
   return -1;
 }
 
-TEST(ZooE2eTest, EveryShippedModelMeetsItsTargetThroughTheDaemon) {
+// The parameter is the daemon's --accelerator.
+class ZooE2eTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ZooE2eTest, EveryShippedModelMeetsItsTargetThroughTheDaemon) {
   const char* cli = std::getenv("PYNQ_INFER_CLI");
   ASSERT_NE(cli, nullptr) << "PYNQ_INFER_CLI is not set";
+  const std::string backend = GetParam();
   const std::string models = testing::SourceDir() + "/models";
   absl::StatusOr<std::vector<testing::ZooEntry>> zoo = testing::ReadZooManifest(models);
   ASSERT_TRUE(zoo.ok()) << zoo.status();
-  auto daemon = testing::DaemonProcess::Start({.args = {"--model_dir=" + models + "/zoo"}});
+  std::vector<std::string> args = {"--model_dir=" + models + "/zoo", "--accelerator=" + backend};
+  if (backend == "fpga") {
+    args.insert(args.end(), {"--device=sim", "--cpu_fallback=false"});
+  }
+  auto daemon = testing::DaemonProcess::Start({.args = args});
   ASSERT_TRUE(daemon.ok()) << daemon.status();
 
   for (const testing::ZooEntry& entry : *zoo) {
@@ -61,7 +72,7 @@ TEST(ZooE2eTest, EveryShippedModelMeetsItsTargetThroughTheDaemon) {
         report);
     EXPECT_EQ(status, 0) << report;
     EXPECT_THAT(report, HasSubstr("failed_requests: 0\n"));
-    EXPECT_THAT(report, HasSubstr("backend: cpu\n"));
+    EXPECT_THAT(report, HasSubstr("backend: " + backend + "\n"));
     const double accuracy = ReportValue(report, "accuracy_pct");
     EXPECT_GE(accuracy, entry.min_accuracy_pct) << report;
     auto written = clients::ReadIdxInt32Matrix(scores_path);
@@ -70,14 +81,17 @@ TEST(ZooE2eTest, EveryShippedModelMeetsItsTargetThroughTheDaemon) {
     ASSERT_TRUE(golden.ok()) << golden.status();
     EXPECT_EQ(written->rows, golden->rows);
     EXPECT_TRUE(written->values == golden->values) << "scores differ from " << entry.golden_path;
-    std::printf("%-20s %6.0f images  accuracy %6.2f%% (target %.1f%%)  %8.0f images/s\n",
-                entry.name.c_str(), ReportValue(report, "images"), accuracy,
+    std::printf("%-4s %-20s %6.0f images  accuracy %6.2f%% (target %.1f%%)  %8.0f images/s\n",
+                backend.c_str(), entry.name.c_str(), ReportValue(report, "images"), accuracy,
                 entry.min_accuracy_pct, ReportValue(report, "images_per_s"));
   }
   absl::StatusOr<int> exit_code = (*daemon)->Stop();
   ASSERT_TRUE(exit_code.ok()) << exit_code.status();
   EXPECT_EQ(*exit_code, 0);
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, ZooE2eTest, ::testing::Values("cpu", "fpga"),
+                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 
 }  // namespace
 }  // namespace pynq

@@ -25,9 +25,12 @@ constexpr uint32_t kOpInt8Dense = 5;
 constexpr uint32_t kOpInt8DenseScores = 6;
 constexpr uint32_t kOpInt8Conv = 7;
 constexpr uint32_t kOpMaxPool = 8;
-// The ops this engine build executes; the rest are rejected with kStatusUnsupportedOp.
+// The ops this engine build executes (all of ABI v1); others are rejected with
+// kStatusUnsupportedOp.
 constexpr uint32_t kImplementedOps =
-    (1u << kOpInputBinarize) | (1u << kOpBnnDense) | (1u << kOpBnnDenseScores);
+    (1u << kOpInputBinarize) | (1u << kOpBnnDense) | (1u << kOpBnnDenseScores) |
+    (1u << kOpInputQuantize) | (1u << kOpInt8Dense) | (1u << kOpInt8DenseScores) |
+    (1u << kOpInt8Conv) | (1u << kOpMaxPool);
 
 // \tparam kPe   output neurons a binarized dense layer computes in parallel (processing elements)
 // \tparam kSimd 64-bit weight words each PE consumes per cycle
@@ -40,6 +43,8 @@ struct EngineConfig {
   static constexpr uint32_t kAxiWords = AxiWords;
   // Packed-bit activations of the widest layer.
   static constexpr uint32_t kMaxWords = kMaxFeatures / 64;
+  // Taps of an int8 convolution multiplied per cycle (from the on-chip input tensor and kernel).
+  static constexpr uint32_t kConvLanes = 8;
   // One image is read as 8-pixel words.
   static constexpr uint32_t kMaxInputWords = kMaxFeatures / 8;
   static_assert(kPe >= 1 && kPe <= 64, "PE must be 1..64");

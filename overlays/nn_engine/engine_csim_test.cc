@@ -1,6 +1,7 @@
 // C simulation of the engine: the synthesizable top function nn_engine(), compiled with g++ and
 // called with host pointers as its DDR, must give the CPU backend's scores bit for bit: for every
-// held-out MNIST image with the shipped model, and for random binarized models of random shapes.
+// test image of every shipped model (models/zoo.tsv), equal to its golden file too, and for random
+// binarized and int8 models of random shapes.
 #include "overlays/nn_engine/nn_engine.h"
 
 #include <cstring>
@@ -8,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/types/span.h"
 #include "accel/cpu_backend.h"
 #include "accel/model.h"
@@ -15,6 +17,7 @@
 #include "clients/idx_file.h"
 #include "gtest/gtest.h"
 #include "overlays/nn_engine/timing_model.h"
+#include "tests/zoo_manifest.h"
 
 namespace pynq::engine {
 namespace {
@@ -113,11 +116,117 @@ TEST(EngineCsimTest, HeldOutImagesMatchCpuBackendAndGolden) {
   EXPECT_EQ(engine, golden->values);
 }
 
+// Uniform integers from a fixed seed, for the random models' shapes and images.
+class RandomSource {
+ public:
+  explicit RandomSource(uint32_t seed) : rng_(seed) {}
+  uint32_t operator()(uint32_t lo, uint32_t hi) {
+    return std::uniform_int_distribution<uint32_t>(lo, hi)(rng_);
+  }
+  std::vector<uint8_t> Images(const Model& model, uint32_t batch) {
+    std::vector<uint8_t> images(batch * model.input_bytes());
+    for (uint8_t& p : images) p = static_cast<uint8_t>(rng_());
+    return images;
+  }
+
+ private:
+  std::mt19937 rng_;
+};
+
+// Runs a batch of random images of `model` on the engine and the CPU backend; `what` describes the
+// model for the failure message.
+void ExpectEngineMatchesCpu(const std::shared_ptr<const Model>& model, RandomSource& uniform,
+                            uint32_t tag, const std::string& what) {
+  const std::vector<uint8_t> images = uniform.Images(*model, uniform(1, 17));
+  EngineMemory mem(*model);
+  EXPECT_EQ(RunTop(mem, *model, images, tag), RunCpu(model, images)) << what;
+}
+
+// Every test image of every shipped model, binarized and int8 (MNIST held-out 2,000, Fashion-MNIST
+// test 10,000), in batches of 500: engine == CPU backend == golden, bit for bit.
+TEST(EngineCsimTest, EveryShippedModelMatchesCpuBackendAndGoldenOnItsWholeTestSet) {
+  absl::StatusOr<std::vector<testing::ZooEntry>> zoo =
+      testing::ReadZooManifest(SourceDir() + "/models");
+  ASSERT_TRUE(zoo.ok()) << zoo.status();
+  ASSERT_EQ(zoo->size(), 6u);
+  for (const testing::ZooEntry& entry : *zoo) {
+    SCOPED_TRACE(entry.name);
+    auto model = Model::LoadFile(entry.model_path);
+    ASSERT_TRUE(model.ok()) << model.status();
+    auto images = clients::ReadIdxImages(entry.images_path);
+    ASSERT_TRUE(images.ok()) << images.status();
+    auto golden = clients::ReadIdxInt32Matrix(entry.golden_path);
+    ASSERT_TRUE(golden.ok()) << golden.status();
+    ASSERT_EQ(golden->rows, images->count);
+
+    EngineMemory mem(**model);
+    const size_t image_bytes = (*model)->input_bytes();
+    const absl::Span<const uint8_t> all(images->pixels);
+    std::vector<int32_t> engine;
+    constexpr size_t kBatch = 500;
+    for (size_t first = 0; first < images->count; first += kBatch) {
+      const size_t n = std::min(kBatch, images->count - first);
+      std::vector<int32_t> part = RunTop(mem, **model, all.subspan(first * image_bytes, n * image_bytes),
+                                         static_cast<uint32_t>(first));
+      engine.insert(engine.end(), part.begin(), part.end());
+    }
+    EXPECT_TRUE(engine == RunCpu(*model, all)) << "engine scores differ from the CPU backend";
+    EXPECT_TRUE(engine == golden->values) << "engine scores differ from " << entry.golden_path;
+  }
+}
+
+// Random int8 models (fixed seeds): dense, convolution and pooling stages of random sizes, with
+// and without ReLU, rows that do not start on a weight-word boundary, kernels 1..7, windows 2..4.
+TEST(EngineCsimTest, RandomInt8ModelsMatchCpuBackend) {
+  RandomSource uniform(20261122);
+  for (uint64_t seed = 1; seed <= 40; ++seed) {
+    accel::RandomInt8Options options{.seed = seed};
+    uint32_t c = uniform(1, 3);
+    uint32_t h = uniform(4, 24);
+    uint32_t w = uniform(4, 24);
+    options.input = {c, h, w};
+    options.stages.clear();
+    std::string stages;
+    // Spatial stages while the tensor allows them, then dense ones.
+    const uint32_t spatial = uniform(0, 3);
+    for (uint32_t s = 0; s < spatial; ++s) {
+      if (uniform(0, 1) == 0) {
+        const uint32_t k = uniform(1, std::min<uint32_t>({7, h, w}));
+        const uint32_t oc = uniform(1, 8);
+        if (oc * (h - k + 1) * (w - k + 1) > kMaxFeatures) break;
+        options.stages.push_back(accel::Int8Conv(oc, static_cast<int32_t>(k), uniform(0, 1) == 1));
+        c = oc;
+        h = h - k + 1;
+        w = w - k + 1;
+        stages += " conv" + std::to_string(oc) + "k" + std::to_string(k);
+      } else {
+        const uint32_t p = uniform(2, 4);
+        if (h % p != 0 || w % p != 0) continue;
+        options.stages.push_back(accel::Int8Pool(static_cast<int32_t>(p)));
+        h /= p;
+        w /= p;
+        stages += " pool" + std::to_string(p);
+      }
+    }
+    const uint32_t dense = uniform(0, 2);
+    for (uint32_t d = 0; d < dense; ++d) {
+      const uint32_t outputs = uniform(0, 4) == 0 ? uniform(300, 1200) : uniform(1, 130);
+      options.stages.push_back(accel::Int8Dense(outputs, uniform(0, 1) == 1));
+      stages += " dense" + std::to_string(outputs);
+    }
+    options.num_classes = uniform(2, 40);
+    auto model = Model::FromBytes(accel::SerializeModel(accel::RandomInt8Spec(options)));
+    ASSERT_TRUE(model.ok()) << model.status() << " seed " << seed << stages;
+
+    ExpectEngineMatchesCpu(*model, uniform, static_cast<uint32_t>(seed),
+                           absl::StrCat("seed ", seed, ", input ", options.input.c, "x",
+                                        options.input.h, "x", options.input.w, ",", stages, ", ",
+                                        options.num_classes, " classes"));
+  }
+}
+
 TEST(EngineCsimTest, RandomModelsOfRandomShapesMatchCpuBackend) {
-  std::mt19937 rng(20261121);
-  auto uniform = [&](uint32_t lo, uint32_t hi) {
-    return std::uniform_int_distribution<uint32_t>(lo, hi)(rng);
-  };
+  RandomSource uniform(20261121);
   for (uint64_t seed = 1; seed <= 40; ++seed) {
     accel::RandomBnnOptions options{.seed = seed};
     options.input = {uniform(1, 3), uniform(1, 24), uniform(1, 24)};
@@ -132,14 +241,10 @@ TEST(EngineCsimTest, RandomModelsOfRandomShapesMatchCpuBackend) {
     auto model = Model::FromBytes(accel::SerializeModel(accel::RandomBnnSpec(options)));
     ASSERT_TRUE(model.ok()) << model.status();
 
-    const uint32_t batch = uniform(1, 17);
-    std::vector<uint8_t> images(batch * (*model)->input_bytes());
-    for (uint8_t& p : images) p = static_cast<uint8_t>(rng());
-    EngineMemory mem(**model);
-    EXPECT_EQ(RunTop(mem, **model, images, static_cast<uint32_t>(seed)), RunCpu(*model, images))
-        << "seed " << seed << ", input " << options.input.c << "x" << options.input.h << "x"
-        << options.input.w << ", " << hidden_layers << " hidden layers, "
-        << options.num_classes << " classes";
+    ExpectEngineMatchesCpu(*model, uniform, static_cast<uint32_t>(seed),
+                           absl::StrCat("seed ", seed, ", input ", options.input.c, "x",
+                                        options.input.h, "x", options.input.w, ", ", hidden_layers,
+                                        " hidden layers, ", options.num_classes, " classes"));
   }
 }
 
@@ -176,7 +281,7 @@ TEST_F(EngineProtocolTest, IdentifyReportsIdVersionAndCapsAndTouchesNoMemory) {
   EXPECT_EQ(mem_->out.status, kStatusOk);
   EXPECT_EQ(mem_->out.id, 0x504E4E45u);
   EXPECT_EQ(mem_->out.version >> 16, 1u);
-  EXPECT_EQ(CapsOpMask(mem_->out.caps), 0b1110u);  // ops 1, 2, 3
+  EXPECT_EQ(CapsOpMask(mem_->out.caps), 0b111111110u);  // ops 1..8, all of ABI v1
   EXPECT_EQ(CapsPe(mem_->out.caps), DefaultEngineConfig::kPe);
   EXPECT_EQ(CapsSimd(mem_->out.caps), DefaultEngineConfig::kSimd);
   EXPECT_TRUE(OutputUntouched());
@@ -189,8 +294,7 @@ TEST_F(EngineProtocolTest, CheckValidatesWithoutWritingScores) {
 }
 
 TEST_F(EngineProtocolTest, RejectsUnimplementedOpsNamingLayerAndOp) {
-  for (uint32_t op : {kOpInputQuantize, kOpInt8Dense, kOpInt8DenseScores, kOpInt8Conv, kOpMaxPool,
-                      0u, 99u}) {
+  for (uint32_t op : {0u, 9u, 15u, 99u}) {
     const uint64_t saved = Descriptor(1, 0);
     Descriptor(1, 0) = op;
     for (uint32_t command : {kCommandCheck, kCommandRun}) {
@@ -220,6 +324,10 @@ TEST_F(EngineProtocolTest, RejectsProgramsBeyondItsBuffers) {
       {"too wide", 1, 2, 784 | (uint64_t{4097} << 32), kStatusBadShape},
       // layer 2's input (65) is not layer 1's output (64)
       {"not chained", 2, 1, 65 | (uint64_t{1} << 32), kStatusBadShape},
+      // int8 ops on bits, an int8 scores layer after binarized layers, a second input op
+      {"int8 dense on bits", 1, 0, kOpInt8Dense, kStatusBadShape},
+      {"int8 scores on bits", 2, 0, kOpInt8DenseScores, kStatusBadShape},
+      {"input op inside", 1, 0, kOpInputQuantize, kStatusBadShape},
   };
   for (const Case& c : cases) {
     const std::vector<uint64_t> saved = mem_->program;
@@ -262,6 +370,27 @@ TEST(TimingModelTest, DenseLayerIsBoundByTheLargerOfComputeAndWeightStream) {
   EXPECT_EQ(CallCycles<DefaultEngineConfig>(layers, 2, 0, kCommandIdentify), 16u);
   EXPECT_EQ(CallCycles<DefaultEngineConfig>(layers, 2, 3, kCommandRun),
             16u + (2 + 16 + 32) + 3 * ((138 + 1224) + 32 + 32) + 8 + 32);
+}
+
+// The int8 layers' formulas (timing_model.h), worked by hand.
+TEST(TimingModelTest, Int8LayersFollowTheirFormulas) {
+  const LayerDesc quantize{.op = kOpInputQuantize, .n_in = 784, .n_out = 784};
+  EXPECT_EQ(LayerCycles<DefaultEngineConfig>(quantize), 98u + 32);
+  // 84 inputs: rows start on and off word boundaries, straddling 11 words each (84 / 8 = 10.5).
+  const LayerDesc dense{.op = kOpInt8Dense, .n_in = 84, .n_out = 2};
+  EXPECT_EQ(LayerCycles<DefaultEngineConfig>(dense), (3u * 2 + 32) + 2 * (11 + 32 + 8));
+  const LayerDesc scores{.op = kOpInt8DenseScores, .n_in = 16, .n_out = 3};
+  EXPECT_EQ(LayerCycles<DefaultEngineConfig>(scores), 3u * (2 + 32 + 8 + 32));
+  // 1x28x28 -> 6x24x24, K 5: 25 taps, 4 cycles each at 8 lanes; each kernel straddles 4 words.
+  const LayerDesc conv{.op = kOpInt8Conv, .in_c = 1, .in_h = 28, .in_w = 28, .out_c = 6,
+                       .out_h = 24, .out_w = 24, .n_in = 784, .n_out = 3456, .arg0 = 5};
+  uint64_t kernel_words = 0;
+  for (uint64_t o = 0; o < 6; ++o) kernel_words += (o * 25 + 25 + 7) / 8 - o * 25 / 8;
+  EXPECT_EQ(kernel_words, 6u * 4);
+  EXPECT_EQ(LayerCycles<DefaultEngineConfig>(conv),
+            25u + (18 + 32) + kernel_words + 6 * 32 + 6 * 576 * (4 + 8));
+  const LayerDesc pool{.op = kOpMaxPool, .n_in = 3456, .n_out = 864, .arg0 = 2};
+  EXPECT_EQ(LayerCycles<DefaultEngineConfig>(pool), 864u * 6);
 }
 
 }  // namespace

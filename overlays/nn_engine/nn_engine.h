@@ -23,6 +23,11 @@
 #include "overlays/nn_engine/bnn_dense.h"
 #include "overlays/nn_engine/engine_config.h"
 #include "overlays/nn_engine/input_binarize.h"
+#include "overlays/nn_engine/input_quantize.h"
+#include "overlays/nn_engine/int8_arith.h"
+#include "overlays/nn_engine/int8_conv.h"
+#include "overlays/nn_engine/int8_dense.h"
+#include "overlays/nn_engine/maxpool.h"
 #include "overlays/nn_engine/program.h"
 
 namespace pynq {
@@ -70,9 +75,13 @@ void RunEngine(const Port& program, const Port& weights, const Port& input, cons
     return;
   }
 
-  // Ping-pong activations, and the scores of the last layer.
+  // Ping-pong activations (packed bits for the binarized ops, int8 for the others), the scores
+  // of the last layer, and the requantization params of the int8 layer running.
   uint64_t act[2][Config::kMaxWords];
 #pragma HLS ARRAY_PARTITION variable = act cyclic factor = Config::kSimd dim = 2
+  int8_t act8[2][kMaxFeatures];
+#pragma HLS ARRAY_PARTITION variable = act8 cyclic factor = Config::kConvLanes dim = 2
+  Requantizer rq;
   int32_t scores[kMaxClasses];
   const uint32_t classes = layers[count - 1].n_out;
   const uint32_t input_stride_words = InputStride(layers[0].n_in) / 8;
@@ -89,13 +98,35 @@ Images:
 #pragma HLS LOOP_TRIPCOUNT min = 2 max = 16
       if (l >= count) break;
       const LayerDesc& layer = layers[l];
+      const uint32_t weights_word = layer.weights_offset / 8;
+      const uint32_t params_word = layer.params_offset / 8;
       if (layer.op == kOpInputBinarize) {
         InputBinarize<Config>(input, image * input_stride_words, layer.n_in,
                               static_cast<uint32_t>(layer.arg0), act[current]);
+      } else if (layer.op == kOpInputQuantize) {
+        const InputQuantizeArgs args = {layer.n_in, layer.arg0,
+                                        static_cast<uint32_t>(layer.arg1)};
+        InputQuantize(input, image * input_stride_words, args, act8[current]);
+      } else if (layer.op == kOpBnnDense || layer.op == kOpBnnDenseScores) {
+        BnnDense<Config>(weights, weights_word, params_word, layer.n_in, layer.n_out,
+                         layer.op == kOpBnnDenseScores, act[current], act[1 - current], scores);
+        current = 1 - current;
+      } else if (layer.op == kOpInt8Dense || layer.op == kOpInt8DenseScores) {
+        const Int8DenseArgs args = {layer.n_in,   layer.n_out,     weights_word,
+                                    params_word, layer.arg1 != 0, layer.op == kOpInt8DenseScores};
+        Int8Dense(weights, args, act8[current], rq, act8[1 - current], scores);
+        current = 1 - current;
+      } else if (layer.op == kOpInt8Conv) {
+        const Int8ConvArgs args = {layer.in_c,   layer.in_h,
+                                   layer.in_w,   layer.out_c,
+                                   static_cast<uint32_t>(layer.arg0), weights_word,
+                                   params_word,  layer.arg1 != 0};
+        Int8Conv<Config>(weights, args, act8[current], rq, act8[1 - current]);
+        current = 1 - current;
       } else {
-        BnnDense<Config>(weights, layer.weights_offset / 8, layer.params_offset / 8, layer.n_in,
-                         layer.n_out, layer.op == kOpBnnDenseScores, act[current],
-                         act[1 - current], scores);
+        const MaxPoolArgs args = {layer.in_c, layer.in_h, layer.in_w,
+                                  static_cast<uint32_t>(layer.arg0)};
+        MaxPool(args, act8[current], act8[1 - current]);
         current = 1 - current;
       }
     }

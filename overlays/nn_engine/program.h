@@ -21,11 +21,14 @@ namespace engine {
 
 struct LayerDesc {
   uint32_t op;
+  uint32_t in_c, in_h, in_w;
+  uint32_t out_c, out_h, out_w;
   uint32_t n_in;   // in_c * in_h * in_w
   uint32_t n_out;  // out_c * out_h * out_w
   uint32_t weights_offset;  // bytes from the start of WEIGHTS
   uint32_t params_offset;
   int32_t arg0;
+  int32_t arg1;
 };
 
 // Words of the program header and of one descriptor.
@@ -35,10 +38,35 @@ constexpr uint32_t kLayerWords = 8;
 inline uint32_t Lo(uint64_t w) { return static_cast<uint32_t>(w); }
 inline uint32_t Hi(uint64_t w) { return static_cast<uint32_t>(w >> 32); }
 
+// Whether `op` takes int8 activations (ops 5..8); the binarized ops 2, 3 take bits, and the input
+// ops 1, 4 take the image.
+inline bool TakesInt8(uint32_t op) { return op >= kOpInt8Dense && op <= kOpMaxPool; }
+// Whether `op` produces int8 activations.
+inline bool MakesInt8(uint32_t op) {
+  return op == kOpInputQuantize || op == kOpInt8Dense || op == kOpInt8Conv || op == kOpMaxPool;
+}
+
+// The geometry an int8 convolution or pool needs so that no index leaves its tensors: the
+// output shape the op defines for the input shape, and the arg in range.
+inline bool SpatialShapeOk(uint32_t op, const uint64_t in[3], const uint64_t out[3], int32_t arg0) {
+  if (op == kOpInt8Conv) {
+    const uint64_t k = static_cast<uint64_t>(arg0);
+    return arg0 >= 1 && arg0 <= 7 && k <= in[1] && k <= in[2] && out[1] == in[1] - k + 1 &&
+           out[2] == in[2] - k + 1;
+  }
+  if (op == kOpMaxPool) {
+    const uint64_t p = static_cast<uint64_t>(arg0);
+    return arg0 >= 2 && arg0 <= 4 && in[1] % p == 0 && in[2] % p == 0 && out[0] == in[0] &&
+           out[1] == in[1] / p && out[2] == in[2] / p;
+  }
+  return true;
+}
+
 // Reads and checks the program. Returns a MakeStatus() word; on kStatusOk, `layers[0..count)`
-// holds a chain the engine can run: an INPUT_BINARIZE first, BNN_DENSE layers, a
-// BNN_DENSE_SCORES last, each layer's input the previous layer's output, every width within
-// kMaxFeatures, the scores within kMaxClasses.
+// holds a chain the engine can run: an input op first (INPUT_BINARIZE or INPUT_QUANTIZE), a
+// scores op last (BNN_DENSE_SCORES or INT8_DENSE_SCORES), binarized ops on bits and int8 ops on
+// int8, each layer's input the previous layer's output, every tensor within kMaxFeatures
+// elements, the scores within kMaxClasses, conv and pool shapes consistent with their args.
 template <typename Config, typename Port>
 uint32_t ReadProgram(const Port& program, LayerDesc layers[kMaxLayers], uint32_t& count) {
   const uint64_t header = program.Read(0);
@@ -58,26 +86,43 @@ Layers:
     }
     const uint32_t op = Lo(w[0]);
     const uint32_t flags = Hi(w[0]);
-    const uint64_t n_in = uint64_t{Lo(w[1])} * Hi(w[1]) * Lo(w[2]);
-    const uint64_t n_out = uint64_t{Hi(w[2])} * Lo(w[3]) * Hi(w[3]);
+    const uint64_t in[3] = {Lo(w[1]), Hi(w[1]), Lo(w[2])};
+    const uint64_t out[3] = {Hi(w[2]), Lo(w[3]), Hi(w[3])};
+    const uint64_t n_in = in[0] * in[1] * in[2];
+    const uint64_t n_out = out[0] * out[1] * out[2];
+    const int32_t arg0 = static_cast<int32_t>(Lo(w[6]));
     if (flags != 0 || Hi(w[7]) != 0) return MakeStatus(kStatusBadProgram, l, op);
     if (op > 15 || ((kImplementedOps >> op) & 1u) == 0) {
       return MakeStatus(kStatusUnsupportedOp, l, op);
     }
     const bool first = l == 0;
     const bool last = l + 1 == count;
+    const bool input_op = op == kOpInputBinarize || op == kOpInputQuantize;
+    const bool scores_op = op == kOpBnnDenseScores || op == kOpInt8DenseScores;
+    const bool chained =
+        first || (n_in == layers[l - 1].n_out && TakesInt8(op) == MakesInt8(layers[l - 1].op));
     const bool shape_ok =
+        // Each dimension bounded first, so the products cannot wrap around.
+        in[0] <= kMaxFeatures && in[1] <= kMaxFeatures && in[2] <= kMaxFeatures &&
+        out[0] <= kMaxFeatures && out[1] <= kMaxFeatures && out[2] <= kMaxFeatures &&
         n_in >= 1 && n_in <= kMaxFeatures && n_out >= 1 && n_out <= kMaxFeatures &&
-        (op == kOpInputBinarize) == first && (op == kOpBnnDenseScores) == last &&
-        (op != kOpInputBinarize || n_out == n_in) && (op != kOpBnnDenseScores || n_out <= kMaxClasses) &&
-        (first || n_in == layers[l - 1].n_out) && Lo(w[4]) % 8 == 0 && Lo(w[5]) % 8 == 0;
+        input_op == first && scores_op == last && (!input_op || n_out == n_in) &&
+        (!scores_op || n_out <= kMaxClasses) && chained && SpatialShapeOk(op, in, out, arg0) &&
+        Lo(w[4]) % 8 == 0 && Lo(w[5]) % 8 == 0;
     if (!shape_ok) return MakeStatus(kStatusBadShape, l, op);
     layers[l].op = op;
+    layers[l].in_c = static_cast<uint32_t>(in[0]);
+    layers[l].in_h = static_cast<uint32_t>(in[1]);
+    layers[l].in_w = static_cast<uint32_t>(in[2]);
+    layers[l].out_c = static_cast<uint32_t>(out[0]);
+    layers[l].out_h = static_cast<uint32_t>(out[1]);
+    layers[l].out_w = static_cast<uint32_t>(out[2]);
     layers[l].n_in = static_cast<uint32_t>(n_in);
     layers[l].n_out = static_cast<uint32_t>(n_out);
     layers[l].weights_offset = Lo(w[4]);
     layers[l].params_offset = Lo(w[5]);
-    layers[l].arg0 = static_cast<int32_t>(Lo(w[6]));
+    layers[l].arg0 = arg0;
+    layers[l].arg1 = static_cast<int32_t>(Hi(w[6]));
   }
   return MakeStatus(kStatusOk, 0, 0);
 }

@@ -1,6 +1,6 @@
 // The C-simulation testbench Vitis HLS runs (run_hls.tcl: csim_design): plain C++14 with no
-// library beyond the standard one, as Vitis HLS compiles it. It loads the shipped model file,
-// places its PROGRAM and WEIGHTS sections and the held-out images in "DDR" (host arrays), calls
+// library beyond the standard one, as Vitis HLS compiles it. It loads a shipped model file
+// (run_hls.tcl: the binarized MLP; CMake also runs it on the MNIST int8 models), places its PROGRAM and WEIGHTS sections and the held-out images in "DDR" (host arrays), calls
 // the top function nn_engine() in batches, and compares every score with the golden file of the
 // Python integer reference. Returns 0 only if all 2,000 x 10 scores match.
 //
