@@ -22,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "bench/median.h"
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/status/statusor.h"
@@ -63,12 +64,9 @@ absl::StatusOr<std::unique_ptr<DaemonProcess>> StartDaemon(int max_batch_size,
        .only_models = {model}});
 }
 
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
 }  // namespace
+
+using pynq::bench::Median;
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);

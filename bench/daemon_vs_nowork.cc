@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/median.h"
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
@@ -66,12 +67,9 @@ struct Scenario {
   double target_ratio;
 };
 
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
 }  // namespace
+
+using pynq::bench::Median;
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
