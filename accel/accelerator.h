@@ -16,7 +16,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
-#include "accel/model.h"
+#include "accel/model/model.h"
 
 namespace pynq::accel {
 

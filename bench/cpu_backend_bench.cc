@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "accel/cpu_backend.h"
-#include "accel/model.h"
+#include "accel/cpu/cpu_backend.h"
+#include "accel/model/model.h"
 #include "benchmark/benchmark.h"
 
 namespace {

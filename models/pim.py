@@ -1,7 +1,7 @@
 """Writes and reads pynq-infer model files (`*.pim`), format v1 / engine ABI v1.
 
-accel/MODEL_FORMAT.md is the specification; this module follows it field by field and is the Python
-counterpart of the C++ loader (accel/model.h). read()/decode() validate everything the page says and
+accel/model/MODEL_FORMAT.md is the specification; this module follows it field by field and is the Python
+counterpart of the C++ loader (accel/model/model.h). read()/decode() validate everything the page says and
 raise a ModelFormatError (a ValueError) whose subclass mirrors the C++ loader's absl code:
 
   DataLossError          kDataLoss          truncated file, section past the end, CRC mismatch

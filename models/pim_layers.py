@@ -1,4 +1,4 @@
-"""The layer ops of engine ABI v1: their numbers, constructors and rules (accel/MODEL_FORMAT.md,
+"""The layer ops of engine ABI v1: their numbers, constructors and rules (accel/model/MODEL_FORMAT.md,
 "Ops of engine ABI v1" and "Int8 ops").
 
 pim.py is the file container (header, META, PROGRAM, WEIGHTS, CRC) and re-exports everything here,

@@ -1,6 +1,6 @@
 """Post-training quantization of float networks to the int8 ops of engine ABI v1 (numpy only).
 
-The scheme (accel/MODEL_FORMAT.md, "Int8 ops"): every int8 tensor t stands for the real tensor
+The scheme (accel/model/MODEL_FORMAT.md, "Int8 ops"): every int8 tensor t stands for the real tensor
 s_t * t, with one scale s_t > 0 per tensor and no zero point (symmetric).
   input      the float network sees x = pixel / 255; INPUT_QUANTIZE computes
              q = RoundShift(pixel * m, n) with m / 2^n ~ 1 / (255 * s_in), s_in ~ 1 / 127

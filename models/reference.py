@@ -2,7 +2,7 @@
 """Integer reference implementation of a pynq-infer model (engine ABI v1).
 
 It reads a `.pim` file through pim.py, so it also checks the file against the format, and computes
-the class scores of a batch of images exactly as accel/MODEL_FORMAT.md defines each op, with numpy
+the class scores of a batch of images exactly as accel/model/MODEL_FORMAT.md defines each op, with numpy
 integer operations only. Binarized layers work on the packed u64 words themselves: the input bits
 are packed here with shifts (not with pim.pack_bits, so a bit-order mistake in the writer cannot
 cancel out), and dot = n_in - 2 * popcount(row XOR input). Int8 layers hold activations as int64

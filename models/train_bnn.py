@@ -12,7 +12,7 @@ Adam, cosine-annealed learning rate. With only 8,000 MNIST training images the n
 (about 99.8% train, 90.5% held-out), so every epoch sees each image shifted by a random -1..1 pixels
 in x and y (zero fill), which lifts held-out accuracy to about 92%.
 
-Export to integers (accel/MODEL_FORMAT.md, engine ABI v1):
+Export to integers (accel/model/MODEL_FORMAT.md, engine ABI v1):
   INPUT_BINARIZE    arg0 = 128
   BNN_DENSE         784 -> 64; the BatchNorm becomes one threshold T per unit, fire iff dot >= T
   BNN_DENSE_SCORES  64 -> 10;  score = dot + round(b / s), which has the argmax of s * dot + b up to

@@ -9,7 +9,7 @@ Training: Adam, cosine-annealed learning rate, cross-entropy, one thread; MNIST 
 by a random -1..1 pixels per epoch, Fashion-MNIST images mirrored at random (ARCHS has the recipes
 per data set; training.py the loop).
 
-Export (quantize.py has the scheme; accel/MODEL_FORMAT.md the ops): INPUT_QUANTIZE to scale 1/127,
+Export (quantize.py has the scheme; accel/model/MODEL_FORMAT.md the ops): INPUT_QUANTIZE to scale 1/127,
 then each Linear or Conv2d (with the ReLU after it fused as the clamp at 0) becomes INT8_DENSE or
 INT8_CONV with per-channel int8 weights, int32 biases and a fixed-point multiplier and shift per
 channel to the next tensor's scale; each MaxPool2d becomes MAXPOOL; the last Linear becomes

@@ -4,15 +4,15 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "accel/cpu_backend.h"
-#include "accel/engine_regs.h"
-#include "accel/fpga_backend.h"
-#include "accel/mmio_device.h"
-#include "accel/overlay_manifest.h"
-#include "accel/status_macros.h"
+#include "accel/cpu/cpu_backend.h"
+#include "accel/fpga/devices/mmio/mmio_device.h"
+#include "accel/fpga/engine_regs.h"
+#include "accel/fpga/fpga_backend.h"
+#include "accel/fpga/overlay_manifest.h"
+#include "base/status_macros.h"
 #include "spdlog/spdlog.h"
 #ifdef PYNQ_WITH_XRT
-#include "accel/xrt_device.h"
+#include "accel/fpga/devices/xrt/xrt_device.h"
 #endif
 
 namespace pynq::service {

@@ -17,9 +17,9 @@
 
 #include "absl/status/statusor.h"
 #include "accel/accelerator.h"
-#include "accel/fpga_engine.h"
-#include "accel/model.h"
-#include "accel/sim_device.h"
+#include "accel/fpga/devices/sim/sim_device.h"
+#include "accel/fpga/fpga_engine.h"
+#include "accel/model/model.h"
 
 namespace pynq::service {
 
@@ -29,7 +29,7 @@ struct BackendOptions {
   std::string accelerator = "cpu";
   // "sim" (the virtual board), "xrt" or "mmio".
   std::string device = "sim";
-  // xrt and mmio: the manifest of the loaded overlay (accel/overlay_manifest.h).
+  // xrt and mmio: the manifest of the loaded overlay (accel/fpga/overlay_manifest.h).
   std::string overlay_manifest;
   accel::SimDevice::Options sim;
   accel::FpgaEngine::Options engine;

@@ -19,7 +19,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
-#include "accel/model.h"
+#include "accel/model/model.h"
 #include "service/inference_request.h"
 #include "service/metrics.h"
 

@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "absl/time/clock.h"
-#include "accel/cpu_backend.h"
-#include "accel/model_builder.h"
+#include "accel/cpu/cpu_backend.h"
+#include "accel/model/model_builder.h"
 #include "gtest/gtest.h"
 #include "service/batcher.h"
 

@@ -12,8 +12,8 @@
 
 #include "absl/status/status.h"
 #include "absl/time/clock.h"
-#include "accel/cpu_backend.h"
-#include "accel/model_builder.h"
+#include "accel/cpu/cpu_backend.h"
+#include "accel/model/model_builder.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 

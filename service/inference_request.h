@@ -27,7 +27,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
-#include "accel/model.h"
+#include "accel/model/model.h"
 
 namespace pynq::service {
 

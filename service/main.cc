@@ -19,7 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
-#include "accel/sim_device.h"
+#include "accel/fpga/devices/sim/sim_device.h"
 #include "service/batcher_config.h"
 #include "service/fpga_presence.h"
 #include "service/metrics_reporter.h"

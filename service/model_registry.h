@@ -44,9 +44,9 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "accel/cpu_backend.h"
-#include "accel/fpga_backend.h"
-#include "accel/model.h"
+#include "accel/cpu/cpu_backend.h"
+#include "accel/fpga/fpga_backend.h"
+#include "accel/model/model.h"
 #include "service/backend_factory.h"
 #include "service/batcher.h"
 #include "service/metrics.h"

@@ -12,7 +12,7 @@
 #include <thread>
 #include <vector>
 
-#include "accel/model_builder.h"
+#include "accel/model/model_builder.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "service/inference_request.h"

@@ -29,8 +29,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "accel/cpu_backend.h"
-#include "accel/model_builder.h"
+#include "accel/cpu/cpu_backend.h"
+#include "accel/model/model_builder.h"
 #include "clients/windowed_stream.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"

@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "absl/types/span.h"
-#include "accel/cpu_backend.h"
-#include "accel/model.h"
+#include "accel/cpu/cpu_backend.h"
+#include "accel/model/model.h"
 #include "clients/idx_file.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"

@@ -1,5 +1,5 @@
 // BNN_DENSE (op 2) and BNN_DENSE_SCORES (op 3): the binarized dense layer, XNOR-popcount over
-// packed bits with the weights streamed from DDR (accel/MODEL_FORMAT.md). Row i of the weights is
+// packed bits with the weights streamed from DDR (accel/model/MODEL_FORMAT.md). Row i of the weights is
 // ceil(n_in/64) u64 words; dot_i = n_in - 2 * popcount(row_i XOR input).
 //
 // Folding: output rows are taken kPe at a time (a tile), and each PE consumes kSimd words of its

@@ -11,12 +11,12 @@
 
 #include <cstdint>
 
-#include "accel/engine_regs.h"
+#include "accel/fpga/engine_regs.h"
 
 namespace pynq {
 namespace engine {
 
-// Op codes of engine ABI v1 (accel/MODEL_FORMAT.md "Ops of engine ABI v1").
+// Op codes of engine ABI v1 (accel/model/MODEL_FORMAT.md "Ops of engine ABI v1").
 constexpr uint32_t kOpInputBinarize = 1;
 constexpr uint32_t kOpBnnDense = 2;
 constexpr uint32_t kOpBnnDenseScores = 3;

@@ -11,9 +11,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/types/span.h"
-#include "accel/cpu_backend.h"
-#include "accel/model.h"
-#include "accel/model_builder.h"
+#include "accel/cpu/cpu_backend.h"
+#include "accel/model/model.h"
+#include "accel/model/model_builder.h"
 #include "clients/idx_file.h"
 #include "gtest/gtest.h"
 #include "overlays/nn_engine/timing_model.h"

@@ -10,7 +10,7 @@
 #include <cstring>
 #include <vector>
 
-#include "accel/model.h"
+#include "accel/model/model.h"
 #include "overlays/nn_engine/nn_engine.h"
 #include "overlays/nn_engine/timing_model.h"
 

@@ -1,5 +1,5 @@
 // INPUT_BINARIZE (op 1): reads one image of `n` uint8 pixels from DDR and packs it into bits,
-// bit j = pixel[j] >= threshold (accel/MODEL_FORMAT.md). Pixels arrive 8 per 64-bit word, so
+// bit j = pixel[j] >= threshold (accel/model/MODEL_FORMAT.md). Pixels arrive 8 per 64-bit word, so
 // one word is consumed per cycle; the packed output has zero padding bits.
 #ifndef PYNQ_OVERLAYS_NN_ENGINE_INPUT_BINARIZE_H_
 #define PYNQ_OVERLAYS_NN_ENGINE_INPUT_BINARIZE_H_

@@ -1,5 +1,5 @@
 // INPUT_QUANTIZE (op 4): reads one image of `n` uint8 pixels from DDR and quantizes it to int8,
-// q = clamp(RoundShift(pixel * multiplier, shift), -128, 127) (accel/MODEL_FORMAT.md). Pixels
+// q = clamp(RoundShift(pixel * multiplier, shift), -128, 127) (accel/model/MODEL_FORMAT.md). Pixels
 // arrive 8 per 64-bit word, one word per cycle.
 #ifndef PYNQ_OVERLAYS_NN_ENGINE_INPUT_QUANTIZE_H_
 #define PYNQ_OVERLAYS_NN_ENGINE_INPUT_QUANTIZE_H_

@@ -1,4 +1,4 @@
-// The integer arithmetic every int8 layer of the engine shares (accel/MODEL_FORMAT.md "Int8 ops"):
+// The integer arithmetic every int8 layer of the engine shares (accel/model/MODEL_FORMAT.md "Int8 ops"):
 // RoundShift and Requantize with 64-bit intermediates, exactly as the CPU backend computes them,
 // and the read of int8 weight bytes streamed from DDR as 64-bit words.
 //
@@ -11,7 +11,7 @@
 
 #include <cstdint>
 
-#include "accel/engine_regs.h"
+#include "accel/fpga/engine_regs.h"
 #include "overlays/nn_engine/engine_config.h"
 
 namespace pynq {

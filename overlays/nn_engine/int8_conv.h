@@ -1,5 +1,5 @@
 // INT8_CONV (op 7): a valid (no padding), stride-1 K x K convolution of a C x H x W int8 tensor
-// into OC channels of (H-K+1) x (W-K+1) (accel/MODEL_FORMAT.md "Int8 ops"):
+// into OC channels of (H-K+1) x (W-K+1) (accel/model/MODEL_FORMAT.md "Int8 ops"):
 //   acc = bias_o + sum_{c,ky,kx} w[o][c][ky][kx] * x[c][y+ky][x+kx];  out = Requantize(acc, ...)
 // Each output channel's kernel (C*K*K int8, weights [OC][C][K][K]) is streamed from DDR once, one
 // 64-bit word per cycle, into an on-chip buffer, then reused for every output pixel; the taps of

@@ -1,6 +1,6 @@
 // INT8_DENSE (op 5) and INT8_DENSE_SCORES (op 6): the int8 dense layer with int32 accumulators,
 // weights [n_out][n_in] streamed from DDR one 64-bit word (8 MACs) per cycle, activations from an
-// on-chip buffer (accel/MODEL_FORMAT.md "Int8 ops").
+// on-chip buffer (accel/model/MODEL_FORMAT.md "Int8 ops").
 //   acc_i = bias_i + sum_j w_ij * x_j
 //   INT8_DENSE:        out_i = Requantize(acc_i, M_i, n_i, lo)
 //   INT8_DENSE_SCORES: scores_i = acc_i

@@ -1,5 +1,5 @@
 // MAXPOOL (op 8): the maximum of each non-overlapping P x P window of a C x H x W int8 tensor,
-// out (C, H/P, W/P) (accel/MODEL_FORMAT.md "Int8 ops"). On-chip buffer to on-chip buffer, one
+// out (C, H/P, W/P) (accel/model/MODEL_FORMAT.md "Int8 ops"). On-chip buffer to on-chip buffer, one
 // output per P*P cycles: the window's elements are compared one per cycle.
 #ifndef PYNQ_OVERLAYS_NN_ENGINE_MAXPOOL_H_
 #define PYNQ_OVERLAYS_NN_ENGINE_MAXPOOL_H_

@@ -4,10 +4,10 @@
 //
 // Two entry points, one body:
 //   - nn_engine(): the synthesizable top function, with m_axi ports and the s_axilite register
-//     map of accel/engine_regs.h. C-simulation tests call it with host pointers.
+//     map of accel/fpga/engine_regs.h. C-simulation tests call it with host pointers.
 //   - RunEngine<Config>(ports...): the body, over any memory "port" type with
 //       uint64_t Read(uint32_t word) const;   void Write(uint32_t word, uint64_t value);
-//     The virtual board (accel/sim_device.h) runs it over address-checked DDR windows.
+//     The virtual board (accel/fpga/devices/sim/sim_device.h) runs it over address-checked DDR windows.
 //
 //   EngineOutputs out;
 //   RunEngine<DefaultEngineConfig>(program, weights, input, output, batch, kCommandRun, tag, out);
@@ -19,7 +19,7 @@
 
 #include <cstdint>
 
-#include "accel/engine_regs.h"
+#include "accel/fpga/engine_regs.h"
 #include "overlays/nn_engine/bnn_dense.h"
 #include "overlays/nn_engine/engine_config.h"
 #include "overlays/nn_engine/input_binarize.h"

@@ -1,5 +1,5 @@
 // The layer program as the engine reads it from DDR: the PROGRAM section of a model file
-// (accel/MODEL_FORMAT.md), a 16-byte header and 64-byte layer descriptors, read as u64 words.
+// (accel/model/MODEL_FORMAT.md), a 16-byte header and 64-byte layer descriptors, read as u64 words.
 //
 //   LayerDesc layers[kMaxLayers];
 //   uint32_t count = 0;
@@ -13,7 +13,7 @@
 
 #include <cstdint>
 
-#include "accel/engine_regs.h"
+#include "accel/fpga/engine_regs.h"
 #include "overlays/nn_engine/engine_config.h"
 
 namespace pynq {

@@ -1,5 +1,5 @@
 // The engine's cycle count for one call, from the loop trip counts of nn_engine.h and the PE /
-// SIMD configuration. The virtual board (accel/sim_device.h) delays ap_done by it, so batching
+// SIMD configuration. The virtual board (accel/fpga/devices/sim/sim_device.h) delays ap_done by it, so batching
 // can be studied without a board. It is a model: csynth's latency report and a board's
 // measurements are what to calibrate it against (overlays/README.md).
 //

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Checks the register map Vitis HLS generated for the engine against accel/engine_regs.h.
+"""Checks the register map Vitis HLS generated for the engine against accel/fpga/engine_regs.h.
 
-    check_regmap.py xnn_engine_hw.h accel/engine_regs.h
+    check_regmap.py xnn_engine_hw.h accel/fpga/engine_regs.h
 
 Vitis HLS writes `#define XNN_ENGINE_CONTROL_ADDR_<ARG>_DATA 0x..` for every argument on the
 s_axilite bundle `control`; the driver uses `constexpr uint32_t kReg<Name> = 0x..;`. Exits 1 and
@@ -35,7 +35,7 @@ def generated_offsets(text):
 
 
 def driver_offsets(text):
-    """{kRegName: offset} from accel/engine_regs.h."""
+    """{kRegName: offset} from accel/fpga/engine_regs.h."""
     pattern = re.compile(r"constexpr\s+uint32_t\s+(kReg\w+)\s*=\s*0x([0-9a-fA-F]+)\s*;")
     return {m.group(1): int(m.group(2), 16) for m in pattern.finditer(text)}
 
@@ -65,7 +65,7 @@ def main(argv):
     for p in problems:
         print(f"register map mismatch: {p}", file=sys.stderr)
     if not problems:
-        print(f"register map: {len(ARGUMENTS)} arguments match accel/engine_regs.h")
+        print(f"register map: {len(ARGUMENTS)} arguments match accel/fpga/engine_regs.h")
     return 1 if problems else 0
 
 

@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "accel/engine_regs.h"
+#include "accel/fpga/engine_regs.h"
 #include "overlays/nn_engine/nn_engine.h"
 
 namespace {

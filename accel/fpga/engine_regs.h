@@ -1,0 +1,147 @@
+// The contract between the HLS engine (overlays/nn_engine/) and its driver (accel/fpga_backend.*):
+// the engine's AXI4-Lite register map, its commands and status words, its identity, and the
+// layout of the buffers it reads and writes in DDR. Both sides include this one header, so they
+// cannot drift apart; overlays/nn_engine/hls/check_regmap.py compares the offsets with the ones
+// Vitis HLS generates (x<top>_hw.h), and XrtDevice compares them with the xclbin's.
+//
+//   device.Write32(engine::kRegInputLo, Low32(input_address));
+//   device.Write32(engine::kRegCommand, engine::kCommandRun);
+//   device.Write32(engine::kRegCtrl, engine::kCtrlStart);
+//
+// Plain C++14 with no dependencies: Vitis HLS compiles it too.
+#ifndef PYNQ_ACCEL_FPGA_ENGINE_REGS_H_
+#define PYNQ_ACCEL_FPGA_ENGINE_REGS_H_
+
+#include <cstdint>
+
+namespace pynq {
+namespace engine {
+
+// --- Block-level control (Vitis HLS ap_ctrl_hs on s_axilite) ------------------------------------
+// 0x00 CTRL: bit0 ap_start (write 1 to start; reads 1 until the engine accepts the call),
+// bit1 ap_done (set when the call finishes, CLEARED WHEN READ), bit2 ap_idle, bit3 ap_ready
+// (clear on read). 0x04 GIE, 0x08 IER, 0x0C ISR (bit0 done, bit1 ready; write 1 to toggle).
+constexpr uint32_t kRegCtrl = 0x00;
+constexpr uint32_t kRegGie = 0x04;
+constexpr uint32_t kRegIer = 0x08;
+constexpr uint32_t kRegIsr = 0x0C;
+constexpr uint32_t kCtrlStart = 1u << 0;
+constexpr uint32_t kCtrlDone = 1u << 1;
+constexpr uint32_t kCtrlIdle = 1u << 2;
+constexpr uint32_t kCtrlReady = 1u << 3;
+
+// --- Arguments, in the order of the top function's parameters -----------------------------------
+// Vitis HLS gives a 64-bit pointer two words (low, high) and a reserved word; a 32-bit input
+// scalar one word and a reserved word; an output scalar a data word and a control word whose
+// bit0 is ap_vld.
+constexpr uint32_t kRegProgramLo = 0x10;  // DDR address of the PROGRAM section
+constexpr uint32_t kRegProgramHi = 0x14;
+constexpr uint32_t kRegWeightsLo = 0x1C;  // DDR address of the WEIGHTS section
+constexpr uint32_t kRegWeightsHi = 0x20;
+constexpr uint32_t kRegInputLo = 0x28;  // DDR address of the input images (see InputStride)
+constexpr uint32_t kRegInputHi = 0x2C;
+constexpr uint32_t kRegOutputLo = 0x34;  // DDR address of the scores (see OutputStride)
+constexpr uint32_t kRegOutputHi = 0x38;
+constexpr uint32_t kRegBatch = 0x40;    // images in this call, 1..kMaxBatch (RUN only)
+constexpr uint32_t kRegCommand = 0x48;  // kCommand*
+constexpr uint32_t kRegTag = 0x50;      // echoed in the output trailer, to catch stale output
+constexpr uint32_t kRegStatus = 0x58;   // out: kStatus* word of the last call
+constexpr uint32_t kRegChecksum = 0x60;  // out: ScoresChecksum() of what RUN wrote
+constexpr uint32_t kRegId = 0x68;        // out: kEngineId
+constexpr uint32_t kRegVersion = 0x70;   // out: kEngineVersion
+constexpr uint32_t kRegCaps = 0x78;      // out: Caps()
+// One past the last register; the engine's register block is this many bytes.
+constexpr uint32_t kRegisterBlockBytes = 0x80;
+
+// The argument registers of one call, as the driver writes them and the engine reads them.
+struct CallArguments {
+  uint64_t program = 0;
+  uint64_t weights = 0;
+  uint64_t input = 0;
+  uint64_t output = 0;
+  uint32_t batch = 0;
+  uint32_t command = 0;
+  uint32_t tag = 0;
+};
+
+// --- Commands ---------------------------------------------------------------------------------
+// IDENTIFY: only writes the ID, version and caps registers (no memory access).
+// CHECK: reads and validates the program; no image is read, no score written.
+// RUN: CHECK, then runs `batch` images and writes their scores and the trailer.
+constexpr uint32_t kCommandIdentify = 0;
+constexpr uint32_t kCommandCheck = 1;
+constexpr uint32_t kCommandRun = 2;
+
+// --- Identity -----------------------------------------------------------------------------------
+// "PNNE": the value of kRegId of every nn_engine bitstream.
+constexpr uint32_t kEngineId = 0x504E4E45;
+// kRegVersion: engine ABI major in bits 31..16 (the model file's engine_abi_version; a driver
+// rejects any other), engine build revision in bits 15..0 (informational).
+constexpr uint32_t kEngineAbiMajor = 1;
+constexpr uint32_t kEngineRevision = 1;
+constexpr uint32_t kEngineVersion = (kEngineAbiMajor << 16) | kEngineRevision;
+// kRegCaps: bit `op` set for every ABI op the engine implements (bits 0..15), PE in bits 23..16,
+// SIMD (64-bit words per PE per cycle) in bits 31..24.
+constexpr uint32_t Caps(uint32_t op_mask, uint32_t pe, uint32_t simd) {
+  return (op_mask & 0xFFFFu) | ((pe & 0xFFu) << 16) | ((simd & 0xFFu) << 24);
+}
+constexpr uint32_t CapsOpMask(uint32_t caps) { return caps & 0xFFFFu; }
+constexpr uint32_t CapsPe(uint32_t caps) { return (caps >> 16) & 0xFFu; }
+constexpr uint32_t CapsSimd(uint32_t caps) { return (caps >> 24) & 0xFFu; }
+
+// --- Limits of ABI v1 (accel/model/MODEL_FORMAT.md), set by the engine's on-chip buffers -------------
+constexpr uint32_t kMaxLayers = 16;
+constexpr uint32_t kMaxFeatures = 4096;
+constexpr uint32_t kMaxClasses = 1024;
+constexpr uint32_t kMaxBatch = 1024;
+
+// --- Status word (kRegStatus) -----------------------------------------------------------------
+// Bits 7..0 the code, bits 15..8 the layer it concerns, bits 31..16 that layer's op.
+constexpr uint32_t kStatusOk = 0;
+constexpr uint32_t kStatusBadCommand = 1;
+constexpr uint32_t kStatusBadProgram = 2;      // layer count, flags or reserved fields
+constexpr uint32_t kStatusUnsupportedOp = 3;   // an op this engine does not implement
+constexpr uint32_t kStatusBadShape = 4;        // a shape beyond the limits, or layers not chained
+constexpr uint32_t kStatusBadBatch = 5;        // batch 0 or above kMaxBatch
+constexpr uint32_t MakeStatus(uint32_t code, uint32_t layer, uint32_t op) {
+  return (code & 0xFFu) | ((layer & 0xFFu) << 8) | ((op & 0xFFFFu) << 16);
+}
+constexpr uint32_t StatusCode(uint32_t status) { return status & 0xFFu; }
+constexpr uint32_t StatusLayer(uint32_t status) { return (status >> 8) & 0xFFu; }
+constexpr uint32_t StatusOp(uint32_t status) { return status >> 16; }
+
+// --- Memory layout --------------------------------------------------------------------------------
+// Every buffer the engine touches starts on a 64-byte boundary (its widest burst), and so does
+// every image and every score row inside them.
+constexpr uint32_t kBurstBytes = 64;
+constexpr uint32_t AlignToBurst(uint32_t bytes) {
+  return (bytes + kBurstBytes - 1) / kBurstBytes * kBurstBytes;
+}
+// Image i of a RUN starts at input + i * InputStride(bytes of one image).
+constexpr uint32_t InputStride(uint32_t image_bytes) { return AlignToBurst(image_bytes); }
+// Scores of image i start at output + i * OutputStride(classes): `classes` little-endian int32.
+constexpr uint32_t OutputStride(uint32_t classes) { return AlignToBurst(classes * 4); }
+// After the last row (at output + batch * OutputStride) the engine writes a 64-byte trailer:
+// u64 word 0 = tag | (batch << 32), word 1 = the checksum also in kRegChecksum, the rest 0.
+constexpr uint32_t kTrailerBytes = 64;
+constexpr uint32_t OutputBytes(uint32_t batch, uint32_t classes) {
+  return batch * OutputStride(classes) + kTrailerBytes;
+}
+
+// The checksum over a RUN's scores (all rows in order, `classes` values each), seeded with the
+// tag: a Fletcher-style pair of 32-bit sums, so a flipped, swapped or stale value changes it.
+struct ScoresChecksum {
+  uint32_t sum1;
+  uint32_t sum2;
+  explicit ScoresChecksum(uint32_t tag) : sum1(tag), sum2(0) {}
+  void Add(int32_t score) {
+    sum1 += static_cast<uint32_t>(score);
+    sum2 += sum1;
+  }
+  uint32_t Value() const { return ((sum2 << 16) | (sum2 >> 16)) ^ sum1; }
+};
+
+}  // namespace engine
+}  // namespace pynq
+
+#endif  // PYNQ_ACCEL_FPGA_ENGINE_REGS_H_

@@ -1,0 +1,229 @@
+#include "accel/fpga/fpga_backend.h"
+
+#include <cstring>
+#include <utility>
+
+#include "absl/cleanup/cleanup.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "accel/fpga/engine_regs.h"
+#include "accel/model/model_format.h"
+#include "base/status_macros.h"
+#include "spdlog/spdlog.h"
+
+namespace pynq::accel {
+
+namespace {
+
+std::string DescribeStatusWord(uint32_t status) {
+  return absl::StrFormat("status 0x%08x (code %d, layer %d, op %d)", status,
+                         engine::StatusCode(status), engine::StatusLayer(status),
+                         engine::StatusOp(status));
+}
+
+// Copies `bytes` to a new DMA buffer and syncs it to the device.
+absl::StatusOr<std::unique_ptr<DmaBuffer>> UploadSection(FpgaEngine& engine,
+                                                         absl::Span<const uint8_t> bytes) {
+  ASSIGN_OR_RETURN(std::unique_ptr<DmaBuffer> buffer, engine.Allocate(bytes.size()));
+  std::memcpy(buffer->host(), bytes.data(), bytes.size());
+  RETURN_IF_ERROR(buffer->SyncToDevice(0, bytes.size()));
+  return buffer;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<FpgaAccelerator>> FpgaAccelerator::Create(
+    std::shared_ptr<const Model> model, std::shared_ptr<FpgaEngine> engine,
+    const Options& options) {
+  if (model == nullptr || engine == nullptr) {
+    return absl::InvalidArgumentError("FpgaAccelerator needs a model and an engine");
+  }
+  if (options.max_batch_size < 1 || options.max_batch_size > engine::kMaxBatch) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "fpga: max_batch_size %d is outside the engine's 1..%d", options.max_batch_size,
+        engine::kMaxBatch));
+  }
+  const uint32_t ops = engine::CapsOpMask(engine->caps());
+  for (size_t l = 0; l < model->layers().size(); ++l) {
+    const auto op = static_cast<uint32_t>(model->layers()[l].op);
+    if (op > 15 || ((ops >> op) & 1u) == 0) {
+      return absl::UnimplementedError(absl::StrFormat(
+          "fpga: the engine (caps 0x%08x) does not implement op %s (%d) of layer %d of model %s",
+          engine->caps(), format::OpName(model->layers()[l].op), op, l, model->name()));
+    }
+  }
+  std::unique_ptr<FpgaAccelerator> fpga(new FpgaAccelerator(model, engine, options));
+  RETURN_IF_ERROR(fpga->LoadProgram());
+  for (Slot& slot : fpga->slots_) {
+    ASSIGN_OR_RETURN(slot.input, engine->Allocate(options.max_batch_size * fpga->input_stride_));
+    ASSIGN_OR_RETURN(slot.output,
+                     engine->Allocate(engine::OutputBytes(
+                         static_cast<uint32_t>(options.max_batch_size),
+                         static_cast<uint32_t>(model->num_classes()))));
+    if (options.cpu_fallback) {
+      ASSIGN_OR_RETURN(slot.cpu, CpuAccelerator::Create(
+                                     model, {.max_batch_size = options.max_batch_size}));
+    }
+  }
+  return fpga;
+}
+
+FpgaAccelerator::FpgaAccelerator(std::shared_ptr<const Model> model,
+                                 std::shared_ptr<FpgaEngine> engine, const Options& options)
+    : model_(std::move(model)),
+      engine_(std::move(engine)),
+      options_(options),
+      input_stride_(engine::InputStride(static_cast<uint32_t>(model_->input_bytes()))),
+      output_stride_(engine::OutputStride(static_cast<uint32_t>(model_->num_classes()))) {}
+
+absl::Status FpgaAccelerator::LoadProgram() {
+  ASSIGN_OR_RETURN(program_, UploadSection(*engine_, model_->program_section()));
+  ASSIGN_OR_RETURN(weights_, UploadSection(*engine_, model_->weights_section()));
+  ASSIGN_OR_RETURN(FpgaEngine::CallResult check,
+                   engine_->Call({.program = program_->device_address(),
+                                  .weights = weights_->device_address(),
+                                  .command = engine::kCommandCheck}));
+  const uint32_t code = engine::StatusCode(check.status);
+  if (code == engine::kStatusUnsupportedOp) {
+    return absl::UnimplementedError(absl::StrFormat(
+        "fpga: the engine rejected model %s: layer %d has op %d, which it does not implement",
+        model_->name(), engine::StatusLayer(check.status), engine::StatusOp(check.status)));
+  }
+  if (code != engine::kStatusOk) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "fpga: the engine rejected the program of model %s: %s", model_->name(),
+        DescribeStatusWord(check.status)));
+  }
+  return absl::OkStatus();
+}
+
+size_t FpgaAccelerator::AcquireSlot() {
+  std::unique_lock lock(mu_);
+  size_t index = 0;
+  slot_free_.wait(lock, [&] {
+    for (index = 0; index < kSlots; ++index) {
+      if (!slot_busy_[index]) return true;
+    }
+    return false;
+  });
+  slot_busy_[index] = true;
+  return index;
+}
+
+void FpgaAccelerator::ReleaseSlot(size_t index) {
+  {
+    std::lock_guard lock(mu_);
+    slot_busy_[index] = false;
+  }
+  slot_free_.notify_one();
+}
+
+absl::Status FpgaAccelerator::Run(absl::Span<const uint8_t> images, absl::Span<int32_t> scores) {
+  ASSIGN_OR_RETURN(size_t n, CheckBatchShape(*model_, options_.max_batch_size, images, scores));
+  const size_t index = AcquireSlot();
+  absl::Cleanup release = [this, index] { ReleaseSlot(index); };
+  Slot& slot = slots_[index];
+  const absl::Status status = RunOnEngine(slot, images, scores, n);
+  if (status.ok()) {
+    std::lock_guard lock(mu_);
+    ++stats_.engine_batches;
+    return status;
+  }
+  return Fallback(slot, status, images, scores, n);
+}
+
+absl::Status FpgaAccelerator::RunOnEngine(Slot& slot, absl::Span<const uint8_t> images,
+                                          absl::Span<int32_t> scores, size_t n) {
+  if (const FpgaEngine::Health h = engine_->health(); h.state == FpgaEngine::State::kDisabled) {
+    return absl::UnavailableError(
+        absl::StrCat("fpga engine is disabled; last fault: ", h.last_fault));
+  }
+  const size_t image_bytes = model_->input_bytes();
+  const auto classes = static_cast<uint32_t>(model_->num_classes());
+  // Staging and both syncs run outside the engine's lock: the other slot's batch may be running.
+  for (size_t i = 0; i < n; ++i) {
+    std::memcpy(slot.input->host() + i * input_stride_, images.data() + i * image_bytes,
+                image_bytes);
+  }
+  RETURN_IF_ERROR(slot.input->SyncToDevice(0, n * input_stride_));
+  const uint32_t tag = next_tag_.fetch_add(1, std::memory_order_relaxed);
+  auto faulted = [&](absl::Status status) {
+    std::lock_guard lock(mu_);
+    ++stats_.faulted_batches;
+    return status;
+  };
+  absl::StatusOr<FpgaEngine::CallResult> call = engine_->Call(
+      {.program = program_->device_address(),
+       .weights = weights_->device_address(),
+       .input = slot.input->device_address(),
+       .output = slot.output->device_address(),
+       .batch = static_cast<uint32_t>(n),
+       .command = engine::kCommandRun,
+       .tag = tag});
+  if (!call.ok()) return faulted(call.status());  // FpgaEngine counted and reset it
+  auto bad_output = [&](absl::StatusCode code, std::string what) {
+    engine_->ReportFault(what);
+    return faulted(absl::Status(code, what));
+  };
+  if (engine::StatusCode(call->status) != engine::kStatusOk) {
+    return bad_output(absl::StatusCode::kInternal,
+                      absl::StrCat("engine RUN of ", n, " images failed with ",
+                                   DescribeStatusWord(call->status)));
+  }
+
+  RETURN_IF_ERROR(slot.output->SyncFromDevice(0, engine::OutputBytes(n, classes)));
+  const uint8_t* out = slot.output->host();
+  uint64_t trailer[2];
+  std::memcpy(trailer, out + n * output_stride_, sizeof(trailer));
+  const uint64_t expected_trailer = (uint64_t{n} << 32) | tag;
+  if (trailer[0] != expected_trailer) {
+    return bad_output(absl::StatusCode::kDataLoss,
+                      absl::StrFormat("stale engine output: trailer 0x%016x, expected 0x%016x "
+                                      "(tag %d, %d images)",
+                                      trailer[0], expected_trailer, tag, n));
+  }
+  engine::ScoresChecksum checksum(tag);
+  for (size_t i = 0; i < n; ++i) {
+    int32_t* row = scores.data() + i * classes;
+    std::memcpy(row, out + i * output_stride_, classes * sizeof(int32_t));
+    for (uint32_t c = 0; c < classes; ++c) checksum.Add(row[c]);
+  }
+  if (checksum.Value() != call->checksum || trailer[1] != call->checksum) {
+    return bad_output(absl::StatusCode::kDataLoss,
+                      absl::StrFormat("corrupted engine output: scores checksum 0x%08x, the "
+                                      "engine's 0x%08x (trailer 0x%08x), %d images",
+                                      checksum.Value(), call->checksum, trailer[1], n));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status FpgaAccelerator::Fallback(Slot& slot, const absl::Status& why,
+                                       absl::Span<const uint8_t> images,
+                                       absl::Span<int32_t> scores, size_t n) {
+  if (!options_.cpu_fallback) {
+    spdlog::error("model {}: fpga batch of {} images failed: {}", model_->name(), n,
+                  std::string(why.message()));
+    return why;
+  }
+  // A disabled engine fails every batch the same way; say so once (FpgaEngine's health does).
+  spdlog::log(why.code() == absl::StatusCode::kUnavailable ? spdlog::level::debug
+                                                           : spdlog::level::warn,
+              "model {}: fpga batch of {} images failed, running it on the CPU: {}",
+              model_->name(), n, std::string(why.message()));
+  if (absl::Status cpu = slot.cpu->Run(images, scores); !cpu.ok()) {
+    return absl::Status(cpu.code(), absl::StrCat("fpga failed (", why.message(),
+                                                 ") and the CPU fallback failed too: ",
+                                                 cpu.message()));
+  }
+  std::lock_guard lock(mu_);
+  ++stats_.fallback_batches;
+  stats_.fallback_images += n;
+  return absl::OkStatus();
+}
+
+FpgaAccelerator::Stats FpgaAccelerator::stats() const {
+  std::lock_guard lock(mu_);
+  return stats_;
+}
+
+}  // namespace pynq::accel

@@ -1,0 +1,301 @@
+// The FPGA driver on the virtual board: bit-identical scores to the CPU backend and the golden
+// file, two batches in flight, several models sharing one engine, and the fault policy (hang,
+// corrupted output, bus error; reset, CPU fallback, disabling). These tests are the ones that
+// fail when the driver forgets a sync, a register write or the done handshake.
+#include "accel/fpga/fpga_backend.h"
+
+#include <cstdlib>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "accel/cpu/cpu_backend.h"
+#include "accel/fpga/devices/sim/sim_device.h"
+#include "accel/model/model_builder.h"
+#include "clients/idx_file.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace pynq::accel {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::string SourceDir() {
+  const char* dir = std::getenv("PYNQ_SOURCE_DIR");
+  return dir == nullptr ? "." : dir;
+}
+
+// Forwards to a SimDevice, optionally lying in one register: a stand-in for a bitstream that is
+// not the engine this driver expects.
+class TamperedDevice final : public Device {
+ public:
+  TamperedDevice(std::unique_ptr<SimDevice> board, uint32_t offset, uint32_t value)
+      : board_(std::move(board)), offset_(offset), value_(value) {}
+  std::string_view name() const override { return "tampered"; }
+  absl::StatusOr<uint32_t> Read32(uint32_t offset) override {
+    absl::StatusOr<uint32_t> value = board_->Read32(offset);
+    return offset == offset_ ? value_ : value;
+  }
+  absl::Status Write32(uint32_t offset, uint32_t value) override {
+    return board_->Write32(offset, value);
+  }
+  absl::StatusOr<std::unique_ptr<DmaBuffer>> Allocate(size_t bytes) override {
+    return board_->Allocate(bytes);
+  }
+  absl::Status WaitForDone(absl::Duration timeout) override { return board_->WaitForDone(timeout); }
+  absl::Status Reset() override { return board_->Reset(); }
+
+ private:
+  std::unique_ptr<SimDevice> board_;
+  uint32_t offset_;
+  uint32_t value_;
+};
+
+class FpgaBackendTest : public ::testing::Test {
+ protected:
+  // A virtual board and an engine on it; `board_` stays valid while `engine_` lives.
+  void MakeEngine(SimDevice::Options board_options = {},
+                  FpgaEngine::Options engine_options = {.call_timeout = absl::Seconds(10)}) {
+    auto board = SimDevice::Create(board_options);
+    ASSERT_TRUE(board.ok()) << board.status();
+    board_ = board->get();
+    auto engine = FpgaEngine::Create(std::move(*board), engine_options);
+    ASSERT_TRUE(engine.ok()) << engine.status();
+    engine_ = *engine;
+  }
+
+  std::unique_ptr<FpgaAccelerator> Fpga(std::shared_ptr<const Model> model,
+                                        FpgaAccelerator::Options options) {
+    auto fpga = FpgaAccelerator::Create(std::move(model), engine_, options);
+    EXPECT_TRUE(fpga.ok()) << fpga.status();
+    return fpga.ok() ? std::move(*fpga) : nullptr;
+  }
+
+  static std::shared_ptr<const Model> RandomModel(uint64_t seed, std::vector<uint32_t> hidden,
+                                                  uint32_t classes) {
+    auto model = Model::FromBytes(SerializeModel(
+        RandomBnnSpec({.seed = seed, .hidden = std::move(hidden), .num_classes = classes})));
+    EXPECT_TRUE(model.ok()) << model.status();
+    return *model;
+  }
+
+  static std::vector<int32_t> Cpu(std::shared_ptr<const Model> model,
+                                  absl::Span<const uint8_t> images) {
+    const size_t n = images.size() / model->input_bytes();
+    auto cpu = CpuAccelerator::Create(model, {.max_batch_size = n});
+    std::vector<int32_t> scores(n * model->num_classes());
+    EXPECT_TRUE((*cpu)->Run(images, absl::MakeSpan(scores)).ok());
+    return scores;
+  }
+
+  static std::vector<uint8_t> RandomImages(uint32_t seed, size_t n) {
+    std::mt19937 rng(seed);
+    std::vector<uint8_t> images(n * 784);
+    for (uint8_t& p : images) p = static_cast<uint8_t>(rng());
+    return images;
+  }
+
+  SimDevice* board_ = nullptr;
+  std::shared_ptr<FpgaEngine> engine_;
+};
+
+// Every held-out image, in batches of up to 64 from two threads at once (both buffer sets in
+// use), gives the golden scores; nothing fell back to the CPU.
+TEST_F(FpgaBackendTest, HeldOutScoresMatchGoldenFromTwoThreads) {
+  auto model = Model::LoadFile(SourceDir() + "/models/zoo/mnist-bnn-tfc.pim");
+  ASSERT_TRUE(model.ok()) << model.status();
+  auto images = clients::ReadIdxImages(SourceDir() + "/models/data/mnist-heldout-images.idx3-ubyte");
+  ASSERT_TRUE(images.ok());
+  auto golden =
+      clients::ReadIdxInt32Matrix(SourceDir() + "/models/golden/mnist-bnn-tfc.heldout-scores.idx2-int");
+  ASSERT_TRUE(golden.ok());
+  MakeEngine({.timing = true, .clock_mhz = 100});
+  auto fpga = Fpga(*model, {.max_batch_size = 64, .cpu_fallback = false});
+  ASSERT_NE(fpga, nullptr);
+  EXPECT_EQ(fpga->max_concurrent_runs(), 2u);
+
+  std::vector<int32_t> scores(2000 * 10);
+  const absl::Span<const uint8_t> pixels(images->pixels);
+  auto worker = [&](size_t first_batch) {
+    // Batches of varying size, so a stale batch register or trailer shows.
+    for (size_t b = 0, first = 0; first < 2000; ++b) {
+      const size_t n = std::min<size_t>(1 + (b * 37) % 64, 2000 - first);
+      if (b % 2 == first_batch) {
+        absl::Status s = fpga->Run(pixels.subspan(first * 784, n * 784),
+                                   absl::MakeSpan(scores).subspan(first * 10, n * 10));
+        EXPECT_TRUE(s.ok()) << s;
+      }
+      first += n;
+    }
+  };
+  std::thread a(worker, 0);
+  std::thread b(worker, 1);
+  a.join();
+  b.join();
+  for (size_t i = 0; i < 2000; ++i) {
+    ASSERT_TRUE(std::equal(scores.begin() + i * 10, scores.begin() + i * 10 + 10,
+                           golden->values.begin() + i * 10))
+        << "image " << i;
+  }
+  const FpgaAccelerator::Stats stats = fpga->stats();
+  EXPECT_GT(stats.engine_batches, 40u);
+  EXPECT_EQ(stats.faulted_batches, 0u);
+  EXPECT_EQ(stats.fallback_batches, 0u);
+  EXPECT_EQ(engine_->health().state, FpgaEngine::State::kOk);
+  EXPECT_EQ(board_->stats().ignored_starts, 0u);
+}
+
+// Models of different shapes take turns on one engine: each call must carry its own program,
+// weights, buffers and batch size.
+TEST_F(FpgaBackendTest, ModelsSharingTheEngineKeepTheirOwnResults) {
+  MakeEngine();
+  std::vector<std::shared_ptr<const Model>> models = {
+      RandomModel(1, {64}, 10), RandomModel(2, {200, 65}, 7), RandomModel(3, {}, 3)};
+  std::vector<std::unique_ptr<FpgaAccelerator>> fpgas;
+  for (const auto& m : models) fpgas.push_back(Fpga(m, {.max_batch_size = 16, .cpu_fallback = false}));
+  for (uint32_t round = 0; round < 6; ++round) {
+    for (size_t i = 0; i < models.size(); ++i) {
+      const size_t n = 1 + (round * 5 + i * 3) % 16;
+      std::vector<uint8_t> images = RandomImages(round * 10 + i, n);
+      std::vector<int32_t> scores(n * models[i]->num_classes());
+      ASSERT_TRUE(fpgas[i]->Run(images, absl::MakeSpan(scores)).ok());
+      EXPECT_EQ(scores, Cpu(models[i], images)) << "model " << i << ", round " << round;
+    }
+  }
+}
+
+TEST_F(FpgaBackendTest, RejectsBadBatchShapesAndSizes) {
+  MakeEngine();
+  auto model = RandomModel(4, {64}, 10);
+  EXPECT_EQ(FpgaAccelerator::Create(model, engine_, {.max_batch_size = 0}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(FpgaAccelerator::Create(model, engine_, {.max_batch_size = 1025}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  auto fpga = Fpga(model, {.max_batch_size = 4});
+  std::vector<uint8_t> images(5 * 784);
+  std::vector<int32_t> scores(50);
+  EXPECT_EQ(fpga->Run(images, absl::MakeSpan(scores)).code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(FpgaBackendTest, AnEngineWithoutAnOpOfTheModelIsUnimplementedAtLoad) {
+  auto board = SimDevice::Create({});
+  ASSERT_TRUE(board.ok());
+  // An engine build that implements only ops 1 and 3.
+  auto engine = FpgaEngine::Create(
+      std::make_unique<TamperedDevice>(std::move(*board), engine::kRegCaps,
+                                       engine::Caps(0b1010, 8, 2)),
+      {});
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  auto fpga = FpgaAccelerator::Create(RandomModel(5, {64}, 10), *engine, {});
+  EXPECT_EQ(fpga.status().code(), absl::StatusCode::kUnimplemented);
+  EXPECT_THAT(std::string(fpga.status().message()),
+              HasSubstr("does not implement op BNN_DENSE (2) of layer 1 of model random-bnn"));
+}
+
+TEST_F(FpgaBackendTest, ABitstreamThatIsNotTheEngineIsRefused) {
+  for (const auto& [offset, value, message] :
+       {std::tuple{engine::kRegId, 0x12345678u, "is not nn_engine: ID register 0x12345678"},
+        std::tuple{engine::kRegVersion, 0x00020001u, "implements ABI 2"}}) {
+    auto board = SimDevice::Create({});
+    ASSERT_TRUE(board.ok());
+    auto engine = FpgaEngine::Create(
+        std::make_unique<TamperedDevice>(std::move(*board), offset, value), {});
+    EXPECT_EQ(engine.status().code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_THAT(std::string(engine.status().message()), HasSubstr(message));
+  }
+}
+
+struct FaultCase {
+  const char* name;
+  SimFault kind;
+  absl::StatusCode code;  // what Run() returns without fallback
+  const char* message;
+  uint64_t resets;        // a call that never finishes is reset; bad output is not
+};
+
+class FpgaFaultTest : public FpgaBackendTest, public ::testing::WithParamInterface<FaultCase> {};
+
+TEST_P(FpgaFaultTest, FailsLoudlyWithoutFallback) {
+  const FaultCase& c = GetParam();
+  MakeEngine({.fault = {.kind = c.kind, .first_run = 2}},
+             {.call_timeout = absl::Milliseconds(500)});
+  auto model = RandomModel(6, {64}, 10);
+  auto fpga = Fpga(model, {.max_batch_size = 8, .cpu_fallback = false});
+  std::vector<uint8_t> images = RandomImages(6, 8);
+  std::vector<int32_t> scores(80);
+  ASSERT_TRUE(fpga->Run(images, absl::MakeSpan(scores)).ok());
+  absl::Status failed = fpga->Run(images, absl::MakeSpan(scores));
+  EXPECT_EQ(failed.code(), c.code) << failed;
+  EXPECT_THAT(std::string(failed.message()), HasSubstr(c.message));
+  FpgaEngine::Health health = engine_->health();
+  EXPECT_EQ(health.state, FpgaEngine::State::kFaulted);
+  EXPECT_EQ(health.faults, 1u);
+  EXPECT_EQ(health.resets, c.resets);
+  EXPECT_THAT(health.last_fault, HasSubstr(c.message));
+  // The next call succeeds again and clears the fault state.
+  ASSERT_TRUE(fpga->Run(images, absl::MakeSpan(scores)).ok());
+  EXPECT_EQ(scores, Cpu(model, images));
+  EXPECT_EQ(engine_->health().state, FpgaEngine::State::kOk);
+  EXPECT_EQ(fpga->stats().faulted_batches, 1u);
+  EXPECT_EQ(fpga->stats().fallback_batches, 0u);
+}
+
+TEST_P(FpgaFaultTest, FallsBackToTheCpuWithTheRightScores) {
+  const FaultCase& c = GetParam();
+  MakeEngine({.fault = {.kind = c.kind, .first_run = 1}},
+             {.call_timeout = absl::Milliseconds(500)});
+  std::vector<bool> listener_calls;
+  engine_->SetHealthListener([&](bool ok) { listener_calls.push_back(ok); });
+  auto model = RandomModel(7, {100}, 10);
+  auto fpga = Fpga(model, {.max_batch_size = 8, .cpu_fallback = true});
+  std::vector<uint8_t> images = RandomImages(7, 5);
+  std::vector<int32_t> scores(50);
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(fpga->Run(images, absl::MakeSpan(scores)).ok());
+    EXPECT_EQ(scores, Cpu(model, images));
+  }
+  const FpgaAccelerator::Stats stats = fpga->stats();
+  EXPECT_EQ(stats.faulted_batches, 1u);
+  EXPECT_EQ(stats.fallback_batches, 1u);
+  EXPECT_EQ(stats.fallback_images, 5u);
+  EXPECT_EQ(stats.engine_batches, 1u);
+  EXPECT_EQ(listener_calls, (std::vector<bool>{false, true}));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Faults, FpgaFaultTest,
+    ::testing::Values(
+        FaultCase{"hang", SimFault::kHang, absl::StatusCode::kDeadlineExceeded,
+                  "did not raise ap_done within 500ms", 1},
+        FaultCase{"corrupt", SimFault::kCorruptOutput, absl::StatusCode::kDataLoss,
+                  "corrupted engine output", 0},
+        FaultCase{"bus_error", SimFault::kBusError, absl::StatusCode::kInternal,
+                  "bus error: engine write", 1}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+TEST_F(FpgaBackendTest, APersistentFaultDisablesTheEngineAndTheCpuServes) {
+  MakeEngine({.fault = {.kind = SimFault::kHang, .first_run = 1, .count = 0}},
+             {.call_timeout = absl::Milliseconds(300), .max_consecutive_faults = 2});
+  auto model = RandomModel(8, {64}, 10);
+  auto with_fallback = Fpga(model, {.max_batch_size = 4, .cpu_fallback = true});
+  auto without = Fpga(model, {.max_batch_size = 4, .cpu_fallback = false});
+  std::vector<uint8_t> images = RandomImages(8, 4);
+  std::vector<int32_t> scores(40);
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(with_fallback->Run(images, absl::MakeSpan(scores)).ok());
+    EXPECT_EQ(scores, Cpu(model, images));
+  }
+  const FpgaEngine::Health health = engine_->health();
+  EXPECT_EQ(health.state, FpgaEngine::State::kDisabled);
+  EXPECT_EQ(health.faults, 2u);  // no call after it was disabled
+  EXPECT_EQ(with_fallback->stats().fallback_batches, 5u);
+  EXPECT_EQ(with_fallback->stats().faulted_batches, 2u);
+  absl::Status refused = without->Run(images, absl::MakeSpan(scores));
+  EXPECT_EQ(refused.code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(std::string(refused.message()), HasSubstr("fpga engine is disabled"));
+}
+
+}  // namespace
+}  // namespace pynq::accel

@@ -1,0 +1,124 @@
+// FpgaEngine: the driver's view of the one engine in the programmable logic, shared by every
+// model the daemon serves on it. It checks the loaded bitstream's identity, runs one engine call
+// at a time (write every argument register, set ap_start, wait for ap_done, read the results),
+// and owns the fault policy: a call that fails or does not finish within its timeout marks the
+// engine faulted and resets it; after too many faults in a row the engine is disabled and the
+// models fall back to the CPU (fpga_backend.h).
+//
+//   ASSIGN_OR_RETURN(std::shared_ptr<FpgaEngine> engine,
+//                    FpgaEngine::Create(std::move(device), {.call_timeout = absl::Seconds(1)}));
+//   ASSIGN_OR_RETURN(FpgaEngine::CallResult r, engine->Call({.command = engine::kCommandRun, ...}));
+//
+// Thread-safe: Call() serializes callers (the engine runs one batch at a time); health() never
+// waits for a call in progress.
+#ifndef PYNQ_ACCEL_FPGA_FPGA_ENGINE_H_
+#define PYNQ_ACCEL_FPGA_FPGA_ENGINE_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "accel/fpga/device.h"
+#include "accel/fpga/engine_regs.h"
+
+namespace pynq::accel {
+
+class FpgaEngine {
+ public:
+  struct Options {
+    // A call that has not raised ap_done by then is a fault (the engine is reset).
+    absl::Duration call_timeout = absl::Seconds(1);
+    // After this many faulted calls in a row the engine is disabled for good.
+    int max_consecutive_faults = 3;
+  };
+
+  enum class State {
+    kOk,        // the last call succeeded (or none ran yet)
+    kFaulted,   // the last call faulted; the engine was reset and the next call tries it again
+    kDisabled,  // too many faults in a row, or a reset failed: no more calls
+  };
+
+  struct Health {
+    State state = State::kOk;
+    uint64_t calls = 0;
+    uint64_t faults = 0;
+    uint64_t resets = 0;
+    std::string last_fault;  // empty if none
+  };
+
+  using CallArgs = engine::CallArguments;
+
+  struct CallResult {
+    uint32_t status = 0;    // engine::kRegStatus
+    uint32_t checksum = 0;  // engine::kRegChecksum
+  };
+
+  // Takes the device, runs an IDENTIFY call and checks the ID and ABI version registers.
+  // kFailedPrecondition if the loaded bitstream is not nn_engine ABI v1; device errors as they
+  // come (kDeadlineExceeded if even IDENTIFY does not finish).
+  static absl::StatusOr<std::shared_ptr<FpgaEngine>> Create(std::unique_ptr<Device> device,
+                                                            const Options& options);
+
+  // "sim", "xrt" or "mmio".
+  std::string_view device_name() const { return device_->name(); }
+  // Read at Create(): engine_regs.h kRegVersion and kRegCaps.
+  uint32_t version() const { return version_; }
+  uint32_t caps() const { return caps_; }
+  const Options& options() const { return options_; }
+
+  // A DMA buffer on the engine's device (Device::Allocate()). Thread-safe; does not wait for a
+  // call in progress. Buffers must not outlive this FpgaEngine.
+  absl::StatusOr<std::unique_ptr<DmaBuffer>> Allocate(size_t bytes) {
+    return device_->Allocate(bytes);
+  }
+
+  // Runs one call and blocks until it finishes or times out. A call that does not finish, or
+  // whose device access fails, is a fault: the engine is reset before Call() returns the error
+  // (kDeadlineExceeded, or the device's code). kUnavailable at once when disabled. The engine's
+  // status word is returned, not judged: a non-zero status is the caller's to report.
+  absl::StatusOr<CallResult> Call(const CallArgs& args);
+
+  // For faults the caller detects after a call returned (a bad status, stale or corrupted
+  // output): counted like a failed call. Does not reset (the engine is idle and well).
+  void ReportFault(std::string_view what);
+
+  Health health() const;
+
+  // Called with false when the state leaves kOk and with true when it returns, from the thread
+  // that saw the change, outside every lock of this class. Set it before the first Call().
+  void SetHealthListener(std::function<void(bool ok)> listener);
+
+ private:
+  FpgaEngine(std::unique_ptr<Device> device, const Options& options);
+
+  absl::StatusOr<CallResult> Dispatch(const CallArgs& args);
+  // Counts a fault and updates the state; returns the listener to notify, if it must be.
+  std::function<void(bool)> RecordFault(std::string_view what, bool reset_failed);
+
+  const std::unique_ptr<Device> device_;
+  const Options options_;
+  uint32_t version_ = 0;
+  uint32_t caps_ = 0;
+
+  // Held for a whole call: the engine runs one at a time.
+  std::mutex call_mu_;
+
+  mutable std::mutex state_mu_;
+  Health health_ ABSL_GUARDED_BY(state_mu_);
+  int consecutive_faults_ ABSL_GUARDED_BY(state_mu_) = 0;
+  std::function<void(bool)> listener_ ABSL_GUARDED_BY(state_mu_);
+};
+
+// "ok", "faulted" or "disabled".
+std::string_view EngineStateName(FpgaEngine::State state);
+
+}  // namespace pynq::accel
+
+#endif  // PYNQ_ACCEL_FPGA_FPGA_ENGINE_H_
