@@ -22,18 +22,18 @@ namespace pynq::accel::bnn {
 
 // Packs `n` pixels into bits: bit j = pixels[j] >= threshold. Writes WordsForBits(n) words.
 inline void Binarize(const uint8_t* pixels, size_t n, uint8_t threshold, uint64_t* out) {
-  const size_t full_words = n / format::kBitsPerWord;
+  const size_t full_words = n / engine::kBitsPerWord;
   for (size_t w = 0; w < full_words; ++w) {
-    const uint8_t* p = pixels + w * format::kBitsPerWord;
+    const uint8_t* p = pixels + w * engine::kBitsPerWord;
     uint64_t word = 0;
     // A fixed 64-step loop of compares and shifts, which compilers vectorize.
-    for (size_t b = 0; b < format::kBitsPerWord; ++b) {
+    for (size_t b = 0; b < engine::kBitsPerWord; ++b) {
       word |= uint64_t{p[b] >= threshold} << b;
     }
     out[w] = word;
   }
-  if (const size_t tail = n % format::kBitsPerWord; tail != 0) {
-    const uint8_t* p = pixels + full_words * format::kBitsPerWord;
+  if (const size_t tail = n % engine::kBitsPerWord; tail != 0) {
+    const uint8_t* p = pixels + full_words * engine::kBitsPerWord;
     uint64_t word = 0;
     for (size_t b = 0; b < tail; ++b) word |= uint64_t{p[b] >= threshold} << b;
     out[full_words] = word;
@@ -44,10 +44,10 @@ inline void Binarize(const uint8_t* pixels, size_t n, uint8_t threshold, uint64_
 
 // Binarize() with SSE2: 16 pixels per compare, their sign bits gathered by movemask.
 inline void BinarizeSse2(const uint8_t* pixels, size_t n, uint8_t threshold, uint64_t* out) {
-  const size_t full_words = n / format::kBitsPerWord;
+  const size_t full_words = n / engine::kBitsPerWord;
   const __m128i t = _mm_set1_epi8(static_cast<char>(threshold));
   for (size_t w = 0; w < full_words; ++w) {
-    const uint8_t* p = pixels + w * format::kBitsPerWord;
+    const uint8_t* p = pixels + w * engine::kBitsPerWord;
     uint64_t word = 0;
     for (size_t q = 0; q < 4; ++q) {
       const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * q));
@@ -57,8 +57,8 @@ inline void BinarizeSse2(const uint8_t* pixels, size_t n, uint8_t threshold, uin
     }
     out[w] = word;
   }
-  if (n % format::kBitsPerWord != 0) {
-    const size_t done = full_words * format::kBitsPerWord;
+  if (n % engine::kBitsPerWord != 0) {
+    const size_t done = full_words * engine::kBitsPerWord;
     Binarize(pixels + done, n - done, threshold, out + full_words);
   }
 }
@@ -66,10 +66,10 @@ inline void BinarizeSse2(const uint8_t* pixels, size_t n, uint8_t threshold, uin
 // Binarize() with AVX2: 32 pixels per compare. Call only on CPUs with AVX2.
 __attribute__((target("avx2"))) inline void BinarizeAvx2(const uint8_t* pixels, size_t n,
                                                          uint8_t threshold, uint64_t* out) {
-  const size_t full_words = n / format::kBitsPerWord;
+  const size_t full_words = n / engine::kBitsPerWord;
   const __m256i t = _mm256_set1_epi8(static_cast<char>(threshold));
   for (size_t w = 0; w < full_words; ++w) {
-    const uint8_t* p = pixels + w * format::kBitsPerWord;
+    const uint8_t* p = pixels + w * engine::kBitsPerWord;
     const __m256i lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
     const __m256i hi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32));
     const auto lo_bits = static_cast<uint32_t>(
@@ -78,8 +78,8 @@ __attribute__((target("avx2"))) inline void BinarizeAvx2(const uint8_t* pixels, 
         _mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_max_epu8(hi, t), hi)));
     out[w] = uint64_t{lo_bits} | uint64_t{hi_bits} << 32;
   }
-  if (n % format::kBitsPerWord != 0) {
-    const size_t done = full_words * format::kBitsPerWord;
+  if (n % engine::kBitsPerWord != 0) {
+    const size_t done = full_words * engine::kBitsPerWord;
     BinarizeSse2(pixels + done, n - done, threshold, out + full_words);
   }
 }
@@ -100,11 +100,11 @@ using DotFn = int32_t (*)(const uint64_t* row, const uint64_t* in, size_t words,
 template <DotFn DotOf = Dot>
 inline void DenseSign(const uint64_t* rows, const int32_t* thresholds, const uint64_t* in,
                       size_t n_in, size_t n_out, uint64_t* out) {
-  const size_t words = format::WordsForBits(n_in);
-  for (size_t w = 0; w < format::WordsForBits(n_out); ++w) out[w] = 0;
+  const size_t words = engine::WordsForBits(n_in);
+  for (size_t w = 0; w < engine::WordsForBits(n_out); ++w) out[w] = 0;
   for (size_t i = 0; i < n_out; ++i) {
     const bool fire = DotOf(rows + i * words, in, words, n_in) >= thresholds[i];
-    out[i / format::kBitsPerWord] |= uint64_t{fire} << (i % format::kBitsPerWord);
+    out[i / engine::kBitsPerWord] |= uint64_t{fire} << (i % engine::kBitsPerWord);
   }
 }
 
@@ -112,7 +112,7 @@ inline void DenseSign(const uint64_t* rows, const int32_t* thresholds, const uin
 template <DotFn DotOf = Dot>
 inline void DenseScores(const uint64_t* rows, const int32_t* bias, const uint64_t* in,
                         size_t n_in, size_t n_out, int32_t* scores) {
-  const size_t words = format::WordsForBits(n_in);
+  const size_t words = engine::WordsForBits(n_in);
   for (size_t i = 0; i < n_out; ++i) scores[i] = DotOf(rows + i * words, in, words, n_in) + bias[i];
 }
 
@@ -124,15 +124,15 @@ __attribute__((target("avx512f,avx512bw"))) inline void BinarizeAvx512(const uin
                                                                        size_t n,
                                                                        uint8_t threshold,
                                                                        uint64_t* out) {
-  const size_t full_words = n / format::kBitsPerWord;
+  const size_t full_words = n / engine::kBitsPerWord;
   const __m512i t = _mm512_set1_epi8(static_cast<char>(threshold));
   for (size_t w = 0; w < full_words; ++w) {
-    out[w] = _mm512_cmpge_epu8_mask(_mm512_loadu_si512(pixels + w * format::kBitsPerWord), t);
+    out[w] = _mm512_cmpge_epu8_mask(_mm512_loadu_si512(pixels + w * engine::kBitsPerWord), t);
   }
-  if (const size_t tail = n % format::kBitsPerWord; tail != 0) {
+  if (const size_t tail = n % engine::kBitsPerWord; tail != 0) {
     // Only the tail's bytes are read and compared; the padding bits stay 0 even for threshold 0.
     const __mmask64 valid = (__mmask64{1} << tail) - 1;
-    const __m512i v = _mm512_maskz_loadu_epi8(valid, pixels + full_words * format::kBitsPerWord);
+    const __m512i v = _mm512_maskz_loadu_epi8(valid, pixels + full_words * engine::kBitsPerWord);
     out[full_words] = _mm512_mask_cmpge_epu8_mask(valid, v, t);
   }
 }

@@ -10,7 +10,7 @@
 
 namespace pynq::accel {
 
-using format::Op;
+using engine::Op;
 
 namespace {
 
@@ -83,7 +83,7 @@ int8::Requantizer RequantizerOf(const Model& model, const Layer& layer) {
   return {.bias = params.bias.data(),
           .multiplier = params.multiplier.data(),
           .shift = params.shift.data(),
-          .lo = layer.arg[1] == 1 ? 0 : int8::kMin};
+          .lo = layer.arg[1] == 1 ? engine::kReluLo : engine::kNoReluLo};
 }
 
 }  // namespace
@@ -120,8 +120,8 @@ CpuAccelerator::CpuAccelerator(std::shared_ptr<const Model> model, const Options
     : model_(std::move(model)),
       options_(options),
       kernels_(kernels),
-      bits_a_(format::WordsForBits(model_->max_features())),
-      bits_b_(format::WordsForBits(model_->max_features())) {
+      bits_a_(engine::WordsForBits(model_->max_features())),
+      bits_b_(engine::WordsForBits(model_->max_features())) {
   if (IsInt8Program(*model_)) {
     for (const Layer& layer : model_->layers()) {
       const absl::Span<const int8_t> weights = model_->Int8Weights(layer);

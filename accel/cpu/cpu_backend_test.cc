@@ -16,7 +16,7 @@
 namespace pynq::accel {
 namespace {
 
-using format::Op;
+using engine::Op;
 
 // A binarized MLP kept as plain ±1 integers, evaluated the slow obvious way, to check the packed
 // XNOR-popcount kernels against. It shares nothing with the backend but PackBitRows().
@@ -320,7 +320,7 @@ TEST(CpuBackendTest, EveryKernelVersionMatchesThePortableOne) {
   for (const size_t n : {1, 15, 63, 64, 65, 130, 784, 1000}) {
     std::vector<uint8_t> pixels(n);
     for (uint8_t& p : pixels) p = static_cast<uint8_t>(rng());
-    const size_t words = format::WordsForBits(n);
+    const size_t words = engine::WordsForBits(n);
     const size_t n_out = 1 + rng() % 70;
     std::vector<uint64_t> rows(n_out * words);
     for (size_t i = 0; i < n_out; ++i) {
@@ -332,7 +332,7 @@ TEST(CpuBackendTest, EveryKernelVersionMatchesThePortableOne) {
     std::vector<int32_t> params(n_out);
     for (int32_t& p : params) p = static_cast<int32_t>(rng() % (2 * n + 1)) - static_cast<int32_t>(n);
     for (const int threshold : {0, 1, 128, 255}) {
-      std::vector<uint64_t> expected_bits(words), expected_out(format::WordsForBits(n_out));
+      std::vector<uint64_t> expected_bits(words), expected_out(engine::WordsForBits(n_out));
       std::vector<int32_t> expected_scores(n_out);
       const CpuAccelerator::Kernels& portable = versions.front();
       portable.binarize(pixels.data(), n, static_cast<uint8_t>(threshold), expected_bits.data());
@@ -342,7 +342,7 @@ TEST(CpuBackendTest, EveryKernelVersionMatchesThePortableOne) {
                             expected_scores.data());
       for (const CpuAccelerator::Kernels& k : versions) {
         SCOPED_TRACE(absl::StrCat(k.name, " n=", n, " threshold=", threshold));
-        std::vector<uint64_t> bits(words, ~uint64_t{0}), out(format::WordsForBits(n_out));
+        std::vector<uint64_t> bits(words, ~uint64_t{0}), out(engine::WordsForBits(n_out));
         std::vector<int32_t> scores(n_out);
         k.binarize(pixels.data(), n, static_cast<uint8_t>(threshold), bits.data());
         EXPECT_EQ(bits, expected_bits);

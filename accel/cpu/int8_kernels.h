@@ -21,30 +21,18 @@
 #include <cstdint>
 #include <cstring>
 
+#include "overlays/nn_engine/abi/arith.h"
+
 namespace pynq::accel::int8 {
 
-inline constexpr int32_t kMin = -128;
-inline constexpr int32_t kMax = 127;
-
-// x / 2^n rounded half up (floor of x / 2^n + 1/2); n in 0..62. `>>` on a negative int64 is an
-// arithmetic shift (C++20), which is the floor the format specifies.
-inline int64_t RoundShift(int64_t x, int32_t n) {
-  const int64_t half = n == 0 ? 0 : int64_t{1} << (n - 1);
-  return (x + half) >> n;
-}
-
+// Requantize() of the ABI, into the int16 lanes the kernels hold int8 values in.
 inline int16_t Requantize(int32_t acc, int32_t multiplier, int32_t shift, int32_t lo) {
-  // |acc| < 2^27 (the loader bounds every layer's inputs and biases) and multiplier < 2^31, so
-  // the product and the rounding term stay far inside int64.
-  const int64_t scaled = RoundShift(int64_t{acc} * multiplier, shift);
-  // Two selects rather than std::clamp, which GCC compiles to a branch for the lower bound: with
-  // ReLU about half the outputs fall below it, in no pattern a predictor can learn.
-  const int64_t floored = scaled < lo ? lo : scaled;
-  return static_cast<int16_t>(floored > kMax ? kMax : floored);
+  return static_cast<int16_t>(
+      engine::Requantize(acc, multiplier, static_cast<uint32_t>(shift), lo));
 }
 
 // Per-output-channel requantization of one layer: arrays of n_out entries, and the clamp's lower
-// bound (0 with ReLU, kMin without).
+// bound (engine::kReluLo or engine::kNoReluLo).
 struct Requantizer {
   const int32_t* bias;
   const int32_t* multiplier;
@@ -56,12 +44,9 @@ struct Requantizer {
 // pixels; multiplier in 1..2^16, shift in 0..31.
 inline void QuantizeInput(const uint8_t* pixels, size_t n, int32_t multiplier, int32_t shift,
                           int16_t* out) {
-  // pixel * multiplier <= 255 * 2^16 < 2^24 and the rounding term is at most 2^30, so the exact
-  // int64 RoundShift fits in 32-bit lanes here, which vectorize twice as wide.
-  const int32_t half = shift == 0 ? 0 : int32_t{1} << (shift - 1);
   for (size_t i = 0; i < n; ++i) {
-    const int32_t q = (int32_t{pixels[i]} * multiplier + half) >> shift;
-    out[i] = static_cast<int16_t>(std::min(q, kMax));  // q >= 0: pixels are unsigned.
+    out[i] = static_cast<int16_t>(
+        engine::QuantizePixel(pixels[i], multiplier, static_cast<uint32_t>(shift)));
   }
 }
 

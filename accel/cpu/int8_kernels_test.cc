@@ -1,7 +1,6 @@
 #include "accel/cpu/int8_kernels.h"
 
 #include <cstdint>
-#include <limits>
 #include <vector>
 
 #include "gmock/gmock.h"
@@ -12,37 +11,9 @@ namespace {
 
 using ::testing::ElementsAre;
 
-// Values worked out by hand from MODEL_FORMAT.md: RoundShift(x, n) = (x + 2^(n-1)) >> n, a floor,
-// so halves round up (towards +infinity) on both sides of zero.
-TEST(Int8KernelsTest, RoundShiftRoundsHalvesUp) {
-  EXPECT_EQ(RoundShift(5, 1), 3);    // 2.5 -> 3
-  EXPECT_EQ(RoundShift(-5, 1), -2);  // -2.5 -> -2
-  EXPECT_EQ(RoundShift(-3, 1), -1);  // -1.5 -> -1
-  EXPECT_EQ(RoundShift(-7, 2), -2);  // -1.75 -> -2
-  EXPECT_EQ(RoundShift(6, 2), 2);    // 1.5 -> 2
-  EXPECT_EQ(RoundShift(-6, 2), -1);  // -1.5 -> -1
-  EXPECT_EQ(RoundShift(9, 0), 9);    // n = 0: unchanged, no rounding term
-  EXPECT_EQ(RoundShift(-9, 0), -9);
-  // The largest shift with the largest product the format allows: no overflow.
-  const int64_t big = int64_t{1 << 27} * std::numeric_limits<int32_t>::max();
-  EXPECT_EQ(RoundShift(big, 62), 0);
-  EXPECT_EQ(RoundShift(int64_t{3} << 60, 62), 1);   // 0.75 -> 1
-  EXPECT_EQ(RoundShift(-(int64_t{1} << 61), 62), 0);  // -0.5 -> 0
-}
-
-TEST(Int8KernelsTest, RequantizeScalesRoundsAndClamps) {
-  // 1000 * 3 / 2^5 = 93.75 -> 94.
-  EXPECT_EQ(Requantize(1000, 3, 5, kMin), 94);
-  EXPECT_EQ(Requantize(-1000, 3, 5, kMin), -94);  // -93.75 -> -94
-  EXPECT_EQ(Requantize(-1000, 3, 5, 0), 0);       // ReLU
-  EXPECT_EQ(Requantize(2000, 3, 5, kMin), 127);   // 187.5 saturates
-  EXPECT_EQ(Requantize(-2000, 3, 5, kMin), -128);
-  EXPECT_EQ(Requantize(-129, 1, 0, kMin), -128);
-  EXPECT_EQ(Requantize(-2, 1, 2, kMin), 0);  // -0.5 -> 0
-  EXPECT_EQ(Requantize(std::numeric_limits<int32_t>::max(), std::numeric_limits<int32_t>::max(),
-                       62, kMin),
-            1);  // (2^31-1)^2 / 2^62 = 0.99999... -> 1
-}
+// RoundShift() and Requantize() themselves are the engine ABI's, tested in
+// overlays/nn_engine/abi/abi_test.cc.
+constexpr int32_t kMin = engine::kNoReluLo;
 
 TEST(Int8KernelsTest, QuantizeInputSaturatesAt127) {
   const std::vector<uint8_t> pixels = {0, 1, 2, 3, 127, 128, 255};

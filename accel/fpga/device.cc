@@ -5,7 +5,8 @@
 
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
-#include "accel/fpga/engine_regs.h"
+#include "overlays/nn_engine/abi/memory_layout.h"
+#include "overlays/nn_engine/abi/registers.h"
 
 namespace pynq::accel {
 

@@ -56,8 +56,8 @@ class Device {
   // "sim", "xrt" or "mmio", as shown to users.
   virtual std::string_view name() const = 0;
 
-  // A 32-bit engine register at byte `offset` (accel/fpga/engine_regs.h). Reading CTRL clears
-  // ap_done and ap_ready, as on the hardware. kOutOfRange for an offset outside the register
+  // A 32-bit engine register at byte `offset` (overlays/nn_engine/abi/registers.h). Reading CTRL
+  // clears ap_done and ap_ready, as on the hardware. kOutOfRange for an offset outside the register
   // block or not 4-byte aligned.
   virtual absl::StatusOr<uint32_t> Read32(uint32_t offset) = 0;
   virtual absl::Status Write32(uint32_t offset, uint32_t value) = 0;

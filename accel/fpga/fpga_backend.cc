@@ -6,7 +6,8 @@
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "accel/fpga/engine_regs.h"
+#include "overlays/nn_engine/abi/memory_layout.h"
+#include "overlays/nn_engine/abi/registers.h"
 #include "accel/model/model_format.h"
 #include "base/status_macros.h"
 #include "spdlog/spdlog.h"
@@ -43,13 +44,12 @@ absl::StatusOr<std::unique_ptr<FpgaAccelerator>> FpgaAccelerator::Create(
         "fpga: max_batch_size %d is outside the engine's 1..%d", options.max_batch_size,
         engine::kMaxBatch));
   }
-  const uint32_t ops = engine::CapsOpMask(engine->caps());
   for (size_t l = 0; l < model->layers().size(); ++l) {
     const auto op = static_cast<uint32_t>(model->layers()[l].op);
-    if (op > 15 || ((ops >> op) & 1u) == 0) {
+    if (!engine::CapsHasOp(engine->caps(), op)) {
       return absl::UnimplementedError(absl::StrFormat(
           "fpga: the engine (caps 0x%08x) does not implement op %s (%d) of layer %d of model %s",
-          engine->caps(), format::OpName(model->layers()[l].op), op, l, model->name()));
+          engine->caps(), engine::OpName(model->layers()[l].op), op, l, model->name()));
     }
   }
   std::unique_ptr<FpgaAccelerator> fpga(new FpgaAccelerator(model, engine, options));

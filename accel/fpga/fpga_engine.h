@@ -26,7 +26,8 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "accel/fpga/device.h"
-#include "accel/fpga/engine_regs.h"
+#include "overlays/nn_engine/abi/memory_layout.h"
+#include "overlays/nn_engine/abi/registers.h"
 
 namespace pynq::accel {
 
@@ -68,7 +69,7 @@ class FpgaEngine {
 
   // "sim", "xrt" or "mmio".
   std::string_view device_name() const { return device_->name(); }
-  // Read at Create(): engine_regs.h kRegVersion and kRegCaps.
+  // Read at Create(): abi/registers.h kRegVersion and kRegCaps.
   uint32_t version() const { return version_; }
   uint32_t caps() const { return caps_; }
   const Options& options() const { return options_; }

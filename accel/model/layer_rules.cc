@@ -11,7 +11,7 @@ namespace pynq::accel {
 
 namespace {
 
-using format::Op;
+using engine::Op;
 
 // Size a layer's weight and param blobs must have, by op.
 struct BlobSizes {
@@ -23,25 +23,25 @@ struct BlobSizes {
 // product cannot overflow.
 bool FitsFeatures(const Shape& s) {
   for (uint32_t side : {s.c, s.h, s.w}) {
-    if (side < 1 || side > format::kMaxFeatures) return false;
+    if (side < 1 || side > engine::kMaxFeatures) return false;
   }
-  return s.elements() <= format::kMaxFeatures;
+  return s.elements() <= engine::kMaxFeatures;
 }
 
 absl::Status CheckTensor(const Shape& s, std::string_view what, size_t index, Op op) {
   if (!FitsFeatures(s)) {
     return absl::InvalidArgumentError(absl::StrFormat(
-        "PROGRAM: layer %d (%s) %s shape %s, expected 1..%d elements", index, format::OpName(op),
-        what, ShapeString(s), format::kMaxFeatures));
+        "PROGRAM: layer %d (%s) %s shape %s, expected 1..%d elements", index, engine::OpName(op),
+        what, ShapeString(s), engine::kMaxFeatures));
   }
   return absl::OkStatus();
 }
 
 absl::Status CheckFlat(const Shape& s, std::string_view what, size_t index) {
-  if (s.h != 1 || s.w != 1 || s.c < 1 || s.c > format::kMaxFeatures) {
+  if (s.h != 1 || s.w != 1 || s.c < 1 || s.c > engine::kMaxFeatures) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "PROGRAM: layer %d %s shape %s, expected (1..%d,1,1)", index, what, ShapeString(s),
-        format::kMaxFeatures));
+        engine::kMaxFeatures));
   }
   return absl::OkStatus();
 }
@@ -54,7 +54,7 @@ absl::Status CheckArgs(const Layer& layer, size_t index,
     if (layer.arg[i] < lo || layer.arg[i] > hi) {
       return absl::InvalidArgumentError(absl::StrFormat(
           "PROGRAM: layer %d (%s) arg[%d] is %d, expected %d..%d", index,
-          format::OpName(layer.op), i, layer.arg[i], lo, hi));
+          engine::OpName(layer.op), i, layer.arg[i], lo, hi));
     }
   }
   return absl::OkStatus();
@@ -69,10 +69,10 @@ absl::Status CheckInputBinarize(const Layer& layer) {
         absl::StrFormat("PROGRAM: layer 0 INPUT_BINARIZE output %s, expected (%d,1,1)",
                         ShapeString(layer.out), layer.in.elements()));
   }
-  if (layer.out.c > format::kMaxFeatures) {
+  if (layer.out.c > engine::kMaxFeatures) {
     return absl::InvalidArgumentError(
         absl::StrFormat("PROGRAM: layer 0 binarizes %d pixels, more than the engine's %d",
-                        layer.out.c, format::kMaxFeatures));
+                        layer.out.c, engine::kMaxFeatures));
   }
   if (layer.arg[0] < 1 || layer.arg[0] > 255 || layer.arg[1] != 0 || layer.arg[2] != 0) {
     return absl::InvalidArgumentError(absl::StrFormat(
@@ -87,7 +87,7 @@ absl::Status CheckBnnDense(const Layer& layer, size_t index) {
   RETURN_IF_ERROR(CheckFlat(layer.out, "output", index));
   if (layer.arg != std::array<int32_t, 3>{}) {
     return absl::InvalidArgumentError(absl::StrFormat("PROGRAM: layer %d (%s) args must be 0",
-                                                      index, format::OpName(layer.op)));
+                                                      index, engine::OpName(layer.op)));
   }
   return absl::OkStatus();
 }
@@ -100,7 +100,7 @@ absl::Status CheckInputQuantize(const Layer& layer, size_t index) {
         ShapeString(layer.out), ShapeString(layer.in)));
   }
   return CheckArgs(layer, index,
-                   {{{1, format::kMaxInputMultiplier}, {0, format::kMaxInputShift}, kZero}});
+                   {{{1, engine::kMaxInputMultiplier}, {0, engine::kMaxInputShift}, kZero}});
 }
 
 absl::Status CheckInt8Dense(const Layer& layer, size_t index) {
@@ -112,7 +112,7 @@ absl::Status CheckInt8Dense(const Layer& layer, size_t index) {
 
 absl::Status CheckInt8Conv(const Layer& layer, size_t index) {
   RETURN_IF_ERROR(CheckTensor(layer.in, "input", index, layer.op));
-  RETURN_IF_ERROR(CheckArgs(layer, index, {{{1, format::kMaxKernelSide}, kReluFlag, kZero}}));
+  RETURN_IF_ERROR(CheckArgs(layer, index, {{{1, engine::kMaxKernelSide}, kReluFlag, kZero}}));
   const auto k = static_cast<uint32_t>(layer.arg[0]);
   if (layer.in.h < k || layer.in.w < k) {
     return absl::InvalidArgumentError(
@@ -131,7 +131,7 @@ absl::Status CheckInt8Conv(const Layer& layer, size_t index) {
 absl::Status CheckMaxPool(const Layer& layer, size_t index) {
   RETURN_IF_ERROR(CheckTensor(layer.in, "input", index, layer.op));
   RETURN_IF_ERROR(
-      CheckArgs(layer, index, {{{format::kMinPoolSide, format::kMaxPoolSide}, kZero, kZero}}));
+      CheckArgs(layer, index, {{{engine::kMinPoolSide, engine::kMaxPoolSide}, kZero, kZero}}));
   const auto p = static_cast<uint32_t>(layer.arg[0]);
   if (layer.in.h % p != 0 || layer.in.w % p != 0) {
     return absl::InvalidArgumentError(absl::StrFormat(
@@ -156,16 +156,16 @@ BlobSizes ExpectedBlobSizes(const Layer& layer) {
       return {0, 0};
     case Op::kBnnDense:
     case Op::kBnnDenseScores:
-      return {n_out * sizeof(uint64_t) * format::WordsForBits(layer.in.c),
+      return {n_out * sizeof(uint64_t) * engine::WordsForBits(layer.in.c),
               n_out * sizeof(int32_t)};
     case Op::kInt8Dense:
       return {n_out * layer.in.elements(),
-              n_out * sizeof(int32_t) * format::kRequantParamArrays};
+              n_out * sizeof(int32_t) * engine::kRequantParamArrays};
     case Op::kInt8DenseScores:
       return {n_out * layer.in.elements(), n_out * sizeof(int32_t)};
     case Op::kInt8Conv: {
       const uint64_t k = static_cast<uint64_t>(layer.arg[0]);
-      return {n_out * layer.in.c * k * k, n_out * sizeof(int32_t) * format::kRequantParamArrays};
+      return {n_out * layer.in.c * k * k, n_out * sizeof(int32_t) * engine::kRequantParamArrays};
     }
   }
   return {0, 0};
@@ -193,10 +193,10 @@ absl::Status CheckOpRules(const Layer& layer, size_t index) {
 
 // Padding bits of binarized rows must be 0 (MODEL_FORMAT.md): the XOR-popcount counts them.
 absl::Status CheckRowPadding(const Model& model, const Layer& l, size_t index) {
-  const size_t spare = l.in.c % format::kBitsPerWord;
+  const size_t spare = l.in.c % engine::kBitsPerWord;
   if (spare == 0) return absl::OkStatus();
   const uint64_t padding_mask = ~uint64_t{0} << spare;
-  const size_t words = format::WordsForBits(l.in.c);
+  const size_t words = engine::WordsForBits(l.in.c);
   absl::Span<const uint64_t> rows = model.BitRows(l);
   for (size_t row = 0; row < l.out.c; ++row) {
     if ((rows[row * words + words - 1] & padding_mask) != 0) {
@@ -211,10 +211,10 @@ absl::Status CheckRowPadding(const Model& model, const Layer& l, size_t index) {
 // (|dot| <= kMaxFeatures for binarized layers, <= kMaxFeatures * 128 * 128 for int8 ones).
 absl::Status CheckParamMagnitudes(absl::Span<const int32_t> params, size_t index) {
   for (int32_t p : params) {
-    if (p < -format::kMaxParamMagnitude || p > format::kMaxParamMagnitude) {
+    if (p < -engine::kMaxParamMagnitude || p > engine::kMaxParamMagnitude) {
       return absl::InvalidArgumentError(absl::StrFormat(
           "WEIGHTS: layer %d has a threshold or bias of %d, outside +-%d", index, p,
-          format::kMaxParamMagnitude));
+          engine::kMaxParamMagnitude));
     }
   }
   return absl::OkStatus();
@@ -225,7 +225,7 @@ absl::Status CheckEachInRange(absl::Span<const int32_t> values, int32_t lo, int3
   for (size_t i = 0; i < values.size(); ++i) {
     if (values[i] < lo || values[i] > hi) {
       return absl::InvalidArgumentError(absl::StrFormat(
-          "WEIGHTS: layer %d (%s) %s[%d] is %d, outside %d..%d", index, format::OpName(layer.op),
+          "WEIGHTS: layer %d (%s) %s[%d] is %d, outside %d..%d", index, engine::OpName(layer.op),
           what, i, values[i], lo, hi));
     }
   }
@@ -233,40 +233,6 @@ absl::Status CheckEachInRange(absl::Span<const int32_t> values, int32_t lo, int3
 }
 
 }  // namespace
-
-TensorKind InputKind(Op op) {
-  switch (op) {
-    case Op::kInputBinarize:
-    case Op::kInputQuantize:
-      return TensorKind::kPixels;
-    case Op::kBnnDense:
-    case Op::kBnnDenseScores:
-      return TensorKind::kBits;
-    case Op::kInt8Dense:
-    case Op::kInt8DenseScores:
-    case Op::kInt8Conv:
-    case Op::kMaxPool:
-      return TensorKind::kInt8;
-  }
-  return TensorKind::kPixels;
-}
-
-TensorKind OutputKind(Op op) {
-  switch (op) {
-    case Op::kInputBinarize:
-    case Op::kBnnDense:
-      return TensorKind::kBits;
-    case Op::kBnnDenseScores:
-    case Op::kInt8DenseScores:
-      return TensorKind::kScores;
-    case Op::kInputQuantize:
-    case Op::kInt8Dense:
-    case Op::kInt8Conv:
-    case Op::kMaxPool:
-      return TensorKind::kInt8;
-  }
-  return TensorKind::kScores;
-}
 
 std::string_view TensorKindName(TensorKind kind) {
   switch (kind) {
@@ -291,7 +257,7 @@ absl::Status CheckLayerDescriptor(const Layer& layer, size_t index) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "PROGRAM: layer %d (%s %d->%d) has weights_bytes %d and params_bytes %d, expected %d "
         "and %d",
-        index, format::OpName(layer.op), layer.in.elements(), layer.out.elements(),
+        index, engine::OpName(layer.op), layer.in.elements(), layer.out.elements(),
         layer.weights_bytes, layer.params_bytes, expected.weights, expected.params));
   }
   return absl::OkStatus();
@@ -316,7 +282,7 @@ absl::Status CheckLayerBlobs(const Model& model, const Layer& layer, size_t inde
       RETURN_IF_ERROR(CheckParamMagnitudes(requant.bias, index));
       RETURN_IF_ERROR(CheckEachInRange(requant.multiplier, 1, std::numeric_limits<int32_t>::max(),
                                        "multiplier", layer, index));
-      return CheckEachInRange(requant.shift, 0, format::kMaxRequantShift, "shift", layer, index);
+      return CheckEachInRange(requant.shift, 0, engine::kMaxRequantShift, "shift", layer, index);
     }
   }
   return absl::OkStatus();

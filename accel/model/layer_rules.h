@@ -1,7 +1,8 @@
-// The per-op rules of the layer program (accel/model/MODEL_FORMAT.md, "Ops of engine ABI v1" and "Int8
-// ops"): which tensors each op takes and produces, which shapes, args and blob sizes a descriptor
-// may have, and which values its blobs may hold. The model loader (model.cc) applies them to every
-// layer after checking how the layers chain; they live apart so each op's rules read in one place.
+// The per-op rules of the layer program (accel/model/MODEL_FORMAT.md, "Ops of engine ABI v1" and
+// "Int8 ops"): which tensors each op takes and produces, which shapes, args and blob sizes a
+// descriptor may have, and which values its blobs may hold. The model loader (model.cc) applies
+// them to every layer after checking how the layers chain; they live apart so each op's rules read
+// in one place.
 //
 //   RETURN_IF_ERROR(CheckLayerDescriptor(layer, index));     // before the blobs are read
 //   ...
@@ -18,19 +19,12 @@
 #include "absl/status/status.h"
 #include "accel/model/model.h"
 #include "accel/model/model_format.h"
+#include "overlays/nn_engine/abi/ops.h"
 
 namespace pynq::accel {
 
-// What a tensor between layers holds.
-enum class TensorKind {
-  kPixels,  // The uint8 model input.
-  kBits,    // Packed ±1 bits (binarized ops).
-  kInt8,    // Signed bytes, CHW (int8 ops).
-  kScores,  // int32 class scores: the program's result.
-};
+using engine::TensorKind;
 
-TensorKind InputKind(format::Op op);
-TensorKind OutputKind(format::Op op);
 std::string_view TensorKindName(TensorKind kind);
 
 // "(c,h,w)", as messages print shapes.

@@ -17,35 +17,9 @@
 
 namespace pynq::accel {
 
-namespace format {
-
-std::string_view OpName(Op op) {
-  switch (op) {
-    case Op::kInputBinarize:
-      return "INPUT_BINARIZE";
-    case Op::kBnnDense:
-      return "BNN_DENSE";
-    case Op::kBnnDenseScores:
-      return "BNN_DENSE_SCORES";
-    case Op::kInputQuantize:
-      return "INPUT_QUANTIZE";
-    case Op::kInt8Dense:
-      return "INT8_DENSE";
-    case Op::kInt8DenseScores:
-      return "INT8_DENSE_SCORES";
-    case Op::kInt8Conv:
-      return "INT8_CONV";
-    case Op::kMaxPool:
-      return "MAXPOOL";
-  }
-  return "UNKNOWN";
-}
-
-}  // namespace format
-
 namespace {
 
-using format::Op;
+using engine::Op;
 
 // Bounds-checked little-endian reads from one section. Running past the end of the section is
 // an inconsistency of the file (the section's size says less than its content needs).
@@ -264,7 +238,7 @@ class ModelParser {
     RETURN_IF_ERROR(CheckRange(in.h, 1, format::kMaxInputSide, "input_height"));
     RETURN_IF_ERROR(CheckRange(in.w, 1, format::kMaxInputSide, "input_width"));
     RETURN_IF_ERROR(
-        CheckRange(num_classes, format::kMinClasses, format::kMaxClasses, "num_classes"));
+        CheckRange(num_classes, format::kMinClasses, engine::kMaxClasses, "num_classes"));
     model_->labels_.reserve(num_classes);
     for (uint32_t i = 0; i < num_classes; ++i) {
       ASSIGN_OR_RETURN(std::string label,
@@ -281,9 +255,9 @@ class ModelParser {
   absl::Status ParseProgram() {
     SectionReader r(program_, "PROGRAM");
     ASSIGN_OR_RETURN(uint32_t layer_count, r.Read<uint32_t>("layer_count"));
-    if (layer_count < 1 || layer_count > format::kMaxLayers) {
+    if (layer_count < 1 || layer_count > engine::kMaxLayers) {
       return absl::InvalidArgumentError(absl::StrFormat(
-          "PROGRAM: layer_count is %d, expected 1..%d", layer_count, format::kMaxLayers));
+          "PROGRAM: layer_count is %d, expected 1..%d", layer_count, engine::kMaxLayers));
     }
     for (int i = 0; i < 3; ++i) {
       ASSIGN_OR_RETURN(uint32_t reserved, r.Read<uint32_t>("reserved"));
@@ -311,7 +285,7 @@ class ModelParser {
   absl::StatusOr<Layer> ReadLayer(SectionReader& r, uint32_t index) {
     Layer layer;
     ASSIGN_OR_RETURN(uint32_t op, r.Read<uint32_t>("op"));
-    if (op < format::kFirstOp || op > format::kLastOp) {
+    if (op < engine::kFirstOp || op > engine::kLastOp) {
       return absl::UnimplementedError(absl::StrFormat(
           "PROGRAM: layer %d has op %d, which engine ABI v%d does not define", index, op,
           format::kEngineAbiVersion));
@@ -344,7 +318,7 @@ class ModelParser {
 
   absl::Status CheckLayer(const Layer& layer, uint32_t index, uint32_t count,
                           const Shape& previous_out, Op previous_op) {
-    const std::string_view op = format::OpName(layer.op);
+    const std::string_view op = engine::OpName(layer.op);
     if (!(layer.in == previous_out)) {
       return absl::InvalidArgumentError(absl::StrFormat(
           "PROGRAM: layer %d (%s) input shape %s does not match the %s %s", index, op,
@@ -367,7 +341,7 @@ class ModelParser {
     if (index > 0 && InputKind(layer.op) != OutputKind(previous_op)) {
       return absl::InvalidArgumentError(absl::StrFormat(
           "PROGRAM: layer %d (%s) takes %s, but layer %d (%s) produces %s", index, op,
-          TensorKindName(InputKind(layer.op)), index - 1, format::OpName(previous_op),
+          TensorKindName(InputKind(layer.op)), index - 1, engine::OpName(previous_op),
           TensorKindName(OutputKind(previous_op))));
     }
     RETURN_IF_ERROR(CheckLayerDescriptor(layer, index));
@@ -506,7 +480,7 @@ Model::Requantization Model::RequantParams(const Layer& layer) const {
 std::vector<std::string> Model::LayerSummary() const {
   std::vector<std::string> lines;
   for (const Layer& l : layers_) {
-    std::string line = absl::StrFormat("%s %d->%d", format::OpName(l.op), l.in.elements(),
+    std::string line = absl::StrFormat("%s %d->%d", engine::OpName(l.op), l.in.elements(),
                                        l.out.elements());
     switch (l.op) {
       case Op::kInputBinarize:

@@ -34,7 +34,7 @@ struct Shape {
 
 // One layer descriptor of the program, as in the file.
 struct Layer {
-  format::Op op;
+  engine::Op op;
   Shape in;
   Shape out;
   // Byte ranges inside the WEIGHTS section; 0/0 when the op has none.

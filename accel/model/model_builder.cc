@@ -82,10 +82,10 @@ std::vector<uint8_t> RandomRequantParams(std::mt19937_64& rng, size_t n_out, siz
         break;
       case 2:  // The largest multiplier and shift.
         multipliers[o] = kMaxMultiplier;
-        shifts[o] = format::kMaxRequantShift;
+        shifts[o] = engine::kMaxRequantShift;
         break;
       case 3:  // The largest bias, either sign.
-        biases[o] = (rng() & 1) != 0 ? format::kMaxParamMagnitude : -format::kMaxParamMagnitude;
+        biases[o] = (rng() & 1) != 0 ? engine::kMaxParamMagnitude : -engine::kMaxParamMagnitude;
         break;
       default:
         break;
@@ -164,7 +164,7 @@ void RewriteChecksum(std::vector<uint8_t>& file) {
 }
 
 std::vector<uint8_t> PackBitRows(const std::vector<std::vector<bool>>& rows, size_t n_in) {
-  const size_t words = format::WordsForBits(n_in);
+  const size_t words = engine::WordsForBits(n_in);
   std::vector<uint64_t> packed(rows.size() * words, 0);
   for (size_t r = 0; r < rows.size(); ++r) {
     for (size_t j = 0; j < n_in; ++j) {
@@ -187,7 +187,7 @@ ModelSpec RandomBnnSpec(const RandomBnnOptions& options) {
   ModelSpec spec = SpecWithoutLayers("random-bnn", options.input, options.num_classes);
 
   const auto pixels = static_cast<uint32_t>(options.input.elements());
-  spec.layers.push_back({.op = format::Op::kInputBinarize,
+  spec.layers.push_back({.op = engine::Op::kInputBinarize,
                          .in = options.input,
                          .out = {pixels, 1, 1},
                          .arg = {options.binarize_threshold, 0, 0}});
@@ -208,7 +208,7 @@ ModelSpec RandomBnnSpec(const RandomBnnOptions& options) {
     std::uniform_int_distribution<int32_t> param(-spread, spread);
     std::vector<int32_t> params(n_out);
     for (int32_t& p : params) p = param(rng);
-    spec.layers.push_back({.op = last ? format::Op::kBnnDenseScores : format::Op::kBnnDense,
+    spec.layers.push_back({.op = last ? engine::Op::kBnnDenseScores : engine::Op::kBnnDense,
                            .in = {n_in, 1, 1},
                            .out = {n_out, 1, 1},
                            .weights = PackBitRows(rows, n_in),
@@ -242,7 +242,7 @@ ModelSpec RandomInt8Spec(const RandomInt8Options& options) {
   const int32_t input_shift = std::uniform_int_distribution<int32_t>(8, 16)(rng);
   const int32_t input_multiplier = std::uniform_int_distribution<int32_t>(
       1 << (input_shift - 2), 1 << input_shift)(rng);
-  spec.layers.push_back({.op = format::Op::kInputQuantize,
+  spec.layers.push_back({.op = engine::Op::kInputQuantize,
                          .in = options.input,
                          .out = options.input,
                          .arg = {input_multiplier, input_shift, 0}});
@@ -251,7 +251,7 @@ ModelSpec RandomInt8Spec(const RandomInt8Options& options) {
   for (const Int8StageSpec& stage : options.stages) {
     LayerSpec layer{.op = stage.op, .in = shape};
     switch (stage.op) {
-      case format::Op::kInt8Dense: {
+      case engine::Op::kInt8Dense: {
         const size_t n_in = shape.elements();
         layer.out = {stage.size, 1, 1};
         layer.weights = Int8Bytes(RandomInt8Values(rng, stage.size * n_in));
@@ -259,7 +259,7 @@ ModelSpec RandomInt8Spec(const RandomInt8Options& options) {
         layer.arg = {0, stage.relu ? 1 : 0, 0};
         break;
       }
-      case format::Op::kInt8Conv: {
+      case engine::Op::kInt8Conv: {
         const auto k = static_cast<uint32_t>(stage.side);
         const size_t taps = size_t{shape.c} * k * k;
         layer.out = {stage.size, shape.h - k + 1, shape.w - k + 1};
@@ -283,8 +283,8 @@ ModelSpec RandomInt8Spec(const RandomInt8Options& options) {
   std::uniform_int_distribution<int32_t> bias(-100000, 100000);
   std::vector<int32_t> biases(options.num_classes);
   for (int32_t& b : biases) b = bias(rng);
-  biases[0] = format::kMaxParamMagnitude;  // The extreme the format allows.
-  spec.layers.push_back({.op = format::Op::kInt8DenseScores,
+  biases[0] = engine::kMaxParamMagnitude;  // The extreme the format allows.
+  spec.layers.push_back({.op = engine::Op::kInt8DenseScores,
                          .in = shape,
                          .out = {options.num_classes, 1, 1},
                          .weights = Int8Bytes(RandomInt8Values(rng, options.num_classes * n_in)),

@@ -1,6 +1,6 @@
 // Builds model files in memory, for tests and tools: a structured ModelSpec in, the exact bytes of
-// accel/model/MODEL_FORMAT.md out. The loader (model.h) is tested against files built here, including
-// ones deliberately broken after building.
+// accel/model/MODEL_FORMAT.md out. The loader (model.h) is tested against files built here,
+// including ones deliberately broken after building.
 //
 //   ModelSpec spec = RandomBnnSpec({.seed = 7, .hidden = {64}});
 //   ModelSpec lenet = RandomInt8Spec({.seed = 7, .stages = {Int8Conv(6, 5), Int8Pool(2)}});
@@ -21,7 +21,7 @@
 namespace pynq::accel {
 
 struct LayerSpec {
-  format::Op op;
+  engine::Op op;
   Shape in;
   Shape out;
   // Raw blob bytes; placed 64-byte aligned in WEIGHTS in layer order, weights then params.
@@ -61,20 +61,20 @@ ModelSpec RandomBnnSpec(const RandomBnnOptions& options);
 
 // One hidden stage of a random int8 model; build them with Int8Dense(), Int8Conv(), Int8Pool().
 struct Int8StageSpec {
-  format::Op op;      // kInt8Dense, kInt8Conv or kMaxPool.
+  engine::Op op;      // kInt8Dense, kInt8Conv or kMaxPool.
   uint32_t size = 0;  // kInt8Dense: outputs; kInt8Conv: output channels.
   int32_t side = 0;   // kInt8Conv: kernel side K; kMaxPool: window side P.
   bool relu = true;   // kInt8Dense, kInt8Conv: clamp at 0.
 };
 
 inline Int8StageSpec Int8Dense(uint32_t outputs, bool relu = true) {
-  return {.op = format::Op::kInt8Dense, .size = outputs, .relu = relu};
+  return {.op = engine::Op::kInt8Dense, .size = outputs, .relu = relu};
 }
 inline Int8StageSpec Int8Conv(uint32_t channels, int32_t kernel, bool relu = true) {
-  return {.op = format::Op::kInt8Conv, .size = channels, .side = kernel, .relu = relu};
+  return {.op = engine::Op::kInt8Conv, .size = channels, .side = kernel, .relu = relu};
 }
 inline Int8StageSpec Int8Pool(int32_t window) {
-  return {.op = format::Op::kMaxPool, .side = window, .relu = false};
+  return {.op = engine::Op::kMaxPool, .side = window, .relu = false};
 }
 
 struct RandomInt8Options {

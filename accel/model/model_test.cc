@@ -15,7 +15,7 @@
 namespace pynq::accel {
 namespace {
 
-using format::Op;
+using engine::Op;
 using ::testing::HasSubstr;
 
 ModelSpec SmallSpec() { return RandomBnnSpec({.seed = 3, .hidden = {70, 33}, .num_classes = 4}); }

@@ -11,26 +11,15 @@
 
 #include <cstdint>
 
-#include "accel/fpga/engine_regs.h"
+#include "overlays/nn_engine/abi/limits.h"
+#include "overlays/nn_engine/abi/ops.h"
 
 namespace pynq {
 namespace engine {
 
-// Op codes of engine ABI v1 (accel/model/MODEL_FORMAT.md "Ops of engine ABI v1").
-constexpr uint32_t kOpInputBinarize = 1;
-constexpr uint32_t kOpBnnDense = 2;
-constexpr uint32_t kOpBnnDenseScores = 3;
-constexpr uint32_t kOpInputQuantize = 4;
-constexpr uint32_t kOpInt8Dense = 5;
-constexpr uint32_t kOpInt8DenseScores = 6;
-constexpr uint32_t kOpInt8Conv = 7;
-constexpr uint32_t kOpMaxPool = 8;
 // The ops this engine build executes (all of ABI v1); others are rejected with
 // kStatusUnsupportedOp.
-constexpr uint32_t kImplementedOps =
-    (1u << kOpInputBinarize) | (1u << kOpBnnDense) | (1u << kOpBnnDenseScores) |
-    (1u << kOpInputQuantize) | (1u << kOpInt8Dense) | (1u << kOpInt8DenseScores) |
-    (1u << kOpInt8Conv) | (1u << kOpMaxPool);
+constexpr uint32_t kImplementedOps = kAbiV1Ops;
 
 // \tparam kPe   output neurons a binarized dense layer computes in parallel (processing elements)
 // \tparam kSimd 64-bit weight words each PE consumes per cycle

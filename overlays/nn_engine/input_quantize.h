@@ -34,10 +34,9 @@ PixelWords:
     for (uint32_t b = 0; b < 8; ++b) {
 #pragma HLS UNROLL
       // invariant: pixel index j = pw * 8 + b
-      const int64_t pixel = static_cast<int64_t>((pixels >> (8 * b)) & 0xFFu);
-      const int64_t q = RoundShift(pixel * args.multiplier, args.shift);
+      const uint8_t pixel = static_cast<uint8_t>(pixels >> (8 * b));
       if (pw * 8 + b < args.n) {
-        out[pw * 8 + b] = static_cast<int8_t>(q > kInt8Max ? kInt8Max : q < kInt8Min ? kInt8Min : q);
+        out[pw * 8 + b] = static_cast<int8_t>(QuantizePixel(pixel, args.multiplier, args.shift));
       }
     }
   }

@@ -1,9 +1,10 @@
-// The integer arithmetic every int8 layer of the engine shares (accel/model/MODEL_FORMAT.md "Int8 ops"):
-// RoundShift and Requantize with 64-bit intermediates, exactly as the CPU backend computes them,
-// and the read of int8 weight bytes streamed from DDR as 64-bit words.
+// What every int8 layer of the engine shares: reading int8 weight bytes and int32 params streamed
+// from DDR as 64-bit words, the per-channel requantization params held on chip, and the streamed
+// dot product. The arithmetic itself (RoundShift, Requantize) is the ABI's (abi/arith.h), the
+// same code the CPU backend runs.
 //
-//   const int8_t y = Requantize(acc, multiplier, shift, /*lo=*/0);  // ReLU layer
-//   const int32_t dot = StreamDot<Config>(weights, blob_word, first_byte, n, x);
+//   LoadRequantizer(weights, params_word, n_out, relu, rq);
+//   const int32_t dot = StreamDot(weights, blob_word, first_byte, n, x);
 //
 // Pure functions: no state, no dynamic memory, every loop statically bounded.
 #ifndef PYNQ_OVERLAYS_NN_ENGINE_INT8_ARITH_H_
@@ -11,30 +12,12 @@
 
 #include <cstdint>
 
-#include "accel/fpga/engine_regs.h"
+#include "overlays/nn_engine/abi/arith.h"
+#include "overlays/nn_engine/abi/limits.h"
 #include "overlays/nn_engine/engine_config.h"
 
 namespace pynq {
 namespace engine {
-
-constexpr int32_t kInt8Min = -128;
-constexpr int32_t kInt8Max = 127;
-
-// x / 2^n rounded half up; `>>` of a negative int64 is the arithmetic (floor) shift GCC and Vitis
-// HLS both implement. The loader keeps n in 0..62; the mask keeps a corrupt program from asking
-// for an undefined shift.
-inline int64_t RoundShift(int64_t x, uint32_t n) {
-  const uint32_t s = n & 63u;
-  const int64_t half = s == 0 ? 0 : int64_t{1} << (s - 1);
-  return (x + half) >> s;
-}
-
-// clamp(RoundShift(int64(acc) * multiplier, shift), lo, 127), lo = 0 (ReLU) or -128.
-inline int8_t Requantize(int32_t acc, int32_t multiplier, uint32_t shift, int32_t lo) {
-  const int64_t scaled = RoundShift(int64_t{acc} * multiplier, shift);
-  const int64_t floored = scaled < lo ? int64_t{lo} : scaled;
-  return static_cast<int8_t>(floored > kInt8Max ? int64_t{kInt8Max} : floored);
-}
 
 // The int8 byte `byte` (0..7) of a 64-bit DDR word.
 inline int32_t ByteOf(uint64_t word, uint32_t byte) {
@@ -62,7 +45,7 @@ struct Requantizer {
 template <typename Port>
 void LoadRequantizer(const Port& weights, uint32_t params_word, uint32_t n, bool relu,
                      Requantizer& rq) {
-  rq.lo = relu ? 0 : kInt8Min;
+  rq.lo = relu ? kReluLo : kNoReluLo;
   // The three arrays are consecutive i32 runs: entry i of array a is i32 number a * n + i.
 LoadParams:
   for (uint32_t i = 0; i < kMaxFeatures; ++i) {

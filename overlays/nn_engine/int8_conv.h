@@ -95,7 +95,8 @@ Channels:
         }
       }
       const int32_t acc = static_cast<int32_t>(int64_t{rq.bias[o]} + dot);
-      out[o * oh * ow + p] = Requantize(acc, rq.multiplier[o], rq.shift[o], rq.lo);
+      out[o * oh * ow + p] =
+          static_cast<int8_t>(Requantize(acc, rq.multiplier[o], rq.shift[o], rq.lo));
     }
   }
 }

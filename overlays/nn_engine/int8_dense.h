@@ -42,7 +42,7 @@ Rows:
     if (args.scores) {
       out_scores[row] = acc;
     } else {
-      out[row] = Requantize(acc, rq.multiplier[row], rq.shift[row], rq.lo);
+      out[row] = static_cast<int8_t>(Requantize(acc, rq.multiplier[row], rq.shift[row], rq.lo));
     }
   }
 }

@@ -1,5 +1,5 @@
 // The engine's top function for Vitis HLS: the interface pragmas that give it the register map
-// of accel/fpga/engine_regs.h, around RunEngine(). See nn_engine.h.
+// of overlays/nn_engine/abi/registers.h, around RunEngine(). See nn_engine.h.
 #include "overlays/nn_engine/nn_engine.h"
 
 void nn_engine(uint64_t* program, uint64_t* weights, uint64_t* input, uint64_t* output,

@@ -4,10 +4,11 @@
 //
 // Two entry points, one body:
 //   - nn_engine(): the synthesizable top function, with m_axi ports and the s_axilite register
-//     map of accel/fpga/engine_regs.h. C-simulation tests call it with host pointers.
+//     map of overlays/nn_engine/abi/registers.h. C-simulation tests call it with host pointers.
 //   - RunEngine<Config>(ports...): the body, over any memory "port" type with
 //       uint64_t Read(uint32_t word) const;   void Write(uint32_t word, uint64_t value);
-//     The virtual board (accel/fpga/devices/sim/sim_device.h) runs it over address-checked DDR windows.
+//     The virtual board (accel/fpga/devices/sim/sim_device.h) runs it over address-checked DDR
+//     windows.
 //
 //   EngineOutputs out;
 //   RunEngine<DefaultEngineConfig>(program, weights, input, output, batch, kCommandRun, tag, out);
@@ -19,7 +20,8 @@
 
 #include <cstdint>
 
-#include "accel/fpga/engine_regs.h"
+#include "overlays/nn_engine/abi/memory_layout.h"
+#include "overlays/nn_engine/abi/registers.h"
 #include "overlays/nn_engine/bnn_dense.h"
 #include "overlays/nn_engine/engine_config.h"
 #include "overlays/nn_engine/input_binarize.h"
@@ -100,23 +102,23 @@ Images:
       const LayerDesc& layer = layers[l];
       const uint32_t weights_word = layer.weights_offset / 8;
       const uint32_t params_word = layer.params_offset / 8;
-      if (layer.op == kOpInputBinarize) {
+      if (layer.op == Op::kInputBinarize) {
         InputBinarize<Config>(input, image * input_stride_words, layer.n_in,
                               static_cast<uint32_t>(layer.arg0), act[current]);
-      } else if (layer.op == kOpInputQuantize) {
+      } else if (layer.op == Op::kInputQuantize) {
         const InputQuantizeArgs args = {layer.n_in, layer.arg0,
                                         static_cast<uint32_t>(layer.arg1)};
         InputQuantize(input, image * input_stride_words, args, act8[current]);
-      } else if (layer.op == kOpBnnDense || layer.op == kOpBnnDenseScores) {
+      } else if (layer.op == Op::kBnnDense || layer.op == Op::kBnnDenseScores) {
         BnnDense<Config>(weights, weights_word, params_word, layer.n_in, layer.n_out,
-                         layer.op == kOpBnnDenseScores, act[current], act[1 - current], scores);
+                         layer.op == Op::kBnnDenseScores, act[current], act[1 - current], scores);
         current = 1 - current;
-      } else if (layer.op == kOpInt8Dense || layer.op == kOpInt8DenseScores) {
+      } else if (layer.op == Op::kInt8Dense || layer.op == Op::kInt8DenseScores) {
         const Int8DenseArgs args = {layer.n_in,   layer.n_out,     weights_word,
-                                    params_word, layer.arg1 != 0, layer.op == kOpInt8DenseScores};
+                                    params_word, layer.arg1 != 0, layer.op == Op::kInt8DenseScores};
         Int8Dense(weights, args, act8[current], rq, act8[1 - current], scores);
         current = 1 - current;
-      } else if (layer.op == kOpInt8Conv) {
+      } else if (layer.op == Op::kInt8Conv) {
         const Int8ConvArgs args = {layer.in_c,   layer.in_h,
                                    layer.in_w,   layer.out_c,
                                    static_cast<uint32_t>(layer.arg0), weights_word,

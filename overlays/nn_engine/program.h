@@ -13,14 +13,17 @@
 
 #include <cstdint>
 
-#include "accel/fpga/engine_regs.h"
+#include "overlays/nn_engine/abi/limits.h"
+#include "overlays/nn_engine/abi/memory_layout.h"
+#include "overlays/nn_engine/abi/ops.h"
+#include "overlays/nn_engine/abi/registers.h"
 #include "overlays/nn_engine/engine_config.h"
 
 namespace pynq {
 namespace engine {
 
 struct LayerDesc {
-  uint32_t op;
+  Op op;
   uint32_t in_c, in_h, in_w;
   uint32_t out_c, out_h, out_w;
   uint32_t n_in;   // in_c * in_h * in_w
@@ -31,33 +34,25 @@ struct LayerDesc {
   int32_t arg1;
 };
 
-// Words of the program header and of one descriptor.
-constexpr uint32_t kProgramHeaderWords = 2;
-constexpr uint32_t kLayerWords = 8;
+// Words of the program header and of one descriptor (memory_layout.h).
+constexpr uint32_t kProgramHeaderWords = kProgramHeaderBytes / 8;
+constexpr uint32_t kLayerWords = kLayerBytes / 8;
 
 inline uint32_t Lo(uint64_t w) { return static_cast<uint32_t>(w); }
 inline uint32_t Hi(uint64_t w) { return static_cast<uint32_t>(w >> 32); }
 
-// Whether `op` takes int8 activations (ops 5..8); the binarized ops 2, 3 take bits, and the input
-// ops 1, 4 take the image.
-inline bool TakesInt8(uint32_t op) { return op >= kOpInt8Dense && op <= kOpMaxPool; }
-// Whether `op` produces int8 activations.
-inline bool MakesInt8(uint32_t op) {
-  return op == kOpInputQuantize || op == kOpInt8Dense || op == kOpInt8Conv || op == kOpMaxPool;
-}
-
 // The geometry an int8 convolution or pool needs so that no index leaves its tensors: the
 // output shape the op defines for the input shape, and the arg in range.
-inline bool SpatialShapeOk(uint32_t op, const uint64_t in[3], const uint64_t out[3], int32_t arg0) {
-  if (op == kOpInt8Conv) {
+inline bool SpatialShapeOk(Op op, const uint64_t in[3], const uint64_t out[3], int32_t arg0) {
+  if (op == Op::kInt8Conv) {
     const uint64_t k = static_cast<uint64_t>(arg0);
-    return arg0 >= 1 && arg0 <= 7 && k <= in[1] && k <= in[2] && out[1] == in[1] - k + 1 &&
-           out[2] == in[2] - k + 1;
+    return arg0 >= 1 && arg0 <= kMaxKernelSide && k <= in[1] && k <= in[2] &&
+           out[1] == in[1] - k + 1 && out[2] == in[2] - k + 1;
   }
-  if (op == kOpMaxPool) {
+  if (op == Op::kMaxPool) {
     const uint64_t p = static_cast<uint64_t>(arg0);
-    return arg0 >= 2 && arg0 <= 4 && in[1] % p == 0 && in[2] % p == 0 && out[0] == in[0] &&
-           out[1] == in[1] / p && out[2] == in[2] / p;
+    return arg0 >= kMinPoolSide && arg0 <= kMaxPoolSide && in[1] % p == 0 && in[2] % p == 0 &&
+           out[0] == in[0] && out[1] == in[1] / p && out[2] == in[2] / p;
   }
   return true;
 }
@@ -84,23 +79,22 @@ Layers:
 #pragma HLS PIPELINE II = 1
       w[i] = program.Read(kProgramHeaderWords + l * kLayerWords + i);
     }
-    const uint32_t op = Lo(w[0]);
+    const uint32_t code = Lo(w[0]);
     const uint32_t flags = Hi(w[0]);
     const uint64_t in[3] = {Lo(w[1]), Hi(w[1]), Lo(w[2])};
     const uint64_t out[3] = {Hi(w[2]), Lo(w[3]), Hi(w[3])};
     const uint64_t n_in = in[0] * in[1] * in[2];
     const uint64_t n_out = out[0] * out[1] * out[2];
     const int32_t arg0 = static_cast<int32_t>(Lo(w[6]));
-    if (flags != 0 || Hi(w[7]) != 0) return MakeStatus(kStatusBadProgram, l, op);
-    if (op > 15 || ((kImplementedOps >> op) & 1u) == 0) {
-      return MakeStatus(kStatusUnsupportedOp, l, op);
-    }
+    if (flags != 0 || Hi(w[7]) != 0) return MakeStatus(kStatusBadProgram, l, code);
+    if (!MaskHasOp(kImplementedOps, code)) return MakeStatus(kStatusUnsupportedOp, l, code);
+    const Op op = static_cast<Op>(code);
     const bool first = l == 0;
     const bool last = l + 1 == count;
-    const bool input_op = op == kOpInputBinarize || op == kOpInputQuantize;
-    const bool scores_op = op == kOpBnnDenseScores || op == kOpInt8DenseScores;
+    const bool input_op = InputKind(op) == TensorKind::kPixels;
+    const bool scores_op = OutputKind(op) == TensorKind::kScores;
     const bool chained =
-        first || (n_in == layers[l - 1].n_out && TakesInt8(op) == MakesInt8(layers[l - 1].op));
+        first || (n_in == layers[l - 1].n_out && InputKind(op) == OutputKind(layers[l - 1].op));
     const bool shape_ok =
         // Each dimension bounded first, so the products cannot wrap around.
         in[0] <= kMaxFeatures && in[1] <= kMaxFeatures && in[2] <= kMaxFeatures &&
@@ -109,7 +103,7 @@ Layers:
         input_op == first && scores_op == last && (!input_op || n_out == n_in) &&
         (!scores_op || n_out <= kMaxClasses) && chained && SpatialShapeOk(op, in, out, arg0) &&
         Lo(w[4]) % 8 == 0 && Lo(w[5]) % 8 == 0;
-    if (!shape_ok) return MakeStatus(kStatusBadShape, l, op);
+    if (!shape_ok) return MakeStatus(kStatusBadShape, l, code);
     layers[l].op = op;
     layers[l].in_c = static_cast<uint32_t>(in[0]);
     layers[l].in_h = static_cast<uint32_t>(in[1]);

@@ -1,6 +1,6 @@
-// The engine's cycle count for one call, from the loop trip counts of nn_engine.h and the PE /
-// SIMD configuration. The virtual board (accel/fpga/devices/sim/sim_device.h) delays ap_done by it, so batching
-// can be studied without a board. It is a model: csynth's latency report and a board's
+// The engine's cycle count for one call, from the loop trip counts of nn_engine.h and the PE / SIMD
+// configuration. The virtual board (accel/fpga/devices/sim/sim_device.h) delays ap_done by it, so
+// batching can be studied without a board. It is a model: csynth's latency report and a board's
 // measurements are what to calibrate it against (overlays/README.md).
 //
 // Formula (all divisions round up; L = layers; "burst" = kMemLatencyCycles to open a DDR burst):
@@ -60,12 +60,12 @@ inline uint64_t StraddledWords(uint64_t first, uint64_t n) {
 
 template <typename Config>
 uint64_t Int8LayerCycles(const LayerDesc& layer) {
-  if (layer.op == kOpInputQuantize) return CeilDiv(layer.n_in, 8) + kMemLatencyCycles;
-  if (layer.op == kOpMaxPool) {
+  if (layer.op == Op::kInputQuantize) return CeilDiv(layer.n_in, 8) + kMemLatencyCycles;
+  if (layer.op == Op::kMaxPool) {
     const uint64_t p = static_cast<uint64_t>(layer.arg0);
     return uint64_t{layer.n_out} * (p * p + 2);
   }
-  if (layer.op == kOpInt8Conv) {
+  if (layer.op == Op::kInt8Conv) {
     const uint64_t k = static_cast<uint64_t>(layer.arg0);
     const uint64_t taps = layer.in_c * k * k;
     const uint64_t pixels = uint64_t{layer.out_h} * layer.out_w;
@@ -76,7 +76,7 @@ uint64_t Int8LayerCycles(const LayerDesc& layer) {
     }
     return cycles;
   }
-  const bool scores = layer.op == kOpInt8DenseScores;
+  const bool scores = layer.op == Op::kInt8DenseScores;
   uint64_t cycles = scores ? 0 : ParamsCycles(layer.n_out);
   for (uint64_t row = 0; row < layer.n_out; ++row) {
     cycles += StraddledWords(row * layer.n_in, layer.n_in) + kMemLatencyCycles +
@@ -87,10 +87,10 @@ uint64_t Int8LayerCycles(const LayerDesc& layer) {
 
 template <typename Config>
 uint64_t LayerCycles(const LayerDesc& layer) {
-  if (layer.op == kOpInputBinarize) {
+  if (layer.op == Op::kInputBinarize) {
     return kClearCycles + CeilDiv(layer.n_in, 8) + kMemLatencyCycles;
   }
-  if (layer.op != kOpBnnDense && layer.op != kOpBnnDenseScores) {
+  if (layer.op != Op::kBnnDense && layer.op != Op::kBnnDenseScores) {
     return Int8LayerCycles<Config>(layer);
   }
   const uint64_t words = CeilDiv(layer.n_in, 64);

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Checks the register map Vitis HLS generated for the engine against accel/fpga/engine_regs.h.
+"""Checks the register map Vitis HLS generated for the engine against overlays/nn_engine/abi/registers.h.
 
-    check_regmap.py xnn_engine_hw.h accel/fpga/engine_regs.h
+    check_regmap.py xnn_engine_hw.h overlays/nn_engine/abi/registers.h
 
 Vitis HLS writes `#define XNN_ENGINE_CONTROL_ADDR_<ARG>_DATA 0x..` for every argument on the
 s_axilite bundle `control`; the driver uses `constexpr uint32_t kReg<Name> = 0x..;`. Exits 1 and
@@ -35,7 +35,7 @@ def generated_offsets(text):
 
 
 def driver_offsets(text):
-    """{kRegName: offset} from accel/fpga/engine_regs.h."""
+    """{kRegName: offset} from overlays/nn_engine/abi/registers.h."""
     pattern = re.compile(r"constexpr\s+uint32_t\s+(kReg\w+)\s*=\s*0x([0-9a-fA-F]+)\s*;")
     return {m.group(1): int(m.group(2), 16) for m in pattern.finditer(text)}
 
@@ -46,7 +46,7 @@ def differences(generated, driver):
         if argument not in generated:
             problems.append(f"{argument}: not in the generated header")
         elif constant not in driver:
-            problems.append(f"{constant}: not in engine_regs.h")
+            problems.append(f"{constant}: not in abi/registers.h")
         elif generated[argument] != driver[constant]:
             problems.append(f"{argument}: generated 0x{generated[argument]:02x}, "
                             f"{constant} = 0x{driver[constant]:02x}")
@@ -65,7 +65,7 @@ def main(argv):
     for p in problems:
         print(f"register map mismatch: {p}", file=sys.stderr)
     if not problems:
-        print(f"register map: {len(ARGUMENTS)} arguments match accel/fpga/engine_regs.h")
+        print(f"register map: {len(ARGUMENTS)} arguments match overlays/nn_engine/abi/registers.h")
     return 1 if problems else 0
 
 

@@ -1,6 +1,6 @@
 """Tests check_regmap.py's parsing on a header in the Vitis HLS style and on the real
-accel/fpga/engine_regs.h. (No Vitis HLS here: the generated header is written by hand below, in the
-layout engine_regs.h documents; a synthesis run is what confirms the layout.)"""
+overlays/nn_engine/abi/registers.h. (No Vitis HLS here: the generated header is written by hand below, in the
+layout abi/registers.h documents; a synthesis run is what confirms the layout.)"""
 import os
 import pathlib
 import sys
@@ -32,7 +32,7 @@ GENERATED = """
 
 class CheckRegmapTest(unittest.TestCase):
     def setUp(self):
-        self.driver = check_regmap.driver_offsets((REPO / "accel/fpga/engine_regs.h").read_text())
+        self.driver = check_regmap.driver_offsets((REPO / "overlays/nn_engine/abi/registers.h").read_text())
 
     def test_the_documented_layout_matches_the_driver(self):
         generated = check_regmap.generated_offsets(GENERATED)

@@ -16,7 +16,8 @@
 #include <string>
 #include <vector>
 
-#include "accel/fpga/engine_regs.h"
+#include "overlays/nn_engine/abi/memory_layout.h"
+#include "overlays/nn_engine/abi/registers.h"
 #include "overlays/nn_engine/nn_engine.h"
 
 namespace {

@@ -4,7 +4,7 @@
 #   vitis_hls -f overlays/nn_engine/hls/run_hls.tcl -tclargs kv260     ;# Vitis kernel (.xo)
 #
 # Run from any directory; the project is created in ./nn_engine_<board>. After export it checks
-# that the register map Vitis HLS generated equals accel/fpga/engine_regs.h (check_regmap.py).
+# that the register map Vitis HLS generated equals overlays/nn_engine/abi/registers.h (check_regmap.py).
 # NOT RUN in this repository's CI: there is no Vitis HLS there (see overlays/README.md).
 
 if {[llength $argv] < 1} {
@@ -39,5 +39,5 @@ export_design -format $format -rtl verilog -vendor pynq-infer.org -library hls -
 # The generated driver header holds the register offsets Vitis HLS chose.
 set hw_h [glob -nocomplain "nn_engine_$board/solution/impl/misc/drivers/nn_engine_v1_0/src/xnn_engine_hw.h"]
 if {$hw_h eq ""} { error "no xnn_engine_hw.h was generated" }
-exec python3 "$here/check_regmap.py" $hw_h "$repo/accel/fpga/engine_regs.h"
+exec python3 "$here/check_regmap.py" $hw_h "$repo/overlays/nn_engine/abi/registers.h"
 exit

@@ -33,7 +33,8 @@
 #include "absl/time/time.h"
 #include "accel/fpga/device.h"
 #include "accel/fpga/devices/sim/sim_engine.h"
-#include "accel/fpga/engine_regs.h"
+#include "overlays/nn_engine/abi/memory_layout.h"
+#include "overlays/nn_engine/abi/registers.h"
 
 namespace pynq::accel {
 
@@ -84,7 +85,7 @@ class SimDevice final : public Device {
   ~SimDevice() override;
 
   std::string_view name() const override { return "sim"; }
-  // See Device. Reads and writes follow the Vitis HLS register semantics (engine_regs.h).
+  // See Device. Reads and writes follow the Vitis HLS register semantics (abi/registers.h).
   absl::StatusOr<uint32_t> Read32(uint32_t offset) override;
   absl::Status Write32(uint32_t offset, uint32_t value) override;
   absl::StatusOr<std::unique_ptr<DmaBuffer>> Allocate(size_t bytes) override;

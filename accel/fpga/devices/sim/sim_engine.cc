@@ -3,7 +3,8 @@
 #include <cstring>
 
 #include "absl/strings/str_format.h"
-#include "accel/fpga/engine_regs.h"
+#include "overlays/nn_engine/abi/memory_layout.h"
+#include "overlays/nn_engine/abi/registers.h"
 #include "overlays/nn_engine/timing_model.h"
 
 namespace pynq::accel {

@@ -14,7 +14,8 @@
 #include <cstdint>
 #include <string>
 
-#include "accel/fpga/engine_regs.h"
+#include "overlays/nn_engine/abi/memory_layout.h"
+#include "overlays/nn_engine/abi/registers.h"
 #include "overlays/nn_engine/nn_engine.h"
 
 namespace pynq::accel {

@@ -6,8 +6,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "accel/fpga/engine_regs.h"
 #include "base/status_macros.h"
+#include "overlays/nn_engine/abi/memory_layout.h"
+#include "overlays/nn_engine/abi/registers.h"
 #include "xrt/xrt_bo.h"
 #include "xrt/xrt_device.h"
 #include "xrt/xrt_kernel.h"
@@ -108,7 +109,7 @@ absl::StatusOr<std::unique_ptr<XrtDevice>> XrtDevice::Create(const Options& opti
     if (offset != expected) {
       return absl::FailedPreconditionError(absl::StrFormat(
           "xrt: argument %d of kernel %s is at register 0x%x, the driver expects 0x%x "
-          "(accel/fpga/engine_regs.h): rebuild the xclbin from overlays/",
+          "(overlays/nn_engine/abi/registers.h): rebuild the xclbin from overlays/",
           index, options.kernel_name, offset, expected));
     }
   }

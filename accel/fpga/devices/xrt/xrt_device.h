@@ -1,9 +1,9 @@
 // XrtDevice: the engine through the Xilinx Runtime's native C++ API, for Zynq UltraScale+ boards
-// (KV260, ZCU104, Ultra96) with the zocl driver. It loads the xclbin, opens the engine kernel
-// with exclusive access for register-level control (xrt::kernel read/write_register), checks the
-// kernel's argument offsets against accel/fpga/engine_regs.h, and allocates xrt::bo buffers in the
-// memory bank of the kernel's m_axi port. XRT reports errors by throwing; every call is wrapped
-// here and the exceptions become absl::Status, so none leaves accel/.
+// (KV260, ZCU104, Ultra96) with the zocl driver. It loads the xclbin, opens the engine kernel with
+// exclusive access for register-level control (xrt::kernel read/write_register), checks the
+// kernel's argument offsets against overlays/nn_engine/abi/registers.h, and allocates xrt::bo
+// buffers in the memory bank of the kernel's m_axi port. XRT reports errors by throwing; every call
+// is wrapped here and the exceptions become absl::Status, so none leaves accel/.
 //
 //   ASSIGN_OR_RETURN(std::unique_ptr<XrtDevice> device,
 //                    XrtDevice::Create({.xclbin_path = "/lib/firmware/xilinx/nn_engine.xclbin"}));
@@ -37,7 +37,7 @@ class XrtDevice final : public Device {
 
   // kNotFound if the xclbin file is missing; kUnavailable if XRT cannot open the device or load
   // the xclbin (no device, no driver, no XRT installation), with XRT's message;
-  // kFailedPrecondition if the kernel's argument offsets differ from engine_regs.h.
+  // kFailedPrecondition if the kernel's argument offsets differ from abi/registers.h.
   static absl::StatusOr<std::unique_ptr<XrtDevice>> Create(const Options& options);
   ~XrtDevice() override;
 

@@ -308,6 +308,9 @@ TEST_F(EngineProtocolTest, RejectsUnimplementedOpsNamingLayerAndOp) {
   }
 }
 
+// An op's code as a descriptor word holds it.
+constexpr uint64_t Code(Op op) { return static_cast<uint64_t>(op); }
+
 TEST_F(EngineProtocolTest, RejectsProgramsBeyondItsBuffers) {
   struct Case {
     const char* name;
@@ -318,16 +321,16 @@ TEST_F(EngineProtocolTest, RejectsProgramsBeyondItsBuffers) {
   };
   const Case cases[] = {
       {"no layers", 0, 0, 0, kStatusBadProgram},  // descriptor 0 word 0 - see below
-      {"flags set", 1, 0, kOpBnnDense | (uint64_t{1} << 32), kStatusBadProgram},
+      {"flags set", 1, 0, Code(Op::kBnnDense) | (uint64_t{1} << 32), kStatusBadProgram},
       {"reserved set", 1, 7, uint64_t{1} << 32, kStatusBadProgram},
       // out (4097, 1, 1): wider than the activation buffers
       {"too wide", 1, 2, 784 | (uint64_t{4097} << 32), kStatusBadShape},
       // layer 2's input (65) is not layer 1's output (64)
       {"not chained", 2, 1, 65 | (uint64_t{1} << 32), kStatusBadShape},
       // int8 ops on bits, an int8 scores layer after binarized layers, a second input op
-      {"int8 dense on bits", 1, 0, kOpInt8Dense, kStatusBadShape},
-      {"int8 scores on bits", 2, 0, kOpInt8DenseScores, kStatusBadShape},
-      {"input op inside", 1, 0, kOpInputQuantize, kStatusBadShape},
+      {"int8 dense on bits", 1, 0, Code(Op::kInt8Dense), kStatusBadShape},
+      {"int8 scores on bits", 2, 0, Code(Op::kInt8DenseScores), kStatusBadShape},
+      {"input op inside", 1, 0, Code(Op::kInputQuantize), kStatusBadShape},
   };
   for (const Case& c : cases) {
     const std::vector<uint64_t> saved = mem_->program;
@@ -358,13 +361,13 @@ TEST_F(EngineProtocolTest, RejectsBadBatchAndCommand) {
 
 // The timing model's formula (timing_model.h) on one layer, worked by hand.
 TEST(TimingModelTest, DenseLayerIsBoundByTheLargerOfComputeAndWeightStream) {
-  const LayerDesc layer{.op = kOpBnnDense, .n_in = 784, .n_out = 64};
+  const LayerDesc layer{.op = Op::kBnnDense, .n_in = 784, .n_out = 64};
   // PE 8, SIMD 2, 64-bit port: 8 tiles; compute ceil(13/2) = 7 < stream 8 rows * 13 words = 104.
   // Each tile: 104 + 32 (burst) + 8 (pipeline) + 8 (rows); plus 8 to clear.
   EXPECT_EQ((LayerCycles<EngineConfig<8, 2, 1>>(layer)), 8u + 8 * (104 + 32 + 8 + 8));
   // PE 1, SIMD 1, 256-bit port: 64 tiles; compute 13 > stream ceil(13/4) = 4.
   EXPECT_EQ((LayerCycles<EngineConfig<1, 1, 4>>(layer)), 8u + 64 * (13 + 32 + 8 + 1));
-  const LayerDesc binarize{.op = kOpInputBinarize, .n_in = 784, .n_out = 784};
+  const LayerDesc binarize{.op = Op::kInputBinarize, .n_in = 784, .n_out = 784};
   EXPECT_EQ(LayerCycles<DefaultEngineConfig>(binarize), 8u + 98 + 32);
   const LayerDesc layers[] = {binarize, layer};
   EXPECT_EQ(CallCycles<DefaultEngineConfig>(layers, 2, 0, kCommandIdentify), 16u);
@@ -374,22 +377,22 @@ TEST(TimingModelTest, DenseLayerIsBoundByTheLargerOfComputeAndWeightStream) {
 
 // The int8 layers' formulas (timing_model.h), worked by hand.
 TEST(TimingModelTest, Int8LayersFollowTheirFormulas) {
-  const LayerDesc quantize{.op = kOpInputQuantize, .n_in = 784, .n_out = 784};
+  const LayerDesc quantize{.op = Op::kInputQuantize, .n_in = 784, .n_out = 784};
   EXPECT_EQ(LayerCycles<DefaultEngineConfig>(quantize), 98u + 32);
   // 84 inputs: rows start on and off word boundaries, straddling 11 words each (84 / 8 = 10.5).
-  const LayerDesc dense{.op = kOpInt8Dense, .n_in = 84, .n_out = 2};
+  const LayerDesc dense{.op = Op::kInt8Dense, .n_in = 84, .n_out = 2};
   EXPECT_EQ(LayerCycles<DefaultEngineConfig>(dense), (3u * 2 + 32) + 2 * (11 + 32 + 8));
-  const LayerDesc scores{.op = kOpInt8DenseScores, .n_in = 16, .n_out = 3};
+  const LayerDesc scores{.op = Op::kInt8DenseScores, .n_in = 16, .n_out = 3};
   EXPECT_EQ(LayerCycles<DefaultEngineConfig>(scores), 3u * (2 + 32 + 8 + 32));
   // 1x28x28 -> 6x24x24, K 5: 25 taps, 4 cycles each at 8 lanes; each kernel straddles 4 words.
-  const LayerDesc conv{.op = kOpInt8Conv, .in_c = 1, .in_h = 28, .in_w = 28, .out_c = 6,
+  const LayerDesc conv{.op = Op::kInt8Conv, .in_c = 1, .in_h = 28, .in_w = 28, .out_c = 6,
                        .out_h = 24, .out_w = 24, .n_in = 784, .n_out = 3456, .arg0 = 5};
   uint64_t kernel_words = 0;
   for (uint64_t o = 0; o < 6; ++o) kernel_words += (o * 25 + 25 + 7) / 8 - o * 25 / 8;
   EXPECT_EQ(kernel_words, 6u * 4);
   EXPECT_EQ(LayerCycles<DefaultEngineConfig>(conv),
             25u + (18 + 32) + kernel_words + 6 * 32 + 6 * 576 * (4 + 8));
-  const LayerDesc pool{.op = kOpMaxPool, .n_in = 3456, .n_out = 864, .arg0 = 2};
+  const LayerDesc pool{.op = Op::kMaxPool, .n_in = 3456, .n_out = 864, .arg0 = 2};
   EXPECT_EQ(LayerCycles<DefaultEngineConfig>(pool), 864u * 6);
 }
 

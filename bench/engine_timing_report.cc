@@ -41,7 +41,7 @@ int main(int argc, char** argv) {
               (*model)->name().c_str(), DefaultEngineConfig::kPe, DefaultEngineConfig::kSimd,
               64 * DefaultEngineConfig::kAxiWords, clock_mhz, overhead_us);
   for (uint32_t l = 0; l < count; ++l) {
-    std::printf("  layer %u: op %u, %u -> %u, %llu cycles per image\n", l, layers[l].op,
+    std::printf("  layer %u: %s, %u -> %u, %llu cycles per image\n", l, OpName(layers[l].op),
                 layers[l].n_in, layers[l].n_out,
                 static_cast<unsigned long long>(LayerCycles<DefaultEngineConfig>(layers[l])));
   }

@@ -1,18 +1,20 @@
-// The contract between the HLS engine (overlays/nn_engine/) and its driver (accel/fpga_backend.*):
-// the engine's AXI4-Lite register map, its commands and status words, its identity, and the
-// layout of the buffers it reads and writes in DDR. Both sides include this one header, so they
-// cannot drift apart; overlays/nn_engine/hls/check_regmap.py compares the offsets with the ones
-// Vitis HLS generates (x<top>_hw.h), and XrtDevice compares them with the xclbin's.
+// The engine's AXI4-Lite register map, its commands, identity, capabilities and status words: the
+// contract between the HLS engine (overlays/nn_engine/) and its driver (accel/fpga/). Both sides
+// include this one header, so they cannot drift apart; overlays/nn_engine/hls/check_regmap.py
+// compares the offsets with the ones Vitis HLS generates (x<top>_hw.h), and XrtDevice compares
+// them with the xclbin's.
 //
 //   device.Write32(engine::kRegInputLo, Low32(input_address));
 //   device.Write32(engine::kRegCommand, engine::kCommandRun);
 //   device.Write32(engine::kRegCtrl, engine::kCtrlStart);
 //
-// Plain C++14 with no dependencies: Vitis HLS compiles it too.
-#ifndef PYNQ_ACCEL_FPGA_ENGINE_REGS_H_
-#define PYNQ_ACCEL_FPGA_ENGINE_REGS_H_
+// Part of the engine's ABI (this folder): plain C++14, no dependencies, so Vitis HLS compiles it.
+#ifndef PYNQ_OVERLAYS_NN_ENGINE_ABI_REGISTERS_H_
+#define PYNQ_OVERLAYS_NN_ENGINE_ABI_REGISTERS_H_
 
 #include <cstdint>
+
+#include "overlays/nn_engine/abi/ops.h"
 
 namespace pynq {
 namespace engine {
@@ -86,14 +88,10 @@ constexpr uint32_t Caps(uint32_t op_mask, uint32_t pe, uint32_t simd) {
   return (op_mask & 0xFFFFu) | ((pe & 0xFFu) << 16) | ((simd & 0xFFu) << 24);
 }
 constexpr uint32_t CapsOpMask(uint32_t caps) { return caps & 0xFFFFu; }
+// Whether an engine with these caps implements the op code `code` (any u32 a program holds).
+constexpr bool CapsHasOp(uint32_t caps, uint32_t code) { return MaskHasOp(CapsOpMask(caps), code); }
 constexpr uint32_t CapsPe(uint32_t caps) { return (caps >> 16) & 0xFFu; }
 constexpr uint32_t CapsSimd(uint32_t caps) { return (caps >> 24) & 0xFFu; }
-
-// --- Limits of ABI v1 (accel/model/MODEL_FORMAT.md), set by the engine's on-chip buffers -------------
-constexpr uint32_t kMaxLayers = 16;
-constexpr uint32_t kMaxFeatures = 4096;
-constexpr uint32_t kMaxClasses = 1024;
-constexpr uint32_t kMaxBatch = 1024;
 
 // --- Status word (kRegStatus) -----------------------------------------------------------------
 // Bits 7..0 the code, bits 15..8 the layer it concerns, bits 31..16 that layer's op.
@@ -110,38 +108,7 @@ constexpr uint32_t StatusCode(uint32_t status) { return status & 0xFFu; }
 constexpr uint32_t StatusLayer(uint32_t status) { return (status >> 8) & 0xFFu; }
 constexpr uint32_t StatusOp(uint32_t status) { return status >> 16; }
 
-// --- Memory layout --------------------------------------------------------------------------------
-// Every buffer the engine touches starts on a 64-byte boundary (its widest burst), and so does
-// every image and every score row inside them.
-constexpr uint32_t kBurstBytes = 64;
-constexpr uint32_t AlignToBurst(uint32_t bytes) {
-  return (bytes + kBurstBytes - 1) / kBurstBytes * kBurstBytes;
-}
-// Image i of a RUN starts at input + i * InputStride(bytes of one image).
-constexpr uint32_t InputStride(uint32_t image_bytes) { return AlignToBurst(image_bytes); }
-// Scores of image i start at output + i * OutputStride(classes): `classes` little-endian int32.
-constexpr uint32_t OutputStride(uint32_t classes) { return AlignToBurst(classes * 4); }
-// After the last row (at output + batch * OutputStride) the engine writes a 64-byte trailer:
-// u64 word 0 = tag | (batch << 32), word 1 = the checksum also in kRegChecksum, the rest 0.
-constexpr uint32_t kTrailerBytes = 64;
-constexpr uint32_t OutputBytes(uint32_t batch, uint32_t classes) {
-  return batch * OutputStride(classes) + kTrailerBytes;
-}
-
-// The checksum over a RUN's scores (all rows in order, `classes` values each), seeded with the
-// tag: a Fletcher-style pair of 32-bit sums, so a flipped, swapped or stale value changes it.
-struct ScoresChecksum {
-  uint32_t sum1;
-  uint32_t sum2;
-  explicit ScoresChecksum(uint32_t tag) : sum1(tag), sum2(0) {}
-  void Add(int32_t score) {
-    sum1 += static_cast<uint32_t>(score);
-    sum2 += sum1;
-  }
-  uint32_t Value() const { return ((sum2 << 16) | (sum2 >> 16)) ^ sum1; }
-};
-
 }  // namespace engine
 }  // namespace pynq
 
-#endif  // PYNQ_ACCEL_FPGA_ENGINE_REGS_H_
+#endif  // PYNQ_OVERLAYS_NN_ENGINE_ABI_REGISTERS_H_
