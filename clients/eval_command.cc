@@ -16,6 +16,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
+#include "base/status_macros.h"
 #include "clients/commands.h"
 #include "clients/idx_file.h"
 #include "clients/image_io.h"
@@ -228,9 +229,9 @@ absl::Status RunEval(const EvalOptions& options,
   if (!stream_status.ok()) return stream_status;
   if (!tally.failures.empty()) {
     const absl::Status& first = tally.failures.front().status;
-    return absl::Status(first.code(), absl::StrFormat("%d of %d requests failed; the first: %s",
-                                                      tally.failures.size(), plan.num_requests(),
-                                                      first.ToString()));
+    return Annotate(first, absl::StrFormat("%d of %d requests failed; the first: %s",
+                                           tally.failures.size(), plan.num_requests(),
+                                           absl::StatusCodeToString(first.code())));
   }
   if (!options.scores_out.empty()) {
     const Int32Matrix scores{.rows = static_cast<uint32_t>(plan.num_images),

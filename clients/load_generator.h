@@ -4,8 +4,8 @@
 // warm up, then measures in windows until throughput and latency are stable.
 //
 //   LoadSpec spec{.model = "mnist-bnn-tfc", .mode = LoadMode::kUnary, .concurrency = 16};
-//   ASSIGN_OR_RETURN(std::vector<std::string> images, SyntheticImages(784, 64, /*seed=*/1));
-//   ASSIGN_OR_RETURN(LevelResult r, RunLoadLevel(channel, spec, images));
+//   PYNQ_ASSIGN_OR_RETURN(std::vector<std::string> images, SyntheticImages(784, 64, /*seed=*/1));
+//   PYNQ_ASSIGN_OR_RETURN(LevelResult r, RunLoadLevel(channel, spec, images));
 //   absl::PrintF("%.0f images/s, p99 %.2f ms\n", r.images_per_s,
 //                absl::ToDoubleMilliseconds(r.latency_p99));
 //

@@ -24,7 +24,7 @@ namespace {
 absl::StatusOr<std::unique_ptr<accel::Device>> OpenDevice(const BackendOptions& options,
                                                           std::string& detail) {
   if (options.device == "sim") {
-    ASSIGN_OR_RETURN(std::unique_ptr<accel::SimDevice> sim, accel::SimDevice::Create(options.sim));
+    PYNQ_ASSIGN_OR_RETURN(std::unique_ptr<accel::SimDevice> sim, accel::SimDevice::Create(options.sim));
     detail = options.sim.timing
                  ? absl::StrFormat("virtual board, timing at %g MHz", options.sim.clock_mhz)
                  : "virtual board, untimed";
@@ -34,8 +34,8 @@ absl::StatusOr<std::unique_ptr<accel::Device>> OpenDevice(const BackendOptions& 
     return absl::InvalidArgumentError(
         absl::StrFormat("--device=%s is not one of sim, xrt, mmio", options.device));
   }
-  ASSIGN_OR_RETURN(accel::OverlayManifest manifest,
-                   accel::ReadOverlayManifest(options.overlay_manifest));
+  PYNQ_ASSIGN_OR_RETURN(accel::OverlayManifest manifest,
+                        accel::ReadOverlayManifest(options.overlay_manifest));
   if (manifest.device != options.device) {
     return absl::InvalidArgumentError(
         absl::StrFormat("--device=%s, but overlay manifest %s is for device %s", options.device,
@@ -80,8 +80,8 @@ absl::StatusOr<std::unique_ptr<BackendFactory>> BackendFactory::Create(
 
 absl::Status BackendFactory::OpenEngine() {
   std::string detail;
-  ASSIGN_OR_RETURN(std::unique_ptr<accel::Device> device, OpenDevice(options_, detail));
-  ASSIGN_OR_RETURN(engine_, accel::FpgaEngine::Create(std::move(device), options_.engine));
+  PYNQ_ASSIGN_OR_RETURN(std::unique_ptr<accel::Device> device, OpenDevice(options_, detail));
+  PYNQ_ASSIGN_OR_RETURN(engine_, accel::FpgaEngine::Create(std::move(device), options_.engine));
   description_ = absl::StrFormat(
       "fpga engine on %s (%s), engine version 0x%08x, PE %d, SIMD %d, cpu fallback %s",
       options_.device, detail, engine_->version(), engine::CapsPe(engine_->caps()),
@@ -102,8 +102,8 @@ absl::StatusOr<std::unique_ptr<accel::Accelerator>> BackendFactory::Make(
     spdlog::warn("model {}: served on the CPU: {}", model->name(),
                  std::string(fpga.status().message()));
   }
-  ASSIGN_OR_RETURN(std::unique_ptr<accel::CpuAccelerator> cpu,
-                   accel::CpuAccelerator::Create(model, {.max_batch_size = max_batch_size}));
+  PYNQ_ASSIGN_OR_RETURN(std::unique_ptr<accel::CpuAccelerator> cpu,
+                        accel::CpuAccelerator::Create(model, {.max_batch_size = max_batch_size}));
   return std::unique_ptr<accel::Accelerator>(std::move(cpu));
 }
 

@@ -2,11 +2,11 @@
 // virtual board, XRT, or /dev/uio + u-dma-buf), per --accelerator and --device. One factory per
 // daemon; it owns the FPGA engine (there is one in the PL) and gives every model its accelerator.
 //
-//   ASSIGN_OR_RETURN(std::unique_ptr<BackendFactory> backends,
-//                    BackendFactory::Create({.accelerator = "auto", .device = "xrt",
+//   PYNQ_ASSIGN_OR_RETURN(std::unique_ptr<BackendFactory> backends,
+//                         BackendFactory::Create({.accelerator = "auto", .device = "xrt",
 //                                            .overlay_manifest = "/usr/share/.../nn_engine.manifest"}));
 //   spdlog::info("accelerator: {}", backends->description());
-//   ASSIGN_OR_RETURN(std::unique_ptr<accel::Accelerator> a, backends->Make(model, 64));
+//   PYNQ_ASSIGN_OR_RETURN(std::unique_ptr<accel::Accelerator> a, backends->Make(model, 64));
 //
 // Not thread-safe; used while the daemon starts.
 #ifndef PYNQ_SERVICE_BACKEND_FACTORY_H_

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "base/status_macros.h"
 
 namespace pynq::service {
 
@@ -258,10 +259,8 @@ void Batcher::RunBatch(Batch& batch) {
   const absl::Duration run_time = absl::Now() - start;
   if (!status.ok()) {
     metrics_->RecordFailedBatch();
-    status = absl::Status(status.code(),
-                          absl::StrFormat("%s backend failed on a batch of %d images: %s",
-                                          accelerator_->backend_name(), batch.size(),
-                                          status.message()));
+    status = Annotate(status, absl::StrFormat("%s backend failed on a batch of %d images",
+                                              accelerator_->backend_name(), batch.size()));
   }
   batch.Complete(status, run_time, *metrics_);
 }

@@ -1,9 +1,9 @@
 // Dynamic batching for one model: requests from all clients (unary and streaming alike) queue
 // here, and dispatch workers form batches and run them on the model's accelerator.
 //
-//   ASSIGN_OR_RETURN(std::unique_ptr<Batcher> batcher,
-//                    Batcher::Create(std::move(accelerator), {.max_batch_size = 64}, &metrics));
-//   RETURN_IF_ERROR(batcher->Submit(request));  // kUnavailable when full or draining
+//   PYNQ_ASSIGN_OR_RETURN(std::unique_ptr<Batcher> batcher,
+//                         Batcher::Create(std::move(accelerator), {.max_batch_size = 64}, &metrics));
+//   PYNQ_RETURN_IF_ERROR(batcher->Submit(request));  // kUnavailable when full or draining
 //   ...
 //   batcher->Drain();  // answers everything accepted, then stops the workers
 //

@@ -3,7 +3,8 @@
 //
 //   --model_batching=mnist-bnn-tfc:max_batch_size=128:preferred_batch_sizes=64/128,other:max_queue_delay_us=2000
 //
-//   ASSIGN_OR_RETURN(auto by_model, ParseModelBatching(absl::GetFlag(FLAGS_model_batching), defaults));
+//   PYNQ_ASSIGN_OR_RETURN(auto by_model,
+//                         ParseModelBatching(absl::GetFlag(FLAGS_model_batching), defaults));
 //   by_model["mnist-bnn-tfc"].max_batch_size == 128
 //
 // Each entry is MODEL:KEY=VALUE[:KEY=VALUE...]; keys: max_batch_size, max_queue_delay_us,

@@ -4,7 +4,7 @@
 //   auto request = std::make_shared<InferenceRequest>(model, images, [](InferenceRequest& r) {
 //     ... r.status(), r.scores(i), r.timing(i) ... reactor->Finish(...);
 //   });
-//   RETURN_IF_ERROR(batcher.Submit(request));   // on error the callback is never called
+//   PYNQ_RETURN_IF_ERROR(batcher.Submit(request));   // on error the callback is never called
 //
 // A request may be split across several batches (and several dispatch workers); each image's
 // results are written by exactly one batch, and the completion callback runs exactly once, on

@@ -123,7 +123,7 @@ absl::StatusOr<std::shared_ptr<const ServedModel>> ModelRegistry::Build(
   auto built = std::make_unique<ServedModel>();
   built->path = path;
   built->file_name = std::string(file_name);
-  ASSIGN_OR_RETURN(built->model, accel::Model::LoadFile(path));
+  PYNQ_ASSIGN_OR_RETURN(built->model, accel::Model::LoadFile(path));
   const std::string& name = built->model->name();
   auto configured = options_.batcher_by_model.find(name);
   const Batcher::Options& batching =
@@ -131,8 +131,7 @@ absl::StatusOr<std::shared_ptr<const ServedModel>> ModelRegistry::Build(
   absl::StatusOr<std::unique_ptr<accel::Accelerator>> accelerator = backends_->Make(
       built->model, std::max(options_.cpu.max_batch_size, batching.max_batch_size));
   if (!accelerator.ok()) {
-    return absl::Status(accelerator.status().code(),
-                        absl::StrCat(path, ": ", accelerator.status().message()));
+    return Annotate(accelerator.status(), path);
   }
   built->fpga = dynamic_cast<const accel::FpgaAccelerator*>(accelerator->get());
   std::shared_ptr<ModelMetrics>& metrics = metrics_[name];
@@ -141,8 +140,7 @@ absl::StatusOr<std::shared_ptr<const ServedModel>> ModelRegistry::Build(
   absl::StatusOr<std::unique_ptr<Batcher>> batcher =
       Batcher::Create(std::move(*accelerator), batching, built->metrics.get());
   if (!batcher.ok()) {
-    return absl::Status(batcher.status().code(),
-                        absl::StrCat("model ", name, ": ", batcher.status().message()));
+    return Annotate(batcher.status(), absl::StrCat("model ", name));
   }
   built->batcher = std::move(*batcher);
   {
@@ -165,13 +163,13 @@ absl::StatusOr<std::shared_ptr<const ServedModel>> ModelRegistry::Build(
 }
 
 absl::StatusOr<std::unique_ptr<ModelRegistry>> ModelRegistry::Create(const Options& options) {
-  ASSIGN_OR_RETURN(std::vector<fs::path> files, ListModelFiles(options.model_dir));
+  PYNQ_ASSIGN_OR_RETURN(std::vector<fs::path> files, ListModelFiles(options.model_dir));
   std::unique_ptr<ModelRegistry> registry(new ModelRegistry(options));
-  ASSIGN_OR_RETURN(registry->backends_, BackendFactory::Create(options.backend));
+  PYNQ_ASSIGN_OR_RETURN(registry->backends_, BackendFactory::Create(options.backend));
   std::lock_guard change(registry->change_mu_);
   for (const fs::path& file : files) {
-    ASSIGN_OR_RETURN(std::shared_ptr<const ServedModel> served,
-                     registry->Build(file.string(), file.filename().string()));
+    PYNQ_ASSIGN_OR_RETURN(std::shared_ptr<const ServedModel> served,
+                          registry->Build(file.string(), file.filename().string()));
     if (std::shared_ptr<const ServedModel> other = registry->Find(served->model->name());
         other != nullptr) {
       return absl::AlreadyExistsError(absl::StrFormat(
@@ -192,10 +190,10 @@ absl::StatusOr<std::unique_ptr<ModelRegistry>> ModelRegistry::Create(const Optio
 }
 
 absl::StatusOr<ModelRegistry::LoadResult> ModelRegistry::Load(std::string_view file_name) {
-  ASSIGN_OR_RETURN(const fs::path path, ResolveInModelDir(options_.model_dir, file_name));
+  PYNQ_ASSIGN_OR_RETURN(const fs::path path, ResolveInModelDir(options_.model_dir, file_name));
   std::lock_guard change(change_mu_);
   LoadResult result;
-  ASSIGN_OR_RETURN(result.loaded, Build(path.string(), file_name));
+  PYNQ_ASSIGN_OR_RETURN(result.loaded, Build(path.string(), file_name));
   std::lock_guard lock(mu_);
   std::shared_ptr<const ServedModel>& slot = models_[result.loaded->model->name()];
   result.replaced = std::exchange(slot, result.loaded);

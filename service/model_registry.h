@@ -2,12 +2,13 @@
 // gives each its accelerator, batcher and metrics; at run time models can be loaded from that
 // directory, replaced and unloaded while requests are in flight.
 //
-//   ASSIGN_OR_RETURN(std::unique_ptr<ModelRegistry> registry,
-//                    ModelRegistry::Create({.model_dir = "/usr/share/pynq-infer/models"}));
+//   PYNQ_ASSIGN_OR_RETURN(std::unique_ptr<ModelRegistry> registry,
+//                         ModelRegistry::Create({.model_dir = "/usr/share/pynq-infer/models"}));
 //   std::shared_ptr<const ServedModel> m = registry->Find("mnist-bnn-tfc");  // null if not served
-//   RETURN_IF_ERROR(m->batcher->Submit(request));  // the request keeps `m` until it is answered
-//   ASSIGN_OR_RETURN(ModelRegistry::LoadResult r, registry->Load("mnist-bnn-tfc-v2.pim"));
-//   ASSIGN_OR_RETURN(std::shared_ptr<const ServedModel> gone, registry->Unload("mnist-bnn-tfc"));
+//   PYNQ_RETURN_IF_ERROR(m->batcher->Submit(request));  // the request keeps `m` until answered
+//   PYNQ_ASSIGN_OR_RETURN(ModelRegistry::LoadResult r, registry->Load("mnist-bnn-tfc-v2.pim"));
+//   PYNQ_ASSIGN_OR_RETURN(std::shared_ptr<const ServedModel> gone,
+//                         registry->Unload("mnist-bnn-tfc"));
 //
 // Swapping. The registry maps names to std::shared_ptr<const ServedModel>. Find() hands out a
 // reference under a lock; Load() and Unload() replace or remove the map entry under the same lock,

@@ -14,8 +14,8 @@
 //   pynq_inference_images_per_second{model,window}        gauge, window = 1s, 10s, 60s
 //   pynq_inference_backend_info{model,version,backend}    gauge, always 1
 //
-//   ASSIGN_OR_RETURN(std::unique_ptr<PrometheusExporter> exporter,
-//                    PrometheusExporter::Start(registry.get(), {.listen_address = "0.0.0.0:9464"}));
+//   PYNQ_ASSIGN_OR_RETURN(std::unique_ptr<PrometheusExporter> exporter,
+//                         PrometheusExporter::Start(registry.get(), {.listen_address = "0.0.0.0:9464"}));
 //   spdlog::info("Prometheus metrics on port {}", exporter->port());
 //
 // A scrape reads the metrics' atomics (ModelMetrics::Snapshot()); it takes no lock the requests

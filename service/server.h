@@ -1,7 +1,7 @@
 // The daemon's gRPC server: pynq_infer.v1.Inference, grpc.health.v1.Health and server
 // reflection on one listening address, over a ModelRegistry.
 //
-//   ASSIGN_OR_RETURN(std::unique_ptr<Server> server, Server::Start(registry.get(), options));
+//   PYNQ_ASSIGN_OR_RETURN(std::unique_ptr<Server> server, Server::Start(registry.get(), options));
 //   spdlog::info("listening on port {}", server->port());
 //   ... wait for SIGTERM ...
 //   server->Shutdown(absl::Seconds(30));   // answers every accepted request first

@@ -3,7 +3,7 @@
 // while a liveness check passes, so that systemd restarts a daemon whose dispatch path is
 // stuck (WatchdogSec= in the unit) although its process still runs.
 //
-//   ASSIGN_OR_RETURN(std::unique_ptr<SystemdNotifier> notifier, SystemdNotifier::Create({
+//   PYNQ_ASSIGN_OR_RETURN(std::unique_ptr<SystemdNotifier> notifier, SystemdNotifier::Create({
 //       .check_alive = [&] { return CheckDispatchAlive(*registry, bound, absl::Now()); },
 //       .status = [&] { return DescribeServing(*registry, absl::Now()); }}));
 //   ...                         // load models, start serving

@@ -1,8 +1,8 @@
 // Starts the real pynq-inferd binary as a child process for end-to-end tests, on an ephemeral
 // loopback port, and stops it the way systemd does (SIGTERM).
 //
-//   ASSIGN_OR_RETURN(std::unique_ptr<DaemonProcess> daemon,
-//                    DaemonProcess::Start({.args = {"--model_dir=" + dir}}));
+//   PYNQ_ASSIGN_OR_RETURN(std::unique_ptr<DaemonProcess> daemon,
+//                         DaemonProcess::Start({.args = {"--model_dir=" + dir}}));
 //   auto channel = grpc::CreateChannel(daemon->address(), grpc::InsecureChannelCredentials());
 //   ...
 //   absl::StatusOr<int> exit_code = daemon->Stop();  // SIGTERM, then waits

@@ -2,7 +2,7 @@
 // NOTIFY_SOCKET, and that collects what the code under test (a SystemdNotifier in the same
 // process, or a real pynq-inferd it started) sends.
 //
-//   ASSIGN_OR_RETURN(std::unique_ptr<NotifyListener> systemd, NotifyListener::Create());
+//   PYNQ_ASSIGN_OR_RETURN(std::unique_ptr<NotifyListener> systemd, NotifyListener::Create());
 //   setenv("NOTIFY_SOCKET", systemd->path().c_str(), 1);
 //   ... start the daemon ...
 //   absl::StatusOr<std::string> status = systemd->AwaitLine("STATUS=", absl::Seconds(60));

@@ -2,7 +2,7 @@
 // labels, its golden scores and the accuracy it must reach. Read by the tests that run every
 // shipped model (models/README.md describes the file; models/zoo.py reads it for Python).
 //
-//   ASSIGN_OR_RETURN(std::vector<ZooEntry> zoo, ReadZooManifest(SourceDir() + "/models"));
+//   PYNQ_ASSIGN_OR_RETURN(std::vector<ZooEntry> zoo, ReadZooManifest(SourceDir() + "/models"));
 //   for (const ZooEntry& e : zoo) { ... e.model_path ... e.min_accuracy_pct ... }
 #ifndef PYNQ_TESTS_ZOO_MANIFEST_H_
 #define PYNQ_TESTS_ZOO_MANIFEST_H_

@@ -148,7 +148,8 @@ CpuAccelerator::CpuAccelerator(std::shared_ptr<const Model> model, const Options
 }
 
 absl::Status CpuAccelerator::Run(absl::Span<const uint8_t> images, absl::Span<int32_t> scores) {
-  ASSIGN_OR_RETURN(size_t n, CheckBatchShape(*model_, options_.max_batch_size, images, scores));
+  PYNQ_ASSIGN_OR_RETURN(size_t n,
+                        CheckBatchShape(*model_, options_.max_batch_size, images, scores));
   const bool int8_program = IsInt8Program(*model_);
   for (size_t i = 0; i < n; ++i) {
     const uint8_t* image = images.data() + i * model_->input_bytes();

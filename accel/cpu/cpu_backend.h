@@ -3,8 +3,8 @@
 // ones. It is the fallback when no overlay is present and the reference every other backend must
 // match bit for bit.
 //
-//   ASSIGN_OR_RETURN(std::unique_ptr<CpuAccelerator> cpu, CpuAccelerator::Create(model, {}));
-//   RETURN_IF_ERROR(cpu->Run(images, scores));
+//   PYNQ_ASSIGN_OR_RETURN(std::unique_ptr<CpuAccelerator> cpu, CpuAccelerator::Create(model, {}));
+//   PYNQ_RETURN_IF_ERROR(cpu->Run(images, scores));
 #ifndef PYNQ_ACCEL_CPU_CPU_BACKEND_H_
 #define PYNQ_ACCEL_CPU_CPU_BACKEND_H_
 

@@ -4,12 +4,12 @@
 // (/dev/uio + u-dma-buf, mmio_device.h). The driver is written once against this interface, so
 // all of it but the few lines inside XrtDevice and MmioDevice runs in the tests on any machine.
 //
-//   ASSIGN_OR_RETURN(std::unique_ptr<DmaBuffer> in, device.Allocate(4096));
+//   PYNQ_ASSIGN_OR_RETURN(std::unique_ptr<DmaBuffer> in, device.Allocate(4096));
 //   std::memcpy(in->host(), data, n);
-//   RETURN_IF_ERROR(in->SyncToDevice(0, n));           // the engine sees only what was synced
-//   RETURN_IF_ERROR(device.Write32(engine::kRegInputLo, Low32(in->device_address())));
-//   RETURN_IF_ERROR(device.Write32(engine::kRegCtrl, engine::kCtrlStart));
-//   RETURN_IF_ERROR(device.WaitForDone(absl::Seconds(1)));
+//   PYNQ_RETURN_IF_ERROR(in->SyncToDevice(0, n));           // the engine sees only what was synced
+//   PYNQ_RETURN_IF_ERROR(device.Write32(engine::kRegInputLo, Low32(in->device_address())));
+//   PYNQ_RETURN_IF_ERROR(device.Write32(engine::kRegCtrl, engine::kCtrlStart));
+//   PYNQ_RETURN_IF_ERROR(device.WaitForDone(absl::Seconds(1)));
 //
 // Threading: the driver serializes Read32 / Write32 / WaitForDone / Reset (one engine call at a
 // time). Allocate() and the methods of distinct DmaBuffers are thread-safe, so one thread can

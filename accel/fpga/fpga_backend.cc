@@ -25,9 +25,9 @@ std::string DescribeStatusWord(uint32_t status) {
 // Copies `bytes` to a new DMA buffer and syncs it to the device.
 absl::StatusOr<std::unique_ptr<DmaBuffer>> UploadSection(FpgaEngine& engine,
                                                          absl::Span<const uint8_t> bytes) {
-  ASSIGN_OR_RETURN(std::unique_ptr<DmaBuffer> buffer, engine.Allocate(bytes.size()));
+  PYNQ_ASSIGN_OR_RETURN(std::unique_ptr<DmaBuffer> buffer, engine.Allocate(bytes.size()));
   std::memcpy(buffer->host(), bytes.data(), bytes.size());
-  RETURN_IF_ERROR(buffer->SyncToDevice(0, bytes.size()));
+  PYNQ_RETURN_IF_ERROR(buffer->SyncToDevice(0, bytes.size()));
   return buffer;
 }
 
@@ -53,16 +53,17 @@ absl::StatusOr<std::unique_ptr<FpgaAccelerator>> FpgaAccelerator::Create(
     }
   }
   std::unique_ptr<FpgaAccelerator> fpga(new FpgaAccelerator(model, engine, options));
-  RETURN_IF_ERROR(fpga->LoadProgram());
+  PYNQ_RETURN_IF_ERROR(fpga->LoadProgram());
   for (Slot& slot : fpga->slots_) {
-    ASSIGN_OR_RETURN(slot.input, engine->Allocate(options.max_batch_size * fpga->input_stride_));
-    ASSIGN_OR_RETURN(slot.output,
-                     engine->Allocate(engine::OutputBytes(
-                         static_cast<uint32_t>(options.max_batch_size),
-                         static_cast<uint32_t>(model->num_classes()))));
+    PYNQ_ASSIGN_OR_RETURN(slot.input,
+                          engine->Allocate(options.max_batch_size * fpga->input_stride_));
+    PYNQ_ASSIGN_OR_RETURN(slot.output,
+                          engine->Allocate(engine::OutputBytes(
+                              static_cast<uint32_t>(options.max_batch_size),
+                              static_cast<uint32_t>(model->num_classes()))));
     if (options.cpu_fallback) {
-      ASSIGN_OR_RETURN(slot.cpu, CpuAccelerator::Create(
-                                     model, {.max_batch_size = options.max_batch_size}));
+      PYNQ_ASSIGN_OR_RETURN(slot.cpu, CpuAccelerator::Create(
+                                          model, {.max_batch_size = options.max_batch_size}));
     }
   }
   return fpga;
@@ -77,12 +78,12 @@ FpgaAccelerator::FpgaAccelerator(std::shared_ptr<const Model> model,
       output_stride_(engine::OutputStride(static_cast<uint32_t>(model_->num_classes()))) {}
 
 absl::Status FpgaAccelerator::LoadProgram() {
-  ASSIGN_OR_RETURN(program_, UploadSection(*engine_, model_->program_section()));
-  ASSIGN_OR_RETURN(weights_, UploadSection(*engine_, model_->weights_section()));
-  ASSIGN_OR_RETURN(FpgaEngine::CallResult check,
-                   engine_->Call({.program = program_->device_address(),
-                                  .weights = weights_->device_address(),
-                                  .command = engine::kCommandCheck}));
+  PYNQ_ASSIGN_OR_RETURN(program_, UploadSection(*engine_, model_->program_section()));
+  PYNQ_ASSIGN_OR_RETURN(weights_, UploadSection(*engine_, model_->weights_section()));
+  PYNQ_ASSIGN_OR_RETURN(FpgaEngine::CallResult check,
+                        engine_->Call({.program = program_->device_address(),
+                                       .weights = weights_->device_address(),
+                                       .command = engine::kCommandCheck}));
   const uint32_t code = engine::StatusCode(check.status);
   if (code == engine::kStatusUnsupportedOp) {
     return absl::UnimplementedError(absl::StrFormat(
@@ -119,7 +120,8 @@ void FpgaAccelerator::ReleaseSlot(size_t index) {
 }
 
 absl::Status FpgaAccelerator::Run(absl::Span<const uint8_t> images, absl::Span<int32_t> scores) {
-  ASSIGN_OR_RETURN(size_t n, CheckBatchShape(*model_, options_.max_batch_size, images, scores));
+  PYNQ_ASSIGN_OR_RETURN(size_t n,
+                        CheckBatchShape(*model_, options_.max_batch_size, images, scores));
   const size_t index = AcquireSlot();
   absl::Cleanup release = [this, index] { ReleaseSlot(index); };
   Slot& slot = slots_[index];
@@ -145,7 +147,7 @@ absl::Status FpgaAccelerator::RunOnEngine(Slot& slot, absl::Span<const uint8_t> 
     std::memcpy(slot.input->host() + i * input_stride_, images.data() + i * image_bytes,
                 image_bytes);
   }
-  RETURN_IF_ERROR(slot.input->SyncToDevice(0, n * input_stride_));
+  PYNQ_RETURN_IF_ERROR(slot.input->SyncToDevice(0, n * input_stride_));
   const uint32_t tag = next_tag_.fetch_add(1, std::memory_order_relaxed);
   auto faulted = [&](absl::Status status) {
     std::lock_guard lock(mu_);
@@ -171,7 +173,7 @@ absl::Status FpgaAccelerator::RunOnEngine(Slot& slot, absl::Span<const uint8_t> 
                                    DescribeStatusWord(call->status)));
   }
 
-  RETURN_IF_ERROR(slot.output->SyncFromDevice(0, engine::OutputBytes(n, classes)));
+  PYNQ_RETURN_IF_ERROR(slot.output->SyncFromDevice(0, engine::OutputBytes(n, classes)));
   const uint8_t* out = slot.output->host();
   uint64_t trailer[2];
   std::memcpy(trailer, out + n * output_stride_, sizeof(trailer));
@@ -211,9 +213,8 @@ absl::Status FpgaAccelerator::Fallback(Slot& slot, const absl::Status& why,
               "model {}: fpga batch of {} images failed, running it on the CPU: {}",
               model_->name(), n, std::string(why.message()));
   if (absl::Status cpu = slot.cpu->Run(images, scores); !cpu.ok()) {
-    return absl::Status(cpu.code(), absl::StrCat("fpga failed (", why.message(),
-                                                 ") and the CPU fallback failed too: ",
-                                                 cpu.message()));
+    return Annotate(cpu, absl::StrCat("fpga failed (", why.message(),
+                                      ") and the CPU fallback failed too"));
   }
   std::lock_guard lock(mu_);
   ++stats_.fallback_batches;

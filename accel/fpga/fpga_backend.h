@@ -10,10 +10,11 @@
 // backend when cpu_fallback is set (and counted); otherwise Run() returns the error. No batch
 // fails silently.
 //
-//   ASSIGN_OR_RETURN(std::shared_ptr<FpgaEngine> engine, FpgaEngine::Create(std::move(dev), {}));
-//   ASSIGN_OR_RETURN(std::unique_ptr<FpgaAccelerator> fpga,
-//                    FpgaAccelerator::Create(model, engine, {.max_batch_size = 64}));
-//   RETURN_IF_ERROR(fpga->Run(images, scores));  // from up to two threads at once
+//   PYNQ_ASSIGN_OR_RETURN(std::shared_ptr<FpgaEngine> engine,
+//                         FpgaEngine::Create(std::move(dev), {}));
+//   PYNQ_ASSIGN_OR_RETURN(std::unique_ptr<FpgaAccelerator> fpga,
+//                         FpgaAccelerator::Create(model, engine, {.max_batch_size = 64}));
+//   PYNQ_RETURN_IF_ERROR(fpga->Run(images, scores));  // from up to two threads at once
 #ifndef PYNQ_ACCEL_FPGA_FPGA_BACKEND_H_
 #define PYNQ_ACCEL_FPGA_FPGA_BACKEND_H_
 

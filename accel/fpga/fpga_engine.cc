@@ -31,10 +31,10 @@ absl::StatusOr<std::shared_ptr<FpgaEngine>> FpgaEngine::Create(std::unique_ptr<D
   }
   std::shared_ptr<FpgaEngine> engine(new FpgaEngine(std::move(device), options));
   Device& d = *engine->device_;
-  ASSIGN_OR_RETURN(CallResult identify, engine->Call({.command = engine::kCommandIdentify}));
-  ASSIGN_OR_RETURN(uint32_t id, d.Read32(engine::kRegId));
-  ASSIGN_OR_RETURN(engine->version_, d.Read32(engine::kRegVersion));
-  ASSIGN_OR_RETURN(engine->caps_, d.Read32(engine::kRegCaps));
+  PYNQ_ASSIGN_OR_RETURN(CallResult identify, engine->Call({.command = engine::kCommandIdentify}));
+  PYNQ_ASSIGN_OR_RETURN(uint32_t id, d.Read32(engine::kRegId));
+  PYNQ_ASSIGN_OR_RETURN(engine->version_, d.Read32(engine::kRegVersion));
+  PYNQ_ASSIGN_OR_RETURN(engine->caps_, d.Read32(engine::kRegCaps));
   if (id != engine::kEngineId || identify.status != engine::kStatusOk) {
     return absl::FailedPreconditionError(absl::StrFormat(
         "%s: the loaded overlay is not nn_engine: ID register 0x%08x (expected 0x%08x), "
@@ -62,12 +62,12 @@ absl::StatusOr<FpgaEngine::CallResult> FpgaEngine::Dispatch(const CallArgs& args
       {engine::kRegOutputLo, Low32(args.output)},   {engine::kRegOutputHi, High32(args.output)},
       {engine::kRegBatch, args.batch},              {engine::kRegCommand, args.command},
       {engine::kRegTag, args.tag}};
-  for (const auto& [offset, value] : writes) RETURN_IF_ERROR(d.Write32(offset, value));
-  RETURN_IF_ERROR(d.Write32(engine::kRegCtrl, engine::kCtrlStart));
-  RETURN_IF_ERROR(d.WaitForDone(options_.call_timeout));
+  for (const auto& [offset, value] : writes) PYNQ_RETURN_IF_ERROR(d.Write32(offset, value));
+  PYNQ_RETURN_IF_ERROR(d.Write32(engine::kRegCtrl, engine::kCtrlStart));
+  PYNQ_RETURN_IF_ERROR(d.WaitForDone(options_.call_timeout));
   CallResult result;
-  ASSIGN_OR_RETURN(result.status, d.Read32(engine::kRegStatus));
-  ASSIGN_OR_RETURN(result.checksum, d.Read32(engine::kRegChecksum));
+  PYNQ_ASSIGN_OR_RETURN(result.status, d.Read32(engine::kRegStatus));
+  PYNQ_ASSIGN_OR_RETURN(result.checksum, d.Read32(engine::kRegChecksum));
   return result;
 }
 

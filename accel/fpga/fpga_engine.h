@@ -5,9 +5,10 @@
 // engine faulted and resets it; after too many faults in a row the engine is disabled and the
 // models fall back to the CPU (fpga_backend.h).
 //
-//   ASSIGN_OR_RETURN(std::shared_ptr<FpgaEngine> engine,
-//                    FpgaEngine::Create(std::move(device), {.call_timeout = absl::Seconds(1)}));
-//   ASSIGN_OR_RETURN(FpgaEngine::CallResult r, engine->Call({.command = engine::kCommandRun, ...}));
+//   PYNQ_ASSIGN_OR_RETURN(std::shared_ptr<FpgaEngine> engine,
+//                         FpgaEngine::Create(std::move(device), {.call_timeout = absl::Seconds(1)}));
+//   PYNQ_ASSIGN_OR_RETURN(FpgaEngine::CallResult r,
+//                         engine->Call({.command = engine::kCommandRun, ...}));
 //
 // Thread-safe: Call() serializes callers (the engine runs one batch at a time); health() never
 // waits for a call in progress.

@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "base/status_macros.h"
 
 namespace pynq::accel {
 
@@ -115,8 +116,7 @@ absl::StatusOr<OverlayManifest> ReadOverlayManifest(const std::string& path) {
   absl::StatusOr<OverlayManifest> manifest =
       ParseOverlayManifest(text.str(), std::filesystem::path(path).parent_path().string());
   if (!manifest.ok()) {
-    return absl::Status(manifest.status().code(),
-                        absl::StrCat(path, ": ", manifest.status().message()));
+    return Annotate(manifest.status(), path);
   }
   return manifest;
 }

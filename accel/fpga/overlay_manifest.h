@@ -15,7 +15,9 @@
 //   udmabuf       = udmabuf0             # mmio: the u-dma-buf device for DMA buffers
 //   device_index  = 0                    # xrt, optional
 //
-//   ASSIGN_OR_RETURN(OverlayManifest m, ReadOverlayManifest("/usr/share/pynq-infer/overlay/nn_engine.manifest"));
+//   PYNQ_ASSIGN_OR_RETURN(
+//       OverlayManifest m,
+//       ReadOverlayManifest("/usr/share/pynq-infer/overlay/nn_engine.manifest"));
 #ifndef PYNQ_ACCEL_FPGA_OVERLAY_MANIFEST_H_
 #define PYNQ_ACCEL_FPGA_OVERLAY_MANIFEST_H_
 

@@ -83,8 +83,8 @@ absl::Status CheckInputBinarize(const Layer& layer) {
 }
 
 absl::Status CheckBnnDense(const Layer& layer, size_t index) {
-  RETURN_IF_ERROR(CheckFlat(layer.in, "input", index));
-  RETURN_IF_ERROR(CheckFlat(layer.out, "output", index));
+  PYNQ_RETURN_IF_ERROR(CheckFlat(layer.in, "input", index));
+  PYNQ_RETURN_IF_ERROR(CheckFlat(layer.out, "output", index));
   if (layer.arg != std::array<int32_t, 3>{}) {
     return absl::InvalidArgumentError(absl::StrFormat("PROGRAM: layer %d (%s) args must be 0",
                                                       index, engine::OpName(layer.op)));
@@ -93,7 +93,7 @@ absl::Status CheckBnnDense(const Layer& layer, size_t index) {
 }
 
 absl::Status CheckInputQuantize(const Layer& layer, size_t index) {
-  RETURN_IF_ERROR(CheckTensor(layer.in, "input", index, layer.op));
+  PYNQ_RETURN_IF_ERROR(CheckTensor(layer.in, "input", index, layer.op));
   if (layer.out != layer.in) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "PROGRAM: layer %d (INPUT_QUANTIZE) output %s, expected the input's shape %s", index,
@@ -104,15 +104,15 @@ absl::Status CheckInputQuantize(const Layer& layer, size_t index) {
 }
 
 absl::Status CheckInt8Dense(const Layer& layer, size_t index) {
-  RETURN_IF_ERROR(CheckTensor(layer.in, "input", index, layer.op));
-  RETURN_IF_ERROR(CheckFlat(layer.out, "output", index));
+  PYNQ_RETURN_IF_ERROR(CheckTensor(layer.in, "input", index, layer.op));
+  PYNQ_RETURN_IF_ERROR(CheckFlat(layer.out, "output", index));
   const bool requantizes = layer.op == Op::kInt8Dense;
   return CheckArgs(layer, index, {{kZero, requantizes ? kReluFlag : kZero, kZero}});
 }
 
 absl::Status CheckInt8Conv(const Layer& layer, size_t index) {
-  RETURN_IF_ERROR(CheckTensor(layer.in, "input", index, layer.op));
-  RETURN_IF_ERROR(CheckArgs(layer, index, {{{1, engine::kMaxKernelSide}, kReluFlag, kZero}}));
+  PYNQ_RETURN_IF_ERROR(CheckTensor(layer.in, "input", index, layer.op));
+  PYNQ_RETURN_IF_ERROR(CheckArgs(layer, index, {{{1, engine::kMaxKernelSide}, kReluFlag, kZero}}));
   const auto k = static_cast<uint32_t>(layer.arg[0]);
   if (layer.in.h < k || layer.in.w < k) {
     return absl::InvalidArgumentError(
@@ -129,8 +129,8 @@ absl::Status CheckInt8Conv(const Layer& layer, size_t index) {
 }
 
 absl::Status CheckMaxPool(const Layer& layer, size_t index) {
-  RETURN_IF_ERROR(CheckTensor(layer.in, "input", index, layer.op));
-  RETURN_IF_ERROR(
+  PYNQ_RETURN_IF_ERROR(CheckTensor(layer.in, "input", index, layer.op));
+  PYNQ_RETURN_IF_ERROR(
       CheckArgs(layer, index, {{{engine::kMinPoolSide, engine::kMaxPoolSide}, kZero, kZero}}));
   const auto p = static_cast<uint32_t>(layer.arg[0]);
   if (layer.in.h % p != 0 || layer.in.w % p != 0) {
@@ -251,7 +251,7 @@ std::string_view TensorKindName(TensorKind kind) {
 std::string ShapeString(const Shape& s) { return absl::StrFormat("(%d,%d,%d)", s.c, s.h, s.w); }
 
 absl::Status CheckLayerDescriptor(const Layer& layer, size_t index) {
-  RETURN_IF_ERROR(CheckOpRules(layer, index));
+  PYNQ_RETURN_IF_ERROR(CheckOpRules(layer, index));
   const BlobSizes expected = ExpectedBlobSizes(layer);
   if (layer.weights_bytes != expected.weights || layer.params_bytes != expected.params) {
     return absl::InvalidArgumentError(absl::StrFormat(
@@ -272,16 +272,17 @@ absl::Status CheckLayerBlobs(const Model& model, const Layer& layer, size_t inde
       return absl::OkStatus();
     case Op::kBnnDense:
     case Op::kBnnDenseScores:
-      RETURN_IF_ERROR(CheckRowPadding(model, layer, index));
+      PYNQ_RETURN_IF_ERROR(CheckRowPadding(model, layer, index));
       return CheckParamMagnitudes(params, index);
     case Op::kInt8DenseScores:
       return CheckParamMagnitudes(params, index);
     case Op::kInt8Dense:
     case Op::kInt8Conv: {
       const Model::Requantization requant = model.RequantParams(layer);
-      RETURN_IF_ERROR(CheckParamMagnitudes(requant.bias, index));
-      RETURN_IF_ERROR(CheckEachInRange(requant.multiplier, 1, std::numeric_limits<int32_t>::max(),
-                                       "multiplier", layer, index));
+      PYNQ_RETURN_IF_ERROR(CheckParamMagnitudes(requant.bias, index));
+      PYNQ_RETURN_IF_ERROR(CheckEachInRange(requant.multiplier, 1,
+                                            std::numeric_limits<int32_t>::max(), "multiplier",
+                                            layer, index));
       return CheckEachInRange(requant.shift, 0, engine::kMaxRequantShift, "shift", layer, index);
     }
   }

@@ -4,9 +4,9 @@
 // them to every layer after checking how the layers chain; they live apart so each op's rules read
 // in one place.
 //
-//   RETURN_IF_ERROR(CheckLayerDescriptor(layer, index));     // before the blobs are read
+//   PYNQ_RETURN_IF_ERROR(CheckLayerDescriptor(layer, index));     // before the blobs are read
 //   ...
-//   RETURN_IF_ERROR(CheckLayerBlobs(model, layer, index));   // once the WEIGHTS are in memory
+//   PYNQ_RETURN_IF_ERROR(CheckLayerBlobs(model, layer, index));   // once the WEIGHTS are in memory
 //
 // Every failure is kInvalidArgument with a message that names the layer, the field, the value
 // found and the values allowed. Pure functions: thread-safe, no allocation but the messages.

@@ -43,7 +43,7 @@ class SectionReader {
 
   absl::StatusOr<std::string> ReadString(std::string_view field, size_t min_bytes,
                                          size_t max_bytes) {
-    ASSIGN_OR_RETURN(uint16_t length, Read<uint16_t>(field));
+    PYNQ_ASSIGN_OR_RETURN(uint16_t length, Read<uint16_t>(field));
     if (length < min_bytes || length > max_bytes) {
       return absl::InvalidArgumentError(absl::StrFormat(
           "%s: %s is %d bytes long, expected %d..%d", section_, field, length, min_bytes,
@@ -107,10 +107,10 @@ class ModelParser {
 
   absl::StatusOr<std::shared_ptr<const Model>> Parse() {
     model_.reset(new Model());
-    RETURN_IF_ERROR(ParseHeader());
-    RETURN_IF_ERROR(ParseMeta());
-    RETURN_IF_ERROR(ParseProgram());
-    RETURN_IF_ERROR(CopyWeights());
+    PYNQ_RETURN_IF_ERROR(ParseHeader());
+    PYNQ_RETURN_IF_ERROR(ParseMeta());
+    PYNQ_RETURN_IF_ERROR(ParseProgram());
+    PYNQ_RETURN_IF_ERROR(CopyWeights());
     return std::shared_ptr<const Model>(std::move(model_));
   }
 
@@ -217,32 +217,32 @@ class ModelParser {
 
   absl::Status ParseMeta() {
     SectionReader r(meta_, "META");
-    ASSIGN_OR_RETURN(model_->name_, r.ReadString("name", 1, format::kMaxNameBytes));
+    PYNQ_ASSIGN_OR_RETURN(model_->name_, r.ReadString("name", 1, format::kMaxNameBytes));
     if (!std::all_of(model_->name_.begin(), model_->name_.end(), IsNameChar)) {
       return absl::InvalidArgumentError(absl::StrFormat(
           "META: name \"%s\" may only contain [a-z0-9._-]", absl::CEscape(model_->name_)));
     }
-    ASSIGN_OR_RETURN(model_->version_, r.ReadString("version", 1, format::kMaxVersionBytes));
+    PYNQ_ASSIGN_OR_RETURN(model_->version_, r.ReadString("version", 1, format::kMaxVersionBytes));
     if (!std::all_of(model_->version_.begin(), model_->version_.end(),
                      [](char c) { return c > ' ' && c < 0x7f; })) {
       return absl::InvalidArgumentError("META: version must be printable ASCII without spaces");
     }
-    ASSIGN_OR_RETURN(model_->description_,
-                     r.ReadString("description", 0, format::kMaxDescriptionBytes));
+    PYNQ_ASSIGN_OR_RETURN(model_->description_,
+                          r.ReadString("description", 0, format::kMaxDescriptionBytes));
     Shape& in = model_->input_shape_;
-    ASSIGN_OR_RETURN(in.c, r.Read<uint32_t>("input_channels"));
-    ASSIGN_OR_RETURN(in.h, r.Read<uint32_t>("input_height"));
-    ASSIGN_OR_RETURN(in.w, r.Read<uint32_t>("input_width"));
-    ASSIGN_OR_RETURN(uint32_t num_classes, r.Read<uint32_t>("num_classes"));
-    RETURN_IF_ERROR(CheckRange(in.c, 1, format::kMaxInputChannels, "input_channels"));
-    RETURN_IF_ERROR(CheckRange(in.h, 1, format::kMaxInputSide, "input_height"));
-    RETURN_IF_ERROR(CheckRange(in.w, 1, format::kMaxInputSide, "input_width"));
-    RETURN_IF_ERROR(
+    PYNQ_ASSIGN_OR_RETURN(in.c, r.Read<uint32_t>("input_channels"));
+    PYNQ_ASSIGN_OR_RETURN(in.h, r.Read<uint32_t>("input_height"));
+    PYNQ_ASSIGN_OR_RETURN(in.w, r.Read<uint32_t>("input_width"));
+    PYNQ_ASSIGN_OR_RETURN(uint32_t num_classes, r.Read<uint32_t>("num_classes"));
+    PYNQ_RETURN_IF_ERROR(CheckRange(in.c, 1, format::kMaxInputChannels, "input_channels"));
+    PYNQ_RETURN_IF_ERROR(CheckRange(in.h, 1, format::kMaxInputSide, "input_height"));
+    PYNQ_RETURN_IF_ERROR(CheckRange(in.w, 1, format::kMaxInputSide, "input_width"));
+    PYNQ_RETURN_IF_ERROR(
         CheckRange(num_classes, format::kMinClasses, engine::kMaxClasses, "num_classes"));
     model_->labels_.reserve(num_classes);
     for (uint32_t i = 0; i < num_classes; ++i) {
-      ASSIGN_OR_RETURN(std::string label,
-                       r.ReadString(absl::StrCat("label ", i), 1, format::kMaxLabelBytes));
+      PYNQ_ASSIGN_OR_RETURN(std::string label,
+                            r.ReadString(absl::StrCat("label ", i), 1, format::kMaxLabelBytes));
       model_->labels_.push_back(std::move(label));
     }
     if (r.remaining() != 0) {
@@ -254,13 +254,13 @@ class ModelParser {
 
   absl::Status ParseProgram() {
     SectionReader r(program_, "PROGRAM");
-    ASSIGN_OR_RETURN(uint32_t layer_count, r.Read<uint32_t>("layer_count"));
+    PYNQ_ASSIGN_OR_RETURN(uint32_t layer_count, r.Read<uint32_t>("layer_count"));
     if (layer_count < 1 || layer_count > engine::kMaxLayers) {
       return absl::InvalidArgumentError(absl::StrFormat(
           "PROGRAM: layer_count is %d, expected 1..%d", layer_count, engine::kMaxLayers));
     }
     for (int i = 0; i < 3; ++i) {
-      ASSIGN_OR_RETURN(uint32_t reserved, r.Read<uint32_t>("reserved"));
+      PYNQ_ASSIGN_OR_RETURN(uint32_t reserved, r.Read<uint32_t>("reserved"));
       if (reserved != 0) return absl::InvalidArgumentError("PROGRAM: reserved words not zero");
     }
     const size_t expected = format::kProgramHeaderBytes + format::kLayerBytes * layer_count;
@@ -272,8 +272,8 @@ class ModelParser {
     Shape previous_out = model_->input_shape_;
     Op previous_op = Op::kInputBinarize;  // Not read for layer 0.
     for (uint32_t i = 0; i < layer_count; ++i) {
-      ASSIGN_OR_RETURN(Layer layer, ReadLayer(r, i));
-      RETURN_IF_ERROR(CheckLayer(layer, i, layer_count, previous_out, previous_op));
+      PYNQ_ASSIGN_OR_RETURN(Layer layer, ReadLayer(r, i));
+      PYNQ_RETURN_IF_ERROR(CheckLayer(layer, i, layer_count, previous_out, previous_op));
       previous_out = layer.out;
       previous_op = layer.op;
       model_->layers_.push_back(layer);
@@ -284,31 +284,31 @@ class ModelParser {
 
   absl::StatusOr<Layer> ReadLayer(SectionReader& r, uint32_t index) {
     Layer layer;
-    ASSIGN_OR_RETURN(uint32_t op, r.Read<uint32_t>("op"));
+    PYNQ_ASSIGN_OR_RETURN(uint32_t op, r.Read<uint32_t>("op"));
     if (op < engine::kFirstOp || op > engine::kLastOp) {
       return absl::UnimplementedError(absl::StrFormat(
           "PROGRAM: layer %d has op %d, which engine ABI v%d does not define", index, op,
           format::kEngineAbiVersion));
     }
     layer.op = static_cast<Op>(op);
-    ASSIGN_OR_RETURN(uint32_t flags, r.Read<uint32_t>("flags"));
+    PYNQ_ASSIGN_OR_RETURN(uint32_t flags, r.Read<uint32_t>("flags"));
     if (flags != 0) {
       return absl::InvalidArgumentError(
           absl::StrFormat("PROGRAM: layer %d has flags 0x%x, expected 0", index, flags));
     }
     for (Shape* s : {&layer.in, &layer.out}) {
-      ASSIGN_OR_RETURN(s->c, r.Read<uint32_t>("c"));
-      ASSIGN_OR_RETURN(s->h, r.Read<uint32_t>("h"));
-      ASSIGN_OR_RETURN(s->w, r.Read<uint32_t>("w"));
+      PYNQ_ASSIGN_OR_RETURN(s->c, r.Read<uint32_t>("c"));
+      PYNQ_ASSIGN_OR_RETURN(s->h, r.Read<uint32_t>("h"));
+      PYNQ_ASSIGN_OR_RETURN(s->w, r.Read<uint32_t>("w"));
     }
-    ASSIGN_OR_RETURN(layer.weights_offset, r.Read<uint32_t>("weights_offset"));
-    ASSIGN_OR_RETURN(layer.weights_bytes, r.Read<uint32_t>("weights_bytes"));
-    ASSIGN_OR_RETURN(layer.params_offset, r.Read<uint32_t>("params_offset"));
-    ASSIGN_OR_RETURN(layer.params_bytes, r.Read<uint32_t>("params_bytes"));
+    PYNQ_ASSIGN_OR_RETURN(layer.weights_offset, r.Read<uint32_t>("weights_offset"));
+    PYNQ_ASSIGN_OR_RETURN(layer.weights_bytes, r.Read<uint32_t>("weights_bytes"));
+    PYNQ_ASSIGN_OR_RETURN(layer.params_offset, r.Read<uint32_t>("params_offset"));
+    PYNQ_ASSIGN_OR_RETURN(layer.params_bytes, r.Read<uint32_t>("params_bytes"));
     for (int32_t& arg : layer.arg) {
-      ASSIGN_OR_RETURN(arg, r.Read<int32_t>("arg"));
+      PYNQ_ASSIGN_OR_RETURN(arg, r.Read<int32_t>("arg"));
     }
-    ASSIGN_OR_RETURN(uint32_t reserved, r.Read<uint32_t>("reserved"));
+    PYNQ_ASSIGN_OR_RETURN(uint32_t reserved, r.Read<uint32_t>("reserved"));
     if (reserved != 0) {
       return absl::InvalidArgumentError(
           absl::StrFormat("PROGRAM: layer %d reserved word is %d, expected 0", index, reserved));
@@ -344,7 +344,7 @@ class ModelParser {
           TensorKindName(InputKind(layer.op)), index - 1, engine::OpName(previous_op),
           TensorKindName(OutputKind(previous_op))));
     }
-    RETURN_IF_ERROR(CheckLayerDescriptor(layer, index));
+    PYNQ_RETURN_IF_ERROR(CheckLayerDescriptor(layer, index));
     if (is_last && layer.out.c != model_->num_classes()) {
       return absl::InvalidArgumentError(absl::StrFormat(
           "PROGRAM: the last layer produces %d scores, but META has %d classes", layer.out.c,
@@ -418,7 +418,7 @@ class ModelParser {
     model_->weights_.reset(memory);
     model_->weights_bytes_ = weights_.size();
     for (size_t i = 0; i < model_->layers_.size(); ++i) {
-      RETURN_IF_ERROR(CheckLayerBlobs(*model_, model_->layers_[i], i));
+      PYNQ_RETURN_IF_ERROR(CheckLayerBlobs(*model_, model_->layers_[i], i));
     }
     return absl::OkStatus();
   }
@@ -448,8 +448,7 @@ absl::StatusOr<std::shared_ptr<const Model>> Model::LoadFile(const std::string& 
   }
   absl::StatusOr<std::shared_ptr<const Model>> model = FromBytes(bytes);
   if (!model.ok()) {
-    return absl::Status(model.status().code(),
-                        absl::StrCat(path, ": ", model.status().message()));
+    return Annotate(model.status(), path);
   }
   return model;
 }

@@ -78,11 +78,11 @@ class MmioDmaBuffer final : public DmaBuffer {
   uint64_t device_address() const override { return device_->dma_bus_address_ + offset_; }
   size_t size() const override { return bytes_; }
   absl::Status SyncToDevice(size_t offset, size_t bytes) override {
-    RETURN_IF_ERROR(CheckRange(offset, bytes));
+    PYNQ_RETURN_IF_ERROR(CheckRange(offset, bytes));
     return device_->Sync(offset_ + offset, bytes, /*direction=*/1);
   }
   absl::Status SyncFromDevice(size_t offset, size_t bytes) override {
-    RETURN_IF_ERROR(CheckRange(offset, bytes));
+    PYNQ_RETURN_IF_ERROR(CheckRange(offset, bytes));
     return device_->Sync(offset_ + offset, bytes, /*direction=*/2);
   }
 
@@ -120,9 +120,9 @@ absl::StatusOr<std::unique_ptr<MmioDevice>> MmioDevice::Create(const Options& op
         "engine's 0x%x-byte register block",
         options.registers_bytes, options.registers_offset, engine::kRegisterBlockBytes));
   }
-  ASSIGN_OR_RETURN(uint64_t dma_bus_address,
-                   ReadSysfsNumber(options.dma_sysfs_dir + "/phys_addr"));
-  ASSIGN_OR_RETURN(uint64_t dma_bytes, ReadSysfsNumber(options.dma_sysfs_dir + "/size"));
+  PYNQ_ASSIGN_OR_RETURN(uint64_t dma_bus_address,
+                        ReadSysfsNumber(options.dma_sysfs_dir + "/phys_addr"));
+  PYNQ_ASSIGN_OR_RETURN(uint64_t dma_bytes, ReadSysfsNumber(options.dma_sysfs_dir + "/size"));
   std::unique_ptr<MmioDevice> device(new MmioDevice(options, dma_bytes, dma_bus_address));
 
   // O_SYNC makes /dev/mem map the registers uncached.
@@ -183,7 +183,7 @@ absl::Status MmioDevice::Write32(uint32_t offset, uint32_t value) {
 }
 
 absl::StatusOr<std::unique_ptr<DmaBuffer>> MmioDevice::Allocate(size_t bytes) {
-  ASSIGN_OR_RETURN(size_t offset, arena_.Allocate(bytes));
+  PYNQ_ASSIGN_OR_RETURN(size_t offset, arena_.Allocate(bytes));
   const size_t rounded = std::max<size_t>(64, (bytes + 63) / 64 * 64);
   return std::unique_ptr<DmaBuffer>(new MmioDmaBuffer(this, offset, rounded));
 }
@@ -191,13 +191,13 @@ absl::StatusOr<std::unique_ptr<DmaBuffer>> MmioDevice::Allocate(size_t bytes) {
 absl::Status MmioDevice::Sync(size_t offset, size_t bytes, int direction) {
   const std::string& dir = options_.dma_sysfs_dir;
   std::lock_guard lock(sync_mu_);
-  RETURN_IF_ERROR(WriteSysfs(dir + "/sync_offset", offset));
-  RETURN_IF_ERROR(WriteSysfs(dir + "/sync_size", bytes));
-  RETURN_IF_ERROR(WriteSysfs(dir + "/sync_direction", static_cast<uint64_t>(direction)));
+  PYNQ_RETURN_IF_ERROR(WriteSysfs(dir + "/sync_offset", offset));
+  PYNQ_RETURN_IF_ERROR(WriteSysfs(dir + "/sync_size", bytes));
+  PYNQ_RETURN_IF_ERROR(WriteSysfs(dir + "/sync_direction", static_cast<uint64_t>(direction)));
   const bool to_device = direction == 1;
-  RETURN_IF_ERROR(WriteSysfs(dir + (to_device ? "/sync_for_device" : "/sync_for_cpu"), 1));
+  PYNQ_RETURN_IF_ERROR(WriteSysfs(dir + (to_device ? "/sync_for_device" : "/sync_for_cpu"), 1));
   // The owner is the device after sync_for_device, the CPU after sync_for_cpu.
-  ASSIGN_OR_RETURN(uint64_t owner, ReadSysfsNumber(dir + "/sync_owner"));
+  PYNQ_ASSIGN_OR_RETURN(uint64_t owner, ReadSysfsNumber(dir + "/sync_owner"));
   if (owner != (to_device ? 1u : 0u)) {
     return absl::InternalError(absl::StrFormat(
         "mmio: after %s of [%d, %d), %s/sync_owner reads %d", to_device ? "sync_for_device" :
@@ -207,9 +207,9 @@ absl::Status MmioDevice::Sync(size_t offset, size_t bytes, int direction) {
 }
 
 absl::Status MmioDevice::Reset() {
-  RETURN_IF_ERROR(Write32(engine::kRegGie, 0));
-  RETURN_IF_ERROR(Write32(engine::kRegIer, 0));
-  ASSIGN_OR_RETURN(uint32_t ctrl, Read32(engine::kRegCtrl));
+  PYNQ_RETURN_IF_ERROR(Write32(engine::kRegGie, 0));
+  PYNQ_RETURN_IF_ERROR(Write32(engine::kRegIer, 0));
+  PYNQ_ASSIGN_OR_RETURN(uint32_t ctrl, Read32(engine::kRegCtrl));
   if ((ctrl & engine::kCtrlIdle) == 0) {
     return absl::UnavailableError(absl::StrFormat(
         "mmio: the engine is still busy (CTRL=0x%x); an HLS block cannot be reset over "

@@ -5,10 +5,10 @@
 // sync_size, sync_direction and then sync_for_device / sync_for_cpu, and read sync_owner back
 // to confirm the ownership changed.
 //
-//   ASSIGN_OR_RETURN(std::unique_ptr<MmioDevice> device,
-//                    MmioDevice::Create({.registers_path = "/dev/uio0",
-//                                        .dma_device_path = "/dev/udmabuf0",
-//                                        .dma_sysfs_dir = "/sys/class/u-dma-buf/udmabuf0"}));
+//   PYNQ_ASSIGN_OR_RETURN(std::unique_ptr<MmioDevice> device,
+//                         MmioDevice::Create({.registers_path = "/dev/uio0",
+//                                             .dma_device_path = "/dev/udmabuf0",
+//                                             .dma_sysfs_dir = "/sys/class/u-dma-buf/udmabuf0"}));
 //
 // The bitstream must already be loaded (fpgautil, or the FPGA manager) and the u-dma-buf module
 // loaded with a region large enough for the models; see overlays/README.md. In the tests, the

@@ -68,12 +68,12 @@ class SimDmaBuffer final : public DmaBuffer {
   uint64_t device_address() const override { return device_->ddr_.base + ddr_offset_; }
   size_t size() const override { return host_.size() * 8; }
   absl::Status SyncToDevice(size_t offset, size_t bytes) override {
-    RETURN_IF_ERROR(CheckRange(offset, bytes));
+    PYNQ_RETURN_IF_ERROR(CheckRange(offset, bytes));
     std::memcpy(device_->ddr_.data + ddr_offset_ + offset, host() + offset, bytes);
     return absl::OkStatus();
   }
   absl::Status SyncFromDevice(size_t offset, size_t bytes) override {
-    RETURN_IF_ERROR(CheckRange(offset, bytes));
+    PYNQ_RETURN_IF_ERROR(CheckRange(offset, bytes));
     std::memcpy(host() + offset, device_->ddr_.data + ddr_offset_ + offset, bytes);
     return absl::OkStatus();
   }
@@ -200,14 +200,14 @@ uint32_t SimDevice::ReadCtrlLocked() {
 }
 
 absl::StatusOr<uint32_t> SimDevice::Read32(uint32_t offset) {
-  RETURN_IF_ERROR(CheckRegisterOffset(offset));
+  PYNQ_RETURN_IF_ERROR(CheckRegisterOffset(offset));
   std::lock_guard lock(mu_);
   if (offset == engine::kRegCtrl) return ReadCtrlLocked();
   return registers_[offset / 4];
 }
 
 absl::Status SimDevice::Write32(uint32_t offset, uint32_t value) {
-  RETURN_IF_ERROR(CheckRegisterOffset(offset));
+  PYNQ_RETURN_IF_ERROR(CheckRegisterOffset(offset));
   {
     std::lock_guard lock(mu_);
     if (offset == engine::kRegCtrl) {
@@ -232,7 +232,7 @@ absl::Status SimDevice::Write32(uint32_t offset, uint32_t value) {
 }
 
 absl::StatusOr<std::unique_ptr<DmaBuffer>> SimDevice::Allocate(size_t bytes) {
-  ASSIGN_OR_RETURN(size_t offset, arena_.Allocate(bytes));
+  PYNQ_ASSIGN_OR_RETURN(size_t offset, arena_.Allocate(bytes));
   const size_t rounded = std::max<size_t>(64, (bytes + 63) / 64 * 64);
   return std::unique_ptr<DmaBuffer>(new SimDmaBuffer(this, offset, rounded));
 }

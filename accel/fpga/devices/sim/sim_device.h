@@ -10,8 +10,8 @@
 //   - optionally, ap_done is delayed by the engine's modeled cycle count at a given clock plus a
 //     fixed per-call overhead (overlays/nn_engine/timing_model.h has the formula).
 //
-//   ASSIGN_OR_RETURN(std::unique_ptr<SimDevice> board,
-//                    SimDevice::Create({.timing = true, .clock_mhz = 100}));
+//   PYNQ_ASSIGN_OR_RETURN(std::unique_ptr<SimDevice> board,
+//                         SimDevice::Create({.timing = true, .clock_mhz = 100}));
 //   board->InjectFault({.kind = SimFault::kHang, .first_run = 3});  // the 3rd RUN hangs
 //
 // Thread-safety: as Device; InjectFault() and stats() are thread-safe.

@@ -87,25 +87,25 @@ absl::StatusOr<std::unique_ptr<XrtDevice>> XrtDevice::Create(const Options& opti
     return absl::NotFoundError(absl::StrCat("xrt: no xclbin at ", options.xclbin_path));
   }
   auto impl = std::make_unique<Impl>();
-  RETURN_IF_ERROR(Guard(absl::StatusCode::kUnavailable,
-                        absl::StrFormat("cannot open device %d", options.device_index),
-                        [&] { impl->device = xrt::device(options.device_index); }));
+  PYNQ_RETURN_IF_ERROR(Guard(absl::StatusCode::kUnavailable,
+                             absl::StrFormat("cannot open device %d", options.device_index),
+                             [&] { impl->device = xrt::device(options.device_index); }));
   xrt::uuid uuid;
-  RETURN_IF_ERROR(Guard(absl::StatusCode::kUnavailable,
-                        absl::StrCat("cannot load ", options.xclbin_path),
-                        [&] { uuid = impl->device.load_xclbin(options.xclbin_path); }));
-  RETURN_IF_ERROR(Guard(
+  PYNQ_RETURN_IF_ERROR(Guard(absl::StatusCode::kUnavailable,
+                             absl::StrCat("cannot load ", options.xclbin_path),
+                             [&] { uuid = impl->device.load_xclbin(options.xclbin_path); }));
+  PYNQ_RETURN_IF_ERROR(Guard(
       absl::StatusCode::kUnavailable,
       absl::StrCat("cannot open kernel ", options.kernel_name, " for exclusive access"), [&] {
         impl->kernel = xrt::kernel(impl->device, uuid, options.kernel_name,
-                                   xrt::kernel::cu_access_mode::exclusive);
+                                        xrt::kernel::cu_access_mode::exclusive);
         impl->memory_group = impl->kernel.group_id(0);
       }));
   for (const auto& [index, expected] : kArgumentOffsets) {
     uint32_t offset = 0;
-    RETURN_IF_ERROR(Guard(absl::StatusCode::kFailedPrecondition,
-                          absl::StrCat("argument ", index, " of ", options.kernel_name),
-                          [&, index = index] { offset = impl->kernel.offset(index); }));
+    PYNQ_RETURN_IF_ERROR(Guard(absl::StatusCode::kFailedPrecondition,
+                               absl::StrCat("argument ", index, " of ", options.kernel_name),
+                               [&, index = index] { offset = impl->kernel.offset(index); }));
     if (offset != expected) {
       return absl::FailedPreconditionError(absl::StrFormat(
           "xrt: argument %d of kernel %s is at register 0x%x, the driver expects 0x%x "
@@ -122,8 +122,8 @@ XrtDevice::~XrtDevice() = default;
 
 absl::StatusOr<uint32_t> XrtDevice::Read32(uint32_t offset) {
   uint32_t value = 0;
-  RETURN_IF_ERROR(Guard(absl::StatusCode::kOutOfRange, absl::StrFormat("read 0x%x", offset),
-                        [&] { value = impl_->kernel.read_register(offset); }));
+  PYNQ_RETURN_IF_ERROR(Guard(absl::StatusCode::kOutOfRange, absl::StrFormat("read 0x%x", offset),
+                             [&] { value = impl_->kernel.read_register(offset); }));
   return value;
 }
 
@@ -135,17 +135,17 @@ absl::Status XrtDevice::Write32(uint32_t offset, uint32_t value) {
 absl::StatusOr<std::unique_ptr<DmaBuffer>> XrtDevice::Allocate(size_t bytes) {
   const size_t rounded = std::max<size_t>(64, (bytes + 63) / 64 * 64);
   std::unique_ptr<DmaBuffer> buffer;
-  RETURN_IF_ERROR(Guard(absl::StatusCode::kResourceExhausted,
-                        absl::StrFormat("cannot allocate a %d-byte buffer", rounded), [&] {
-                          xrt::bo bo(impl_->device, rounded, xrt::bo::flags::normal,
-                                     impl_->memory_group);
-                          buffer = std::make_unique<XrtDmaBuffer>(std::move(bo), rounded);
-                        }));
+  PYNQ_RETURN_IF_ERROR(Guard(absl::StatusCode::kResourceExhausted,
+                             absl::StrFormat("cannot allocate a %d-byte buffer", rounded), [&] {
+                               xrt::bo bo(impl_->device, rounded, xrt::bo::flags::normal,
+                                          impl_->memory_group);
+                               buffer = std::make_unique<XrtDmaBuffer>(std::move(bo), rounded);
+                             }));
   return buffer;
 }
 
 absl::Status XrtDevice::Reset() {
-  ASSIGN_OR_RETURN(uint32_t ctrl, Read32(engine::kRegCtrl));
+  PYNQ_ASSIGN_OR_RETURN(uint32_t ctrl, Read32(engine::kRegCtrl));
   if ((ctrl & engine::kCtrlIdle) == 0) {
     return absl::UnavailableError(absl::StrFormat(
         "xrt: the engine is still busy (CTRL=0x%x); reload the xclbin to recover it", ctrl));

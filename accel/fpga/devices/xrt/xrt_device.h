@@ -5,8 +5,8 @@
 // buffers in the memory bank of the kernel's m_axi port. XRT reports errors by throwing; every call
 // is wrapped here and the exceptions become absl::Status, so none leaves accel/.
 //
-//   ASSIGN_OR_RETURN(std::unique_ptr<XrtDevice> device,
-//                    XrtDevice::Create({.xclbin_path = "/lib/firmware/xilinx/nn_engine.xclbin"}));
+//   PYNQ_ASSIGN_OR_RETURN(std::unique_ptr<XrtDevice> device,
+//                         XrtDevice::Create({.xclbin_path = "/lib/firmware/xilinx/nn_engine.xclbin"}));
 //
 // Built and linked in CI against Debian's libxrt-dev; with no device present Create() fails with
 // kUnavailable and XRT's own explanation (tested). Thread-safety: as Device.
