@@ -16,11 +16,11 @@
 #include <thread>
 #include <vector>
 
-#include "bench/median.h"
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "bench/median.h"
 #include "clients/load_generator.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"

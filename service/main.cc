@@ -19,7 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
-#include "accel/fpga/devices/sim/sim_device.h"
+#include "accel/backends/backend_factory.h"
 #include "service/batcher_config.h"
 #include "service/fpga_presence.h"
 #include "service/metrics_reporter.h"
@@ -72,10 +72,10 @@ ABSL_FLAG(int, shutdown_grace_s, 30,
           "On SIGTERM/SIGINT: seconds calls in progress get to be answered before they are "
           "cancelled; every accepted request is still run to completion.");
 ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error or off.");
-ABSL_FLAG(std::string, accelerator, "cpu",
+ABSL_FLAG(pynq::accel::AcceleratorKind, accelerator, pynq::accel::AcceleratorKind::kCpu,
           "What runs the models: cpu; fpga (the HLS engine on --device; fail if it cannot be "
           "opened); or auto (the engine if --device opens, else the CPU, saying why in the log).");
-ABSL_FLAG(std::string, device, "sim",
+ABSL_FLAG(pynq::accel::DeviceKind, device, pynq::accel::DeviceKind::kSim,
           "The engine's device with --accelerator=fpga|auto: sim (the virtual board: the engine's "
           "HLS C++ on the host), xrt (XRT + zocl, Zynq UltraScale+) or mmio (/dev/uio or /dev/mem "
           "+ u-dma-buf, Zynq-7000).");
@@ -142,23 +142,21 @@ absl::Status WritePortFile(const std::string& path, int port) {
   return absl::OkStatus();
 }
 
-// The accelerator flags in, validated options out.
-absl::Status BuildBackendOptions(pynq::service::BackendOptions& backend) {
+// The accelerator flags in, validated options out. The accelerator and device kinds were parsed
+// by their flags; the fault plan is checked by the backend factory.
+absl::Status BuildBackendOptions(pynq::accel::BackendOptions& backend) {
   const int timeout_ms = absl::GetFlag(FLAGS_engine_timeout_ms);
   if (timeout_ms < 1) {
     return absl::InvalidArgumentError(
         absl::StrCat("--engine_timeout_ms must be at least 1, not ", timeout_ms));
   }
-  absl::StatusOr<pynq::accel::SimFaultPlan> fault =
-      pynq::accel::ParseSimFaultPlan(absl::GetFlag(FLAGS_sim_fault));
-  if (!fault.ok()) return fault.status();
   backend.accelerator = absl::GetFlag(FLAGS_accelerator);
   backend.device = absl::GetFlag(FLAGS_device);
   backend.overlay_manifest = absl::GetFlag(FLAGS_overlay_manifest);
-  backend.sim.timing = absl::GetFlag(FLAGS_sim_timing);
-  backend.sim.clock_mhz = absl::GetFlag(FLAGS_sim_clock_mhz);
-  backend.sim.fault = *fault;
-  backend.engine.call_timeout = absl::Milliseconds(timeout_ms);
+  backend.sim_timing = absl::GetFlag(FLAGS_sim_timing);
+  backend.sim_clock_mhz = absl::GetFlag(FLAGS_sim_clock_mhz);
+  backend.sim_fault = absl::GetFlag(FLAGS_sim_fault);
+  backend.engine_timeout = absl::Milliseconds(timeout_ms);
   backend.cpu_fallback = absl::GetFlag(FLAGS_cpu_fallback);
   return absl::OkStatus();
 }

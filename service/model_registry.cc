@@ -128,12 +128,9 @@ absl::StatusOr<std::shared_ptr<const ServedModel>> ModelRegistry::Build(
   auto configured = options_.batcher_by_model.find(name);
   const Batcher::Options& batching =
       configured == options_.batcher_by_model.end() ? options_.batcher : configured->second;
-  absl::StatusOr<std::unique_ptr<accel::Accelerator>> accelerator = backends_->Make(
-      built->model, std::max(options_.cpu.max_batch_size, batching.max_batch_size));
-  if (!accelerator.ok()) {
-    return Annotate(accelerator.status(), path);
-  }
-  built->fpga = dynamic_cast<const accel::FpgaAccelerator*>(accelerator->get());
+  absl::StatusOr<std::unique_ptr<accel::Accelerator>> accelerator =
+      backends_->Make(built->model, batching.max_batch_size);
+  if (!accelerator.ok()) return Annotate(accelerator.status(), path);
   std::shared_ptr<ModelMetrics>& metrics = metrics_[name];
   if (metrics == nullptr) metrics = std::make_shared<ModelMetrics>();
   built->metrics = metrics;
@@ -165,7 +162,7 @@ absl::StatusOr<std::shared_ptr<const ServedModel>> ModelRegistry::Build(
 absl::StatusOr<std::unique_ptr<ModelRegistry>> ModelRegistry::Create(const Options& options) {
   PYNQ_ASSIGN_OR_RETURN(std::vector<fs::path> files, ListModelFiles(options.model_dir));
   std::unique_ptr<ModelRegistry> registry(new ModelRegistry(options));
-  PYNQ_ASSIGN_OR_RETURN(registry->backends_, BackendFactory::Create(options.backend));
+  PYNQ_ASSIGN_OR_RETURN(registry->backends_, accel::BackendFactory::Create(options.backend));
   std::lock_guard change(registry->change_mu_);
   for (const fs::path& file : files) {
     PYNQ_ASSIGN_OR_RETURN(std::shared_ptr<const ServedModel> served,

@@ -45,10 +45,9 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "accel/cpu/cpu_backend.h"
-#include "accel/fpga/fpga_backend.h"
+#include "accel/accelerator.h"
+#include "accel/backends/backend_factory.h"
 #include "accel/model/model.h"
-#include "service/backend_factory.h"
 #include "service/batcher.h"
 #include "service/metrics.h"
 
@@ -63,8 +62,6 @@ struct ServedModel {
   std::string file_name;
   // Shared by every version of the model's name (see "Metrics" above).
   std::shared_ptr<ModelMetrics> metrics;
-  // The batcher's accelerator when it is the FPGA backend (for its fault counters), else null.
-  const accel::FpgaAccelerator* fpga = nullptr;
   std::unique_ptr<Batcher> batcher;
 };
 
@@ -77,10 +74,8 @@ class ModelRegistry {
     Batcher::Options batcher;
     // Batching of particular models, by model name; also applies to models loaded later.
     std::map<std::string, Batcher::Options> batcher_by_model;
-    // The CPU backend's options; its max_batch_size is raised to each model's batch size.
-    accel::CpuAccelerator::Options cpu;
     // What runs the models (--accelerator, --device, ...).
-    BackendOptions backend;
+    accel::BackendOptions backend;
   };
 
   // Loads every *.pim file in options.model_dir. Fails, naming the file, if any file is invalid
@@ -124,8 +119,8 @@ class ModelRegistry {
   // call it after the server stopped taking calls, with no Load() or Unload() running.
   void Drain();
 
-  // The FPGA engine the models share, or nullptr when the CPU serves them all.
-  accel::FpgaEngine* engine() const { return backends_->engine(); }
+  // The health of the engine the models share, or nullptr when the CPU serves them all.
+  accel::EngineHealth* engine_health() const { return backends_->engine_health(); }
   // What serves the models, for the log.
   const std::string& backend_description() const { return backends_->description(); }
   const std::string& model_dir() const { return options_.model_dir; }
@@ -151,7 +146,7 @@ class ModelRegistry {
 
   const Options options_;
   // Declared before models_, so the engine outlives every model's accelerator.
-  std::unique_ptr<BackendFactory> backends_;
+  std::unique_ptr<accel::BackendFactory> backends_;
   std::shared_ptr<Retirement> retirement_ = std::make_shared<Retirement>();
   std::thread retire_thread_;
 

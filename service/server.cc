@@ -34,11 +34,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ModelRegistry* registry,
   }
   grpc::HealthCheckServiceInterface* health = server->server_->GetHealthCheckService();
   health->SetServingStatus(kServiceName, true);
-  if (accel::FpgaEngine* engine = registry->engine(); engine != nullptr) {
+  if (accel::EngineHealth* engine = registry->engine_health(); engine != nullptr) {
     engine->SetHealthListener(
         [health](bool ok) { health->SetServingStatus(kAcceleratorServiceName, ok); });
     health->SetServingStatus(kAcceleratorServiceName,
-                             engine->health().state == accel::FpgaEngine::State::kOk);
+                             engine->state() == accel::EngineState::kOk);
   } else {
     health->SetServingStatus(kAcceleratorServiceName, true);
   }
@@ -52,7 +52,7 @@ Server::~Server() {
 void Server::Shutdown(absl::Duration grace) {
   shut_down_ = true;
   // The listener must not reach the health service after it is gone; batches still drain below.
-  if (accel::FpgaEngine* engine = registry_->engine(); engine != nullptr) {
+  if (accel::EngineHealth* engine = registry_->engine_health(); engine != nullptr) {
     engine->SetHealthListener(nullptr);
   }
   server_->GetHealthCheckService()->Shutdown();

@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
@@ -70,8 +71,10 @@ class FpgaAccelerator final : public Accelerator {
   // status or bus error), kUnavailable (engine disabled).
   absl::Status Run(absl::Span<const uint8_t> images, absl::Span<int32_t> scores) override;
 
+  // This model's batch counters. Thread-safe.
   Stats stats() const;
-  const FpgaEngine& engine() const { return *engine_; }
+  // The engine's health and device, and stats(). See Accelerator::engine_report().
+  std::optional<EngineReport> engine_report() const override;
 
  private:
   static constexpr size_t kSlots = 2;
