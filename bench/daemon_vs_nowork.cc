@@ -24,7 +24,7 @@
 #include "clients/load_generator.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
-#include "tests/daemon_process.h"
+#include "tests/support/daemon_process.h"
 
 ABSL_FLAG(std::string, model_dir, PYNQ_SOURCE_DIR "/models/zoo", "Models the daemon serves.");
 ABSL_FLAG(std::string, model, "mnist-bnn-tfc", "Model to load.");

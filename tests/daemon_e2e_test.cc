@@ -19,8 +19,9 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "pynq_infer/v1/inference.grpc.pb.h"
-#include "tests/daemon_process.h"
-#include "tests/zoo_manifest.h"
+#include "tests/support/daemon_process.h"
+#include "tests/support/source_dir.h"
+#include "tests/support/zoo_manifest.h"
 
 namespace pynq {
 namespace {

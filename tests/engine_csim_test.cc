@@ -17,17 +17,13 @@
 #include "clients/idx_file.h"
 #include "gtest/gtest.h"
 #include "overlays/nn_engine/timing_model.h"
-#include "tests/zoo_manifest.h"
+#include "tests/support/source_dir.h"
+#include "tests/support/zoo_manifest.h"
 
 namespace pynq::engine {
 namespace {
 
 using accel::Model;
-
-std::string SourceDir() {
-  const char* dir = std::getenv("PYNQ_SOURCE_DIR");
-  return dir == nullptr ? "." : dir;
-}
 
 std::vector<uint64_t> Words(absl::Span<const uint8_t> bytes, size_t min_words = 1) {
   std::vector<uint64_t> words(std::max(min_words, (bytes.size() + 7) / 8), 0);
@@ -94,12 +90,12 @@ std::vector<int32_t> RunCpu(std::shared_ptr<const Model> model, absl::Span<const
 }
 
 TEST(EngineCsimTest, HeldOutImagesMatchCpuBackendAndGolden) {
-  auto model = Model::LoadFile(SourceDir() + "/models/zoo/mnist-bnn-tfc.pim");
+  auto model = Model::LoadFile(testing::SourceDir() + "/models/zoo/mnist-bnn-tfc.pim");
   ASSERT_TRUE(model.ok()) << model.status();
-  auto images = clients::ReadIdxImages(SourceDir() + "/models/data/mnist-heldout-images.idx3-ubyte");
+  auto images = clients::ReadIdxImages(testing::SourceDir() + "/models/data/mnist-heldout-images.idx3-ubyte");
   ASSERT_TRUE(images.ok()) << images.status();
   auto golden =
-      clients::ReadIdxInt32Matrix(SourceDir() + "/models/golden/mnist-bnn-tfc.heldout-scores.idx2-int");
+      clients::ReadIdxInt32Matrix(testing::SourceDir() + "/models/golden/mnist-bnn-tfc.heldout-scores.idx2-int");
   ASSERT_TRUE(golden.ok()) << golden.status();
   ASSERT_EQ(images->count, 2000u);
 
@@ -146,7 +142,7 @@ void ExpectEngineMatchesCpu(const std::shared_ptr<const Model>& model, RandomSou
 // test 10,000), in batches of 500: engine == CPU backend == golden, bit for bit.
 TEST(EngineCsimTest, EveryShippedModelMatchesCpuBackendAndGoldenOnItsWholeTestSet) {
   absl::StatusOr<std::vector<testing::ZooEntry>> zoo =
-      testing::ReadZooManifest(SourceDir() + "/models");
+      testing::ReadZooManifest(testing::SourceDir() + "/models");
   ASSERT_TRUE(zoo.ok()) << zoo.status();
   ASSERT_EQ(zoo->size(), 6u);
   for (const testing::ZooEntry& entry : *zoo) {

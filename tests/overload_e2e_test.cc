@@ -36,7 +36,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "pynq_infer/v1/inference.grpc.pb.h"
-#include "tests/daemon_process.h"
+#include "tests/support/daemon_process.h"
 
 namespace pynq {
 namespace {

@@ -13,7 +13,8 @@
 #include "clients/test_temp_dir.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/daemon_process.h"
+#include "tests/support/daemon_process.h"
+#include "tests/support/source_dir.h"
 
 namespace pynq {
 namespace {

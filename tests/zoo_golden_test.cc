@@ -12,8 +12,9 @@
 #include "clients/idx_file.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/daemon_process.h"
-#include "tests/zoo_manifest.h"
+#include "tests/support/daemon_process.h"
+#include "tests/support/source_dir.h"
+#include "tests/support/zoo_manifest.h"
 
 namespace pynq {
 namespace {

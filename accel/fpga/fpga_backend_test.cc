@@ -4,7 +4,6 @@
 // fail when the driver forgets a sync, a register write or the done handshake.
 #include "accel/fpga/fpga_backend.h"
 
-#include <cstdlib>
 #include <random>
 #include <string>
 #include <thread>
@@ -16,16 +15,12 @@
 #include "clients/idx_file.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/source_dir.h"
 
 namespace pynq::accel {
 namespace {
 
 using ::testing::HasSubstr;
-
-std::string SourceDir() {
-  const char* dir = std::getenv("PYNQ_SOURCE_DIR");
-  return dir == nullptr ? "." : dir;
-}
 
 // Forwards to a SimDevice, optionally lying in one register: a stand-in for a bitstream that is
 // not the engine this driver expects.
@@ -104,12 +99,12 @@ class FpgaBackendTest : public ::testing::Test {
 // Every held-out image, in batches of up to 64 from two threads at once (both buffer sets in
 // use), gives the golden scores; nothing fell back to the CPU.
 TEST_F(FpgaBackendTest, HeldOutScoresMatchGoldenFromTwoThreads) {
-  auto model = Model::LoadFile(SourceDir() + "/models/zoo/mnist-bnn-tfc.pim");
+  auto model = Model::LoadFile(testing::SourceDir() + "/models/zoo/mnist-bnn-tfc.pim");
   ASSERT_TRUE(model.ok()) << model.status();
-  auto images = clients::ReadIdxImages(SourceDir() + "/models/data/mnist-heldout-images.idx3-ubyte");
+  auto images = clients::ReadIdxImages(testing::SourceDir() + "/models/data/mnist-heldout-images.idx3-ubyte");
   ASSERT_TRUE(images.ok());
   auto golden =
-      clients::ReadIdxInt32Matrix(SourceDir() + "/models/golden/mnist-bnn-tfc.heldout-scores.idx2-int");
+      clients::ReadIdxInt32Matrix(testing::SourceDir() + "/models/golden/mnist-bnn-tfc.heldout-scores.idx2-int");
   ASSERT_TRUE(golden.ok());
   MakeEngine({.timing = true, .clock_mhz = 100});
   auto fpga = Fpga(*model, {.max_batch_size = 64, .cpu_fallback = false});

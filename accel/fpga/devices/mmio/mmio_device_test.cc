@@ -16,7 +16,6 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -31,6 +30,7 @@
 #include "clients/idx_file.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/source_dir.h"
 
 namespace pynq::accel {
 namespace {
@@ -164,11 +164,6 @@ class FileBoard {
   std::thread thread_;
 };
 
-std::string SourceDir() {
-  const char* dir = std::getenv("PYNQ_SOURCE_DIR");
-  return dir == nullptr ? "." : dir;
-}
-
 TEST(MmioDeviceTest, ServesTheShippedModelBitIdenticallyThroughFiles) {
   FileBoard board;
   auto device = MmioDevice::Create(board.DeviceOptions());
@@ -176,13 +171,13 @@ TEST(MmioDeviceTest, ServesTheShippedModelBitIdenticallyThroughFiles) {
   auto engine = FpgaEngine::Create(std::move(*device), {.call_timeout = absl::Seconds(10)});
   ASSERT_TRUE(engine.ok()) << engine.status();
   EXPECT_EQ((*engine)->device_name(), "mmio");
-  auto model = Model::LoadFile(SourceDir() + "/models/zoo/mnist-bnn-tfc.pim");
+  auto model = Model::LoadFile(testing::SourceDir() + "/models/zoo/mnist-bnn-tfc.pim");
   ASSERT_TRUE(model.ok()) << model.status();
   auto fpga = FpgaAccelerator::Create(*model, *engine, {.max_batch_size = 50, .cpu_fallback = false});
   ASSERT_TRUE(fpga.ok()) << fpga.status();
-  auto images = clients::ReadIdxImages(SourceDir() + "/models/data/mnist-heldout-images.idx3-ubyte");
+  auto images = clients::ReadIdxImages(testing::SourceDir() + "/models/data/mnist-heldout-images.idx3-ubyte");
   auto golden =
-      clients::ReadIdxInt32Matrix(SourceDir() + "/models/golden/mnist-bnn-tfc.heldout-scores.idx2-int");
+      clients::ReadIdxInt32Matrix(testing::SourceDir() + "/models/golden/mnist-bnn-tfc.heldout-scores.idx2-int");
   ASSERT_TRUE(images.ok() && golden.ok());
   // 400 images in batches of 50 and 17, through both buffer sets.
   std::vector<int32_t> scores(400 * 10);

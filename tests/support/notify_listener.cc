@@ -1,4 +1,4 @@
-#include "tests/notify_listener.h"
+#include "tests/support/notify_listener.h"
 
 #include <poll.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-#include "tests/daemon_process.h"
+#include "tests/support/daemon_process.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -12,6 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "tests/support/source_dir.h"
 
 namespace pynq::testing {
 
@@ -29,8 +30,6 @@ std::string DescribeWaitStatus(int status) {
 }
 
 }  // namespace
-
-std::string SourceDir() { return EnvOrEmpty("PYNQ_SOURCE_DIR"); }
 
 absl::StatusOr<std::unique_ptr<DaemonProcess>> DaemonProcess::Start(const Options& options) {
   const std::string binary = options.binary.empty() ? EnvOrEmpty("PYNQ_INFERD") : options.binary;

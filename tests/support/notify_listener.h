@@ -8,16 +8,17 @@
 //   absl::StatusOr<std::string> status = systemd->AwaitLine("STATUS=", absl::Seconds(60));
 //
 // Not thread-safe: one test thread reads it.
-#ifndef PYNQ_TESTS_NOTIFY_LISTENER_H_
-#define PYNQ_TESTS_NOTIFY_LISTENER_H_
+#ifndef PYNQ_TESTS_SUPPORT_NOTIFY_LISTENER_H_
+#define PYNQ_TESTS_SUPPORT_NOTIFY_LISTENER_H_
 
 #include <memory>
 #include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
 namespace pynq::testing {
@@ -53,4 +54,4 @@ class NotifyListener {
 
 }  // namespace pynq::testing
 
-#endif  // PYNQ_TESTS_NOTIFY_LISTENER_H_
+#endif  // PYNQ_TESTS_SUPPORT_NOTIFY_LISTENER_H_

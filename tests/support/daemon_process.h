@@ -6,8 +6,8 @@
 //   auto channel = grpc::CreateChannel(daemon->address(), grpc::InsecureChannelCredentials());
 //   ...
 //   absl::StatusOr<int> exit_code = daemon->Stop();  // SIGTERM, then waits
-#ifndef PYNQ_TESTS_DAEMON_PROCESS_H_
-#define PYNQ_TESTS_DAEMON_PROCESS_H_
+#ifndef PYNQ_TESTS_SUPPORT_DAEMON_PROCESS_H_
+#define PYNQ_TESTS_SUPPORT_DAEMON_PROCESS_H_
 
 #include <sys/types.h>
 
@@ -62,9 +62,6 @@ class DaemonProcess {
   std::string work_dir_;
 };
 
-// $PYNQ_SOURCE_DIR (set by CTest): the repository, for the shipped models and data.
-std::string SourceDir();
-
 }  // namespace pynq::testing
 
-#endif  // PYNQ_TESTS_DAEMON_PROCESS_H_
+#endif  // PYNQ_TESTS_SUPPORT_DAEMON_PROCESS_H_
