@@ -21,6 +21,7 @@
 #include "pynq_infer/v1/inference.grpc.pb.h"
 #include "tests/support/daemon_process.h"
 #include "tests/support/source_dir.h"
+#include "tests/support/temp_dir.h"
 #include "tests/support/zoo_manifest.h"
 
 namespace pynq {
@@ -397,7 +398,7 @@ TEST_F(DaemonE2eTest, MetricsCountWhatWasServed) {
 TEST_F(DaemonE2eTest, CliEvalReportsAccuracyAndWritesGoldenScores) {
   const char* cli = std::getenv("PYNQ_INFER_CLI");
   ASSERT_NE(cli, nullptr) << "PYNQ_INFER_CLI is not set";
-  const std::string scores_path = ::testing::TempDir() + "/eval-scores.idx";
+  const std::string scores_path = testing::TestTempPath("eval-scores.idx");
   const std::string src = testing::SourceDir();
   const std::string command = absl::StrCat(
       cli, " eval --server=", daemon_->address(), " --model=", kModel,

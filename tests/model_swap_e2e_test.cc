@@ -4,7 +4,6 @@
 // test writes a copy of the shipped model with version 1.0.1 into a temporary model directory),
 // and requests that arrive while the model is unloaded get NOT_FOUND.
 #include <grpcpp/grpcpp.h>
-#include <stdlib.h>
 
 #include <algorithm>
 #include <atomic>
@@ -30,6 +29,7 @@
 #include "pynq_infer/v1/inference.grpc.pb.h"
 #include "tests/support/daemon_process.h"
 #include "tests/support/source_dir.h"
+#include "tests/support/temp_dir.h"
 
 namespace pynq {
 namespace {
@@ -85,13 +85,9 @@ class ModelSwapE2eTest : public ::testing::Test {
         clients::ReadIdxInt32Matrix(src + "/models/golden/mnist-bnn-tfc.heldout-scores.idx2-int");
     ASSERT_TRUE(golden.ok()) << golden.status();
     golden_ = *std::move(golden);
-    std::string pattern = ::testing::TempDir() + "model_swap_e2e.XXXXXX";
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
     shipped_ = ReadBytes(src + "/models/zoo/mnist-bnn-tfc.pim");
     WriteBytes(dir_ + "/mnist-bnn-tfc.pim", shipped_);
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   std::unique_ptr<testing::DaemonProcess> StartDaemon(bool allow_management) {
     absl::StatusOr<std::unique_ptr<testing::DaemonProcess>> daemon = testing::DaemonProcess::Start(
@@ -114,7 +110,8 @@ class ModelSwapE2eTest : public ::testing::Test {
 
   clients::GrayImages images_;
   clients::Int32Matrix golden_;
-  std::string dir_;
+  testing::TestTempDir temp_;
+  const std::string dir_ = temp_.path();
   std::vector<uint8_t> shipped_;
 };
 

@@ -16,7 +16,6 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
-#include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -37,6 +36,7 @@
 #include "gtest/gtest.h"
 #include "pynq_infer/v1/inference.grpc.pb.h"
 #include "tests/support/daemon_process.h"
+#include "tests/support/temp_dir.h"
 
 namespace pynq {
 namespace {
@@ -60,23 +60,17 @@ constexpr size_t kDistinctImages = 64;
 class Workspace {
  public:
   Workspace() {
-    char dir[] = "/tmp/pynq-overload-test-XXXXXX";
-    path_ = mkdtemp(dir);
     accel::ModelSpec spec = accel::RandomBnnSpec({.seed = 5, .hidden = {4096, 4096, 4096}});
     spec.name = kModel;
     bytes_ = accel::SerializeModel(spec);
-    std::ofstream(path_ + "/heavy.pim", std::ios::binary)
+    std::ofstream(path() + "/heavy.pim", std::ios::binary)
         .write(reinterpret_cast<const char*>(bytes_.data()), static_cast<std::streamsize>(bytes_.size()));
   }
-  ~Workspace() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  const std::string& path() const { return path_; }
+  const std::string& path() const { return dir_.path(); }
   const std::vector<uint8_t>& model_bytes() const { return bytes_; }
 
  private:
-  std::string path_;
+  testing::TestTempDir dir_{testing::TestTempDir::Options{.prefix = "pynq-overload-test-"}};
   std::vector<uint8_t> bytes_;
 };
 

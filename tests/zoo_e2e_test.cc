@@ -19,6 +19,7 @@
 #include "gtest/gtest.h"
 #include "tests/support/daemon_process.h"
 #include "tests/support/source_dir.h"
+#include "tests/support/temp_dir.h"
 #include "tests/support/zoo_manifest.h"
 
 namespace pynq {
@@ -63,7 +64,7 @@ TEST_P(ZooE2eTest, EveryShippedModelMeetsItsTargetThroughTheDaemon) {
 
   for (const testing::ZooEntry& entry : *zoo) {
     SCOPED_TRACE(entry.name);
-    const std::string scores_path = ::testing::TempDir() + "/" + entry.name + ".scores";
+    const std::string scores_path = testing::TestTempPath(entry.name + ".scores");
     std::string report;
     const int status = RunCommand(
         absl::StrCat(cli, " eval --server=", (*daemon)->address(), " --model=", entry.name,

@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "tests/support/source_dir.h"
+#include "tests/support/temp_dir.h"
 
 namespace pynq::testing {
 
@@ -34,18 +35,18 @@ std::string DescribeWaitStatus(int status) {
 absl::StatusOr<std::unique_ptr<DaemonProcess>> DaemonProcess::Start(const Options& options) {
   const std::string binary = options.binary.empty() ? EnvOrEmpty("PYNQ_INFERD") : options.binary;
   if (binary.empty()) return absl::FailedPreconditionError("PYNQ_INFERD is not set");
-  std::unique_ptr<DaemonProcess> daemon(new DaemonProcess());
-  char dir_template[] = "/tmp/pynq-inferd-test-XXXXXX";
-  if (mkdtemp(dir_template) == nullptr) return absl::InternalError("mkdtemp failed");
-  daemon->work_dir_ = dir_template;
-  const std::string port_file = daemon->work_dir_ + "/port";
+  absl::StatusOr<TestTempDir> work_dir = TestTempDir::Create({.prefix = "pynq-inferd-test-"});
+  if (!work_dir.ok()) return work_dir.status();
+  std::unique_ptr<DaemonProcess> daemon(new DaemonProcess(*std::move(work_dir)));
+  const std::string& work = daemon->work_dir_.path();
+  const std::string port_file = work + "/port";
 
   // Each daemon gets its own PL lock, so tests never contend with each other or with a daemon
   // running on the machine; a test that wants two daemons to contend passes --pl_lock_file.
   std::vector<std::string> args = {binary, "--listen=127.0.0.1:0", "--port_file=" + port_file,
-                                   "--pl_lock_file=" + daemon->work_dir_ + "/pl.lock"};
+                                   "--pl_lock_file=" + work + "/pl.lock"};
   if (!options.only_models.empty()) {
-    const std::string model_dir = daemon->work_dir_ + "/models";
+    const std::string model_dir = work + "/models";
     std::error_code error;
     std::filesystem::create_directory(model_dir, error);
     for (const std::string& name : options.only_models) {
@@ -102,10 +103,6 @@ DaemonProcess::~DaemonProcess() {
   if (pid_ > 0) {
     kill(pid_, SIGKILL);
     waitpid(pid_, nullptr, 0);
-  }
-  if (!work_dir_.empty()) {
-    std::error_code ignored;
-    std::filesystem::remove_all(work_dir_, ignored);
   }
 }
 

@@ -13,10 +13,12 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "tests/support/temp_dir.h"
 
 namespace pynq::testing {
 
@@ -54,12 +56,13 @@ class DaemonProcess {
   absl::StatusOr<int> Stop(absl::Duration timeout = absl::Seconds(60));
 
  private:
-  DaemonProcess() = default;
+  explicit DaemonProcess(TestTempDir work_dir) : work_dir_(std::move(work_dir)) {}
   absl::StatusOr<int> Wait(absl::Duration timeout);
 
   pid_t pid_ = -1;
   std::string address_;
-  std::string work_dir_;
+  // The port file, the PL lock and the model directory; removed after the daemon is killed.
+  TestTempDir work_dir_;
 };
 
 }  // namespace pynq::testing

@@ -31,6 +31,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/source_dir.h"
+#include "tests/support/temp_dir.h"
 
 namespace pynq::accel {
 namespace {
@@ -65,9 +66,6 @@ void* MapFile(const std::string& path, size_t bytes) {
 class FileBoard {
  public:
   FileBoard() : ddr_words_(kDmaBytes / 8, 0xA5A5A5A5A5A5A5A5ull) {
-    char dir[] = "/dev/shm/pynq-board-XXXXXX";
-    EXPECT_NE(mkdtemp(dir), nullptr);
-    dir_ = dir;
     sysfs_ = dir_ + "/sysfs";
     std::filesystem::create_directory(sysfs_);
     registers_ = static_cast<volatile uint32_t*>(MapFile(dir_ + "/uio0", kRegisterBytes));
@@ -94,7 +92,6 @@ class FileBoard {
     for (int fd : {for_device_, for_cpu_, owner_}) close(fd);
     munmap(const_cast<uint32_t*>(registers_), kRegisterBytes);
     munmap(region_, kDmaBytes);
-    std::filesystem::remove_all(dir_);
   }
 
   MmioDevice::Options DeviceOptions() const {
@@ -150,7 +147,10 @@ class FileBoard {
     registers_[0] = engine::kCtrlDone | engine::kCtrlIdle | engine::kCtrlReady;
   }
 
-  std::string dir_;
+  // Memory-backed, as the registers and the u-dma-buf region are on a board.
+  testing::TestTempDir temp_{
+      testing::TestTempDir::Options{.parent = "/dev/shm", .prefix = "pynq-board-"}};
+  const std::string dir_ = temp_.path();
   std::string sysfs_;
   volatile uint32_t* registers_ = nullptr;
   uint8_t* region_ = nullptr;
