@@ -14,10 +14,10 @@
 #include "accel/cpu/cpu_backend.h"
 #include "accel/model/model.h"
 #include "accel/model/model_builder.h"
-#include "clients/idx_file.h"
 #include "gtest/gtest.h"
 #include "overlays/nn_engine/timing_model.h"
 #include "tests/support/source_dir.h"
+#include "tests/support/test_data.h"
 #include "tests/support/zoo_manifest.h"
 
 namespace pynq::engine {
@@ -90,26 +90,23 @@ std::vector<int32_t> RunCpu(std::shared_ptr<const Model> model, absl::Span<const
 }
 
 TEST(EngineCsimTest, HeldOutImagesMatchCpuBackendAndGolden) {
-  auto model = Model::LoadFile(testing::SourceDir() + "/models/zoo/mnist-bnn-tfc.pim");
+  auto model = Model::LoadFile(testing::ShippedModelPath("mnist-bnn-tfc"));
   ASSERT_TRUE(model.ok()) << model.status();
-  auto images = clients::ReadIdxImages(testing::SourceDir() + "/models/data/mnist-heldout-images.idx3-ubyte");
-  ASSERT_TRUE(images.ok()) << images.status();
-  auto golden =
-      clients::ReadIdxInt32Matrix(testing::SourceDir() + "/models/golden/mnist-bnn-tfc.heldout-scores.idx2-int");
-  ASSERT_TRUE(golden.ok()) << golden.status();
-  ASSERT_EQ(images->count, 2000u);
+  auto heldout = testing::ReadHeldOutSet("mnist-bnn-tfc");
+  ASSERT_TRUE(heldout.ok()) << heldout.status();
+  ASSERT_EQ(heldout->images.count, 2000u);
 
   EngineMemory mem(**model);
-  const absl::Span<const uint8_t> all(images->pixels);
+  const absl::Span<const uint8_t> all(heldout->images.pixels);
   std::vector<int32_t> engine;
   constexpr size_t kBatch = 250;
-  for (size_t first = 0; first < images->count; first += kBatch) {
+  for (size_t first = 0; first < heldout->images.count; first += kBatch) {
     std::vector<int32_t> part =
         RunTop(mem, **model, all.subspan(first * 784, kBatch * 784), static_cast<uint32_t>(first));
     engine.insert(engine.end(), part.begin(), part.end());
   }
   EXPECT_EQ(engine, RunCpu(*model, all));
-  EXPECT_EQ(engine, golden->values);
+  EXPECT_EQ(engine, heldout->golden.values);
 }
 
 // Uniform integers from a fixed seed, for the random models' shapes and images.
@@ -149,25 +146,23 @@ TEST(EngineCsimTest, EveryShippedModelMatchesCpuBackendAndGoldenOnItsWholeTestSe
     SCOPED_TRACE(entry.name);
     auto model = Model::LoadFile(entry.model_path);
     ASSERT_TRUE(model.ok()) << model.status();
-    auto images = clients::ReadIdxImages(entry.images_path);
-    ASSERT_TRUE(images.ok()) << images.status();
-    auto golden = clients::ReadIdxInt32Matrix(entry.golden_path);
-    ASSERT_TRUE(golden.ok()) << golden.status();
-    ASSERT_EQ(golden->rows, images->count);
+    auto set = testing::ReadTestSet(entry);
+    ASSERT_TRUE(set.ok()) << set.status();
+    ASSERT_EQ(set->golden.rows, set->images.count);
 
     EngineMemory mem(**model);
     const size_t image_bytes = (*model)->input_bytes();
-    const absl::Span<const uint8_t> all(images->pixels);
+    const absl::Span<const uint8_t> all(set->images.pixels);
     std::vector<int32_t> engine;
     constexpr size_t kBatch = 500;
-    for (size_t first = 0; first < images->count; first += kBatch) {
-      const size_t n = std::min(kBatch, images->count - first);
+    for (size_t first = 0; first < set->images.count; first += kBatch) {
+      const size_t n = std::min(kBatch, set->images.count - first);
       std::vector<int32_t> part = RunTop(mem, **model, all.subspan(first * image_bytes, n * image_bytes),
                                          static_cast<uint32_t>(first));
       engine.insert(engine.end(), part.begin(), part.end());
     }
     EXPECT_TRUE(engine == RunCpu(*model, all)) << "engine scores differ from the CPU backend";
-    EXPECT_TRUE(engine == golden->values) << "engine scores differ from " << entry.golden_path;
+    EXPECT_TRUE(engine == set->golden.values) << "engine scores differ from " << entry.golden_path;
   }
 }
 

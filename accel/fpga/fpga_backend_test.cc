@@ -12,10 +12,9 @@
 #include "accel/cpu/cpu_backend.h"
 #include "accel/fpga/devices/sim/sim_device.h"
 #include "accel/model/model_builder.h"
-#include "clients/idx_file.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/support/source_dir.h"
+#include "tests/support/test_data.h"
 
 namespace pynq::accel {
 namespace {
@@ -99,20 +98,17 @@ class FpgaBackendTest : public ::testing::Test {
 // Every held-out image, in batches of up to 64 from two threads at once (both buffer sets in
 // use), gives the golden scores; nothing fell back to the CPU.
 TEST_F(FpgaBackendTest, HeldOutScoresMatchGoldenFromTwoThreads) {
-  auto model = Model::LoadFile(testing::SourceDir() + "/models/zoo/mnist-bnn-tfc.pim");
+  auto model = Model::LoadFile(testing::ShippedModelPath("mnist-bnn-tfc"));
   ASSERT_TRUE(model.ok()) << model.status();
-  auto images = clients::ReadIdxImages(testing::SourceDir() + "/models/data/mnist-heldout-images.idx3-ubyte");
-  ASSERT_TRUE(images.ok());
-  auto golden =
-      clients::ReadIdxInt32Matrix(testing::SourceDir() + "/models/golden/mnist-bnn-tfc.heldout-scores.idx2-int");
-  ASSERT_TRUE(golden.ok());
+  auto heldout = testing::ReadHeldOutSet("mnist-bnn-tfc");
+  ASSERT_TRUE(heldout.ok()) << heldout.status();
   MakeEngine({.timing = true, .clock_mhz = 100});
   auto fpga = Fpga(*model, {.max_batch_size = 64, .cpu_fallback = false});
   ASSERT_NE(fpga, nullptr);
   EXPECT_EQ(fpga->max_concurrent_runs(), 2u);
 
   std::vector<int32_t> scores(2000 * 10);
-  const absl::Span<const uint8_t> pixels(images->pixels);
+  const absl::Span<const uint8_t> pixels(heldout->images.pixels);
   auto worker = [&](size_t first_batch) {
     // Batches of varying size, so a stale batch register or trailer shows.
     for (size_t b = 0, first = 0; first < 2000; ++b) {
@@ -131,7 +127,7 @@ TEST_F(FpgaBackendTest, HeldOutScoresMatchGoldenFromTwoThreads) {
   b.join();
   for (size_t i = 0; i < 2000; ++i) {
     ASSERT_TRUE(std::equal(scores.begin() + i * 10, scores.begin() + i * 10 + 10,
-                           golden->values.begin() + i * 10))
+                           heldout->golden.values.begin() + i * 10))
         << "image " << i;
   }
   const FpgaAccelerator::Stats stats = fpga->stats();

@@ -12,8 +12,8 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "tests/support/source_dir.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/test_data.h"
 
 namespace pynq::testing {
 
@@ -51,8 +51,7 @@ absl::StatusOr<std::unique_ptr<DaemonProcess>> DaemonProcess::Start(const Option
     std::filesystem::create_directory(model_dir, error);
     for (const std::string& name : options.only_models) {
       const std::string file = name + ".pim";
-      std::filesystem::create_symlink(SourceDir() + "/models/zoo/" + file,
-                                      model_dir + "/" + file, error);
+      std::filesystem::create_symlink(ShippedModelPath(name), model_dir + "/" + file, error);
       if (error) {
         return absl::InternalError(
             absl::StrCat("cannot link model ", file, " into ", model_dir, ": ", error.message()));

@@ -27,11 +27,10 @@
 #include "accel/fpga/devices/sim/sim_engine.h"
 #include "accel/fpga/fpga_backend.h"
 #include "accel/model/model_builder.h"
-#include "clients/idx_file.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/support/source_dir.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/test_data.h"
 
 namespace pynq::accel {
 namespace {
@@ -171,25 +170,25 @@ TEST(MmioDeviceTest, ServesTheShippedModelBitIdenticallyThroughFiles) {
   auto engine = FpgaEngine::Create(std::move(*device), {.call_timeout = absl::Seconds(10)});
   ASSERT_TRUE(engine.ok()) << engine.status();
   EXPECT_EQ((*engine)->device_name(), "mmio");
-  auto model = Model::LoadFile(testing::SourceDir() + "/models/zoo/mnist-bnn-tfc.pim");
+  auto model = Model::LoadFile(testing::ShippedModelPath("mnist-bnn-tfc"));
   ASSERT_TRUE(model.ok()) << model.status();
   auto fpga = FpgaAccelerator::Create(*model, *engine, {.max_batch_size = 50, .cpu_fallback = false});
   ASSERT_TRUE(fpga.ok()) << fpga.status();
-  auto images = clients::ReadIdxImages(testing::SourceDir() + "/models/data/mnist-heldout-images.idx3-ubyte");
-  auto golden =
-      clients::ReadIdxInt32Matrix(testing::SourceDir() + "/models/golden/mnist-bnn-tfc.heldout-scores.idx2-int");
-  ASSERT_TRUE(images.ok() && golden.ok());
+  auto heldout = testing::ReadHeldOutSet("mnist-bnn-tfc");
+  ASSERT_TRUE(heldout.ok()) << heldout.status();
   // 400 images in batches of 50 and 17, through both buffer sets.
   std::vector<int32_t> scores(400 * 10);
   int batches = 0;
   for (size_t first = 0; first < 400; ++batches) {
     const size_t n = std::min<size_t>(batches % 2 == 0 ? 50 : 17, 400 - first);
-    absl::Status s = (*fpga)->Run(absl::MakeConstSpan(images->pixels).subspan(first * 784, n * 784),
+    absl::Status s = (*fpga)->Run(
+        absl::MakeConstSpan(heldout->images.pixels).subspan(first * 784, n * 784),
                                   absl::MakeSpan(scores).subspan(first * 10, n * 10));
     ASSERT_TRUE(s.ok()) << s;
     first += n;
   }
-  EXPECT_EQ(scores, std::vector<int32_t>(golden->values.begin(), golden->values.begin() + 4000));
+  const std::vector<int32_t>& golden = heldout->golden.values;
+  EXPECT_EQ(scores, std::vector<int32_t>(golden.begin(), golden.begin() + 4000));
   EXPECT_EQ(batches, 12);
   EXPECT_EQ(board.calls(), 2 + batches);        // IDENTIFY, CHECK, the batches
   EXPECT_EQ(board.syncs(), 2 + 2 * batches);    // program, weights; input and output per batch
