@@ -123,7 +123,6 @@ class ModelRegistry {
   accel::EngineHealth* engine_health() const { return backends_->engine_health(); }
   // What serves the models, for the log.
   const std::string& backend_description() const { return backends_->description(); }
-  const std::string& model_dir() const { return options_.model_dir; }
 
  private:
   // The retirement thread's queue; shared with every ServedModel's deleter, so a reference that
