@@ -25,8 +25,9 @@ for i in $(seq 1 "${runs}"); do
   if ! grep -q '\[  PASSED  \] 1 test' <<<"${out}"; then
     failed=$((failed + 1))
     # The daemon's count of answers against the clients', when that is what failed.
-    counts=$(grep -A2 'server_ok, unary_ok + stream_ok' <<<"${out}" | grep -o 'Which is: [0-9]*' |
-             grep -o '[0-9]*' | tr '\n' ' ')
+    # gtest prints "  server_ok\n    Which is: 345\n  unary_ok + stream_ok\n    Which is: 333".
+    counts=$(grep -A3 '^  server_ok$' <<<"${out}" | grep -o 'Which is: [0-9]*' | grep -o '[0-9]*' |
+             tr '\n' ' ')
     read -r server clients <<<"${counts}"
     [[ -n "${server:-}" && -n "${clients:-}" ]] && lost=$((lost + server - clients))
     echo "run ${i} failed: $(grep -m1 -E 'Failure|FAILED' <<<"${out}") ${counts:+(daemon answered ${server}, clients received ${clients})}"
