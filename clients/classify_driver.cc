@@ -48,7 +48,8 @@ absl::StatusOr<std::unique_ptr<ClassifyDriver>> ClassifyDriver::Create(
       return absl::InvalidArgumentError("an open loop needs max_outstanding of at least 1");
     }
   }
-  return std::unique_ptr<ClassifyDriver>(new ClassifyDriver(std::move(channel), std::move(options)));
+  return std::unique_ptr<ClassifyDriver>(
+      new ClassifyDriver(std::move(channel), std::move(options)));
 }
 
 ClassifyDriver::ClassifyDriver(std::shared_ptr<grpc::ChannelInterface> channel, Options options)

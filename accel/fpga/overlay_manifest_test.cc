@@ -41,7 +41,8 @@ TEST(OverlayManifestTest, ParsesAnMmioManifestAndResolvesFiles) {
 
 TEST(OverlayManifestTest, ShippedManifestsParse) {
   for (const char* board : {"pynq-z2", "kv260"}) {
-    auto m = ReadOverlayManifest(testing::SourceDir() + "/overlays/" + board + "/nn_engine.manifest");
+    auto m =
+        ReadOverlayManifest(testing::SourceDir() + "/overlays/" + board + "/nn_engine.manifest");
     ASSERT_TRUE(m.ok()) << m.status();
     EXPECT_EQ(m->board, board);
     EXPECT_EQ(m->clock_mhz, 100);

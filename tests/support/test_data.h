@@ -11,7 +11,7 @@
 //   accelerator->Run(absl::MakeConstSpan(heldout->images.pixels), absl::MakeSpan(scores));
 //   EXPECT_EQ(scores, heldout->golden.values);
 //
-// Every function blocks on file I/O and is thread-safe.
+// The readers block on file I/O; every function is thread-safe.
 #ifndef PYNQ_TESTS_SUPPORT_TEST_DATA_H_
 #define PYNQ_TESTS_SUPPORT_TEST_DATA_H_
 
