@@ -2,11 +2,12 @@
 // API: handlers validate a request, hand it to its model's batcher and return; the batcher's
 // dispatch thread finishes the call when the request's last image is done.
 //
-//   InferenceService service(registry.get(), {.max_images_per_request = 1024});
+//   StreamSet streams;
+//   InferenceService service(registry.get(), &streams, {.max_images_per_request = 1024});
 //   grpc::ServerBuilder builder;
 //   builder.RegisterService(&service);
 //
-// Thread-safe. `registry` must outlive the service and every call it has accepted. Each accepted
+// Thread-safe. `registry` and `streams` must outlive the service and every call it has accepted. Each accepted
 // request holds a reference to the ServedModel it was looked up in, so LoadModel and UnloadModel
 // can swap models under it (see ModelRegistry, "Swapping").
 #ifndef PYNQ_SERVICE_INFERENCE_SERVICE_H_
@@ -15,20 +16,16 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string_view>
-#include <unordered_set>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "pynq_infer/v1/inference.grpc.pb.h"
 #include "service/inference_request.h"
 #include "service/model_registry.h"
+#include "service/stream_set.h"
 
 namespace pynq::service {
-
-class ClassifyStreamReactor;
 
 // The deadline and cancellation of a call, as the batcher checks them. `context` must outlive the
 // request they are given to (the call is finished only when the request is done).
@@ -47,7 +44,7 @@ class InferenceService final : public pynq_infer::v1::Inference::CallbackService
     bool allow_model_management = false;
   };
 
-  InferenceService(ModelRegistry* registry, const Options& options);
+  InferenceService(ModelRegistry* registry, StreamSet* streams, const Options& options);
 
   grpc::ServerUnaryReactor* Classify(grpc::CallbackServerContext* context,
                                      const pynq_infer::v1::ClassifyRequest* request,
@@ -80,17 +77,6 @@ class InferenceService final : public pynq_infer::v1::Inference::CallbackService
                       const InferenceRequest::Options& caller,
                       std::function<void(const absl::Status&)> on_done);
 
-  // The first step of a graceful stop, before grpc::Server::Shutdown(): every open
-  // ClassifyStream stops reading, answers what it has read and ends with UNAVAILABLE, and
-  // streams opened later end at once the same way. Unary calls are unaffected (the gRPC server
-  // stops accepting them). Thread-safe; idempotent.
-  void BeginShutdown();
-
-  // For ClassifyStreamReactor: registers a live stream, false (not registered) when shutting
-  // down; and unregisters one that is done.
-  bool AddStream(ClassifyStreamReactor* stream);
-  void RemoveStream(ClassifyStreamReactor* stream);
-
   const Options& options() const { return options_; }
 
  private:
@@ -100,13 +86,10 @@ class InferenceService final : public pynq_infer::v1::Inference::CallbackService
   absl::Status CheckManagementAllowed(std::string_view rpc) const;
 
   ModelRegistry* const registry_;
+  // The open ClassifyStreams, told to stop first on a graceful stop (StreamSet::BeginShutdown()).
+  StreamSet* const streams_;
   const Options options_;
   const absl::Time started_;
-
-  // Taken once per stream opened and closed, never per request.
-  std::mutex streams_mu_;
-  std::unordered_set<ClassifyStreamReactor*> streams_ ABSL_GUARDED_BY(streams_mu_);
-  bool shutting_down_ ABSL_GUARDED_BY(streams_mu_) = false;
 };
 
 }  // namespace pynq::service
