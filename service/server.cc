@@ -12,7 +12,11 @@
 namespace pynq::service {
 
 Server::Server(ModelRegistry* registry, const Options& options)
-    : registry_(registry), service_(registry, options.service) {}
+    : registry_(registry),
+      service_(registry, &streams_, options.service),
+      oip_service_(registry, &streams_,
+                   {.limits = {.max_images_per_request = options.service.max_images_per_request},
+                    .max_stream_in_flight = options.service.max_stream_in_flight}) {}
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(ModelRegistry* registry,
                                                       const Options& options) {
@@ -26,6 +30,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ModelRegistry* registry,
                            &server->port_);
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
   builder.RegisterService(&server->service_);
+  builder.RegisterService(&server->oip_service_);
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->port_ == 0) {
     return absl::UnavailableError(
@@ -56,9 +61,10 @@ void Server::Shutdown(absl::Duration grace) {
     engine->SetHealthListener(nullptr);
   }
   server_->GetHealthCheckService()->Shutdown();
+  oip_service_.BeginShutdown();
   // Open streams stop reading first; otherwise a busy stream would keep the shutdown waiting
   // for the whole grace period.
-  service_.BeginShutdown();
+  streams_.BeginShutdown();
   server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
   registry_->Drain();
 }

@@ -1,5 +1,6 @@
-// The daemon's gRPC server: pynq_infer.v1.Inference, grpc.health.v1.Health and server
-// reflection on one listening address, over a ModelRegistry.
+// The daemon's gRPC server: pynq_infer.v1.Inference, the Open Inference Protocol
+// (inference.GRPCInferenceService), grpc.health.v1.Health and server reflection on one listening
+// address, over a ModelRegistry.
 //
 //   PYNQ_ASSIGN_OR_RETURN(std::unique_ptr<Server> server, Server::Start(registry.get(), options));
 //   spdlog::info("listening on port {}", server->port());
@@ -16,6 +17,8 @@
 #include "grpcpp/server.h"
 #include "service/inference_service.h"
 #include "service/model_registry.h"
+#include "service/oip/oip_service.h"
+#include "service/stream_set.h"
 
 namespace pynq::service {
 
@@ -32,6 +35,7 @@ class Server {
     std::string listen_address = "0.0.0.0:50051";
     // Largest request message accepted; larger ones fail with RESOURCE_EXHAUSTED.
     int max_message_bytes = 4 << 20;
+    // Also the OIP service's limits: the same images per request and per stream.
     InferenceService::Options service;
   };
 
@@ -46,18 +50,22 @@ class Server {
   // The port actually bound.
   int port() const { return port_; }
 
-  // Graceful stop: health turns NOT_SERVING, open streams answer what they have read and end
-  // with UNAVAILABLE (InferenceService::BeginShutdown()), no new call is accepted, calls in
-  // progress get up to `grace` to be answered (the batchers keep dispatching meanwhile), and
-  // finally every batcher drains, so no accepted request is lost. Blocks until done. Call once, from one thread.
+  // Graceful stop: health turns NOT_SERVING (and OIP ServerReady false), open streams of both
+  // protocols answer what they have read and end with UNAVAILABLE (StreamSet::BeginShutdown()),
+  // no new call is accepted, calls in progress get up to `grace` to be answered (the batchers
+  // keep dispatching meanwhile), and finally every batcher drains, so no accepted request is
+  // lost. Blocks until done. Call once, from one thread.
   void Shutdown(absl::Duration grace);
 
  private:
   Server(ModelRegistry* registry, const Options& options);
 
   ModelRegistry* const registry_;
-  // Declared before server_: the gRPC server, destroyed first, calls into the service.
+  // Declared before server_: the gRPC server, destroyed first, calls into the services, and
+  // they into the streams.
+  StreamSet streams_;
   InferenceService service_;
+  oip::OipService oip_service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   bool shut_down_ = false;
