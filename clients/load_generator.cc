@@ -8,8 +8,10 @@
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
+#include <functional>
 #include <limits>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <thread>
 #include <utility>
@@ -19,50 +21,29 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "clients/latency_stats.h"
+#include "clients/load_recorder.h"
+#include "clients/rest_load_driver.h"
 #include "clients/rpc_status.h"
 #include "clients/windowed_stream.h"
+#include "inference/grpc_service.grpc.pb.h"
 #include "pynq_infer/v1/inference.grpc.pb.h"
 
 namespace pynq::clients {
 namespace {
 
+using inference::GRPCInferenceService;
+using inference::ModelInferRequest;
+using inference::ModelInferResponse;
 using pynq_infer::v1::ClassifyRequest;
 using pynq_infer::v1::ClassifyResponse;
 using pynq_infer::v1::Inference;
-using Clock = std::chrono::steady_clock;
 
 // Distinct requests the load cycles through; enough to vary the images, few enough to build once.
 constexpr size_t kMaxDistinctRequests = 64;
 
-struct Sample {
-  Clock::time_point done;
-  absl::Duration latency;
-  uint32_t images;
-  absl::StatusCode code;
-};
-
-// Every answer of a level, from gRPC's threads. One mutex for the whole client is fine here: it
-// guards a push_back, and the client is not what is measured.
-class Recorder {
- public:
-  void Add(Clock::time_point done, absl::Duration latency, uint32_t images, absl::StatusCode code) {
-    std::lock_guard lock(mu_);
-    samples_.push_back({done, latency, images, code});
-  }
-  // The samples completed in [from, to).
-  std::vector<Sample> Between(Clock::time_point from, Clock::time_point to) const {
-    std::lock_guard lock(mu_);
-    std::vector<Sample> out;
-    for (const Sample& s : samples_) {
-      if (s.done >= from && s.done < to) out.push_back(s);
-    }
-    return out;
-  }
-
- private:
-  mutable std::mutex mu_;
-  std::vector<Sample> samples_ ABSL_GUARDED_BY(mu_);
-};
+// Starts request number `index` (of the level's distinct requests, modulo their count) as an
+// asynchronous call; `done` runs once, on a gRPC thread, with its outcome.
+using IssueFn = std::function<void(size_t index, std::function<void(absl::StatusCode)> done)>;
 
 // Why a response to a request of `images` images is unusable, or OK.
 absl::StatusCode CheckResponse(const ClassifyResponse& response, uint32_t images) {
@@ -102,13 +83,59 @@ absl::StatusOr<ServerTotals> FetchServerTotals(Inference::Stub& stub, const std:
                                           "\" (see `pynq-infer models`)"));
 }
 
-// Drives unary Classify calls with gRPC's callback API: closed loop (each answer sends the next)
-// or open loop (a sender thread sends on schedule).
+// Classify calls of the native API, `requests` in turn.
+IssueFn NativeCalls(Inference::Stub& stub, const LoadSpec& spec,
+                    const std::vector<ClassifyRequest>& requests) {
+  return [&stub, &spec, &requests](size_t index, std::function<void(absl::StatusCode)> done) {
+    struct Call {
+      grpc::ClientContext context;
+      ClassifyResponse response;
+    };
+    auto* call = new Call();
+    call->context.set_deadline(absl::ToChronoTime(absl::Now() + spec.request_timeout));
+    stub.async()->Classify(&call->context, &requests[index % requests.size()], &call->response,
+                           [call, &spec, done = std::move(done)](grpc::Status status) {
+                             const absl::StatusCode code =
+                                 status.ok() ? CheckResponse(call->response,
+                                                             spec.images_per_request)
+                                             : static_cast<absl::StatusCode>(status.error_code());
+                             delete call;
+                             done(code);
+                           });
+  };
+}
+
+// ModelInfer calls of the Open Inference Protocol, `requests` in turn.
+IssueFn OipCalls(GRPCInferenceService::Stub& stub, const LoadSpec& spec,
+                 const std::vector<ModelInferRequest>& requests) {
+  return [&stub, &spec, &requests](size_t index, std::function<void(absl::StatusCode)> done) {
+    struct Call {
+      grpc::ClientContext context;
+      ModelInferResponse response;
+    };
+    auto* call = new Call();
+    call->context.set_deadline(absl::ToChronoTime(absl::Now() + spec.request_timeout));
+    stub.async()->ModelInfer(
+        &call->context, &requests[index % requests.size()], &call->response,
+        [call, &spec, done = std::move(done)](grpc::Status status) {
+          absl::StatusCode code = static_cast<absl::StatusCode>(status.error_code());
+          if (status.ok() && (call->response.outputs_size() != 1 ||
+                              call->response.outputs(0).shape_size() == 0 ||
+                              call->response.outputs(0).shape(0) != spec.images_per_request)) {
+            code = absl::StatusCode::kInternal;
+          }
+          delete call;
+          done(code);
+        });
+  };
+}
+
+// Drives unary calls (`issue`) with gRPC's callback API: closed loop (each answer sends the
+// next) or open loop (a sender thread sends on schedule).
 class UnaryDriver {
  public:
-  UnaryDriver(Inference::Stub& stub, const LoadSpec& spec,
-              const std::vector<ClassifyRequest>& requests, Recorder& recorder)
-      : stub_(stub), spec_(spec), requests_(requests), recorder_(recorder) {}
+  UnaryDriver(const LoadSpec& spec, IssueFn issue, Recorder& recorder)
+      : spec_(spec), issue_(std::move(issue)), recorder_(recorder) {}
 
   void Start() {
     if (spec_.arrival == Arrival::kClosedLoop) {
@@ -135,12 +162,6 @@ class UnaryDriver {
   }
 
  private:
-  struct Call {
-    grpc::ClientContext context;
-    ClassifyResponse response;
-    Clock::time_point due;
-  };
-
   // Starts one call, due at `due`, unless stopping.
   void Issue(Clock::time_point due) {
     size_t index;
@@ -148,22 +169,14 @@ class UnaryDriver {
       std::lock_guard lock(mu_);
       if (stopping_) return;
       ++outstanding_;
-      index = next_request_++ % requests_.size();
+      index = next_request_++;
     }
-    auto* call = new Call();
-    call->due = due;
-    call->context.set_deadline(absl::ToChronoTime(absl::Now() + spec_.request_timeout));
-    stub_.async()->Classify(&call->context, &requests_[index], &call->response,
-                            [this, call](grpc::Status status) { OnDone(call, status); });
+    issue_(index, [this, due](absl::StatusCode code) { OnDone(due, code); });
   }
 
-  void OnDone(Call* call, const grpc::Status& status) {
+  void OnDone(Clock::time_point due, absl::StatusCode code) {
     const Clock::time_point now = Clock::now();
-    const absl::StatusCode code = status.ok()
-                                      ? CheckResponse(call->response, spec_.images_per_request)
-                                      : static_cast<absl::StatusCode>(status.error_code());
-    recorder_.Add(now, absl::FromChrono(now - call->due), spec_.images_per_request, code);
-    delete call;
+    recorder_.Add(now, absl::FromChrono(now - due), spec_.images_per_request, code);
     if (spec_.arrival == Arrival::kClosedLoop) Issue(now);
     std::lock_guard lock(mu_);
     if (--outstanding_ == 0) idle_cv_.notify_all();
@@ -195,9 +208,8 @@ class UnaryDriver {
     }
   }
 
-  Inference::Stub& stub_;
   const LoadSpec& spec_;
-  const std::vector<ClassifyRequest>& requests_;
+  const IssueFn issue_;
   Recorder& recorder_;
   std::thread sender_;
 
@@ -279,6 +291,13 @@ absl::Status CheckSpec(const LoadSpec& spec, const std::vector<std::string>& ima
       return absl::InvalidArgumentError(
           "open-loop rates are for unary calls; a stream's flow control makes it a closed loop");
     }
+    if (spec.protocol == Protocol::kRest) {
+      return absl::InvalidArgumentError(
+          "open-loop rates are for the gRPC protocols; the REST load is a closed loop");
+    }
+  }
+  if (spec.protocol != Protocol::kNative && spec.mode == LoadMode::kStream) {
+    return absl::InvalidArgumentError("stream mode is for the native protocol only");
   }
   return absl::OkStatus();
 }
@@ -331,6 +350,22 @@ std::vector<ClassifyRequest> BuildRequests(const LoadSpec& spec,
   return requests;
 }
 
+// The same images as OIP ModelInfer requests: one UINT8 input [N, bytes] as raw contents.
+std::vector<ModelInferRequest> BuildOipRequests(const std::vector<ClassifyRequest>& requests) {
+  std::vector<ModelInferRequest> out(requests.size());
+  for (size_t j = 0; j < requests.size(); ++j) {
+    out[j].set_model_name(requests[j].model());
+    auto* input = out[j].add_inputs();
+    input->set_name("images");
+    input->set_datatype("UINT8");
+    input->add_shape(requests[j].images_size());
+    input->add_shape(static_cast<int64_t>(requests[j].images(0).size()));
+    std::string* raw = out[j].add_raw_input_contents();
+    for (const std::string& image : requests[j].images()) raw->append(image);
+  }
+  return out;
+}
+
 void Summarize(const std::vector<Sample>& samples, absl::Duration span, LevelResult& r) {
   std::vector<absl::Duration> latencies;
   uint64_t images = 0;
@@ -379,16 +414,46 @@ absl::StatusOr<LevelResult> RunLoadLevel(const std::shared_ptr<grpc::ChannelInte
 
   const std::vector<ClassifyRequest> requests = BuildRequests(spec, images);
   Recorder recorder;
-  UnaryDriver unary(*stub, spec, requests, recorder);
+  std::vector<ModelInferRequest> oip_requests;
+  std::vector<std::string> rest_bodies;
+  std::unique_ptr<GRPCInferenceService::Stub> oip_stub;
+  IssueFn issue;
+  if (spec.protocol == Protocol::kOip) {
+    oip_requests = BuildOipRequests(requests);
+    oip_stub = GRPCInferenceService::NewStub(channel);
+    issue = OipCalls(*oip_stub, spec, oip_requests);
+  } else {
+    issue = NativeCalls(*stub, spec, requests);
+  }
+  std::optional<RestLoadDriver> rest;
+  if (spec.protocol == Protocol::kRest) {
+    absl::StatusOr<std::pair<std::string, int>> address = SplitHostPort(spec.http_address);
+    if (!address.ok()) return address.status();
+    for (const ClassifyRequest& r : requests) {
+      rest_bodies.push_back(RestInferBody({r.images().begin(), r.images().end()}));
+    }
+    rest.emplace(RestLoadDriver::Options{.host = address->first,
+                                         .port = address->second,
+                                         .path = absl::StrCat("/v2/models/", spec.model, "/infer"),
+                                         .concurrency = spec.concurrency,
+                                         .images_per_request = spec.images_per_request,
+                                         .timeout = spec.request_timeout},
+                 rest_bodies, recorder);
+  }
+  UnaryDriver unary(spec, std::move(issue), recorder);
   StreamDriver stream(*stub, spec, requests, recorder);
   const bool unary_mode = spec.mode == LoadMode::kUnary;
-  if (unary_mode) {
+  if (rest.has_value()) {
+    rest->Start();
+  } else if (unary_mode) {
     unary.Start();
   } else {
     stream.Start();
   }
   const auto stop = [&] {
-    if (unary_mode) {
+    if (rest.has_value()) {
+      rest->Stop();
+    } else if (unary_mode) {
       unary.Stop();
     } else {
       stream.Stop();
@@ -424,7 +489,7 @@ absl::StatusOr<LevelResult> RunLoadLevel(const std::shared_ptr<grpc::ChannelInte
   const size_t from = result.stable ? windows.size() - kStableWindows : 0;
   Summarize(recorder.Between(bounds[from], bounds.back()),
             absl::FromChrono(bounds.back() - bounds[from]), result);
-  if (unary_mode) result.client_dropped = unary.dropped();
+  if (unary_mode && !rest.has_value()) result.client_dropped = unary.dropped();
 
   const ServerTotals& a = totals[from];
   const ServerTotals& b = totals.back();
