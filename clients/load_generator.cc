@@ -24,6 +24,7 @@
 #include "clients/load_recorder.h"
 #include "clients/rest_load_driver.h"
 #include "clients/rpc_status.h"
+#include "clients/unary_calls.h"
 #include "clients/windowed_stream.h"
 #include "inference/grpc_service.grpc.pb.h"
 #include "pynq_infer/v1/inference.grpc.pb.h"
@@ -33,24 +34,12 @@ namespace {
 
 using inference::GRPCInferenceService;
 using inference::ModelInferRequest;
-using inference::ModelInferResponse;
 using pynq_infer::v1::ClassifyRequest;
 using pynq_infer::v1::ClassifyResponse;
 using pynq_infer::v1::Inference;
 
 // Distinct requests the load cycles through; enough to vary the images, few enough to build once.
 constexpr size_t kMaxDistinctRequests = 64;
-
-// Starts request number `index` (of the level's distinct requests, modulo their count) as an
-// asynchronous call; `done` runs once, on a gRPC thread, with its outcome.
-using IssueFn = std::function<void(size_t index, std::function<void(absl::StatusCode)> done)>;
-
-// Why a response to a request of `images` images is unusable, or OK.
-absl::StatusCode CheckResponse(const ClassifyResponse& response, uint32_t images) {
-  if (response.has_error()) return FromStreamError(response.error()).code();
-  if (static_cast<uint32_t>(response.results_size()) != images) return absl::StatusCode::kInternal;
-  return absl::StatusCode::kOk;
-}
 
 // Cumulative server figures of one model, from GetMetrics.
 struct ServerTotals {
@@ -81,53 +70,6 @@ absl::StatusOr<ServerTotals> FetchServerTotals(Inference::Stub& stub, const std:
   }
   return absl::NotFoundError(absl::StrCat("GetMetrics: the daemon reports no model \"", model,
                                           "\" (see `pynq-infer models`)"));
-}
-
-// Classify calls of the native API, `requests` in turn.
-IssueFn NativeCalls(Inference::Stub& stub, const LoadSpec& spec,
-                    const std::vector<ClassifyRequest>& requests) {
-  return [&stub, &spec, &requests](size_t index, std::function<void(absl::StatusCode)> done) {
-    struct Call {
-      grpc::ClientContext context;
-      ClassifyResponse response;
-    };
-    auto* call = new Call();
-    call->context.set_deadline(absl::ToChronoTime(absl::Now() + spec.request_timeout));
-    stub.async()->Classify(&call->context, &requests[index % requests.size()], &call->response,
-                           [call, &spec, done = std::move(done)](grpc::Status status) {
-                             const absl::StatusCode code =
-                                 status.ok() ? CheckResponse(call->response,
-                                                             spec.images_per_request)
-                                             : static_cast<absl::StatusCode>(status.error_code());
-                             delete call;
-                             done(code);
-                           });
-  };
-}
-
-// ModelInfer calls of the Open Inference Protocol, `requests` in turn.
-IssueFn OipCalls(GRPCInferenceService::Stub& stub, const LoadSpec& spec,
-                 const std::vector<ModelInferRequest>& requests) {
-  return [&stub, &spec, &requests](size_t index, std::function<void(absl::StatusCode)> done) {
-    struct Call {
-      grpc::ClientContext context;
-      ModelInferResponse response;
-    };
-    auto* call = new Call();
-    call->context.set_deadline(absl::ToChronoTime(absl::Now() + spec.request_timeout));
-    stub.async()->ModelInfer(
-        &call->context, &requests[index % requests.size()], &call->response,
-        [call, &spec, done = std::move(done)](grpc::Status status) {
-          absl::StatusCode code = static_cast<absl::StatusCode>(status.error_code());
-          if (status.ok() && (call->response.outputs_size() != 1 ||
-                              call->response.outputs(0).shape_size() == 0 ||
-                              call->response.outputs(0).shape(0) != spec.images_per_request)) {
-            code = absl::StatusCode::kInternal;
-          }
-          delete call;
-          done(code);
-        });
-  };
 }
 
 // Drives unary calls (`issue`) with gRPC's callback API: closed loop (each answer sends the
@@ -350,22 +292,6 @@ std::vector<ClassifyRequest> BuildRequests(const LoadSpec& spec,
   return requests;
 }
 
-// The same images as OIP ModelInfer requests: one UINT8 input [N, bytes] as raw contents.
-std::vector<ModelInferRequest> BuildOipRequests(const std::vector<ClassifyRequest>& requests) {
-  std::vector<ModelInferRequest> out(requests.size());
-  for (size_t j = 0; j < requests.size(); ++j) {
-    out[j].set_model_name(requests[j].model());
-    auto* input = out[j].add_inputs();
-    input->set_name("images");
-    input->set_datatype("UINT8");
-    input->add_shape(requests[j].images_size());
-    input->add_shape(static_cast<int64_t>(requests[j].images(0).size()));
-    std::string* raw = out[j].add_raw_input_contents();
-    for (const std::string& image : requests[j].images()) raw->append(image);
-  }
-  return out;
-}
-
 void Summarize(const std::vector<Sample>& samples, absl::Duration span, LevelResult& r) {
   std::vector<absl::Duration> latencies;
   uint64_t images = 0;
@@ -419,7 +345,7 @@ absl::StatusOr<LevelResult> RunLoadLevel(const std::shared_ptr<grpc::ChannelInte
   std::unique_ptr<GRPCInferenceService::Stub> oip_stub;
   IssueFn issue;
   if (spec.protocol == Protocol::kOip) {
-    oip_requests = BuildOipRequests(requests);
+    oip_requests = OipRequests(requests);
     oip_stub = GRPCInferenceService::NewStub(channel);
     issue = OipCalls(*oip_stub, spec, oip_requests);
   } else {

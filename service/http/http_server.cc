@@ -1,5 +1,7 @@
 #include "service/http/http_server.h"
 
+#include <sys/socket.h>
+
 #include <chrono>
 #include <exception>
 #include <string_view>
@@ -104,6 +106,12 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const Options& opt
   const size_t threads = options.threads;
   http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   http.set_payload_max_length(options.max_body_bytes);
+  // The library's default also sets SO_REUSEPORT, with which a second server binds the same port
+  // and silently shares its connections; a port in use must be an error instead.
+  http.set_socket_options([](socket_t socket) {
+    const int on = 1;
+    setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+  });
   http.set_tcp_nodelay(true);
   // A kept-alive connection holds a pool thread. Closing it after 1000 requests (the library's
   // default is 5, which makes a client reconnect all the time) lets connections waiting for a

@@ -25,10 +25,15 @@ HttpResponse Json(const google::protobuf::Message& message) {
                                             nlohmann::json::error_handler_t::replace)};
 }
 
-// Health answers carry their result in the status alone, as the specification asks: 200 for
-// true, a 4xx (400) for false, and an empty body.
-HttpResponse Health(bool ok) {
-  return {.status = ok ? 200 : 400, .content_type = "text/plain", .body = ""};
+// Health answers carry their result in the status, as the specification asks: 200 with an
+// empty body for true, a 4xx (400) for false, with a JSON error saying why.
+HttpResponse Health(const absl::Status& status) {
+  if (status.ok()) return {.content_type = "text/plain", .body = ""};
+  return JsonError(400, std::string(status.message()));
+}
+
+absl::Status Draining() {
+  return absl::UnavailableError("pynq-inferd is shutting down and accepts no new requests");
 }
 
 absl::StatusOr<std::shared_ptr<const ServedModel>> Lookup(const ModelRegistry& registry,
@@ -67,9 +72,12 @@ HttpResponse RestApi::Handle(const HttpRequest& request) {
   const bool draining = shutting_down_.load(std::memory_order_relaxed);
   switch (route->endpoint) {
     case Endpoint::kLive:
-      return Health(true);
+      return Health(absl::OkStatus());
     case Endpoint::kReady:
-      return Health(!draining && !registry_->models().empty());
+      if (draining) return Health(Draining());
+      return Health(registry_->models().empty()
+                        ? absl::UnavailableError("pynq-inferd serves no model")
+                        : absl::OkStatus());
     case Endpoint::kServerMetadata: {
       inf::ServerMetadataResponse metadata;
       oip::FillServerMetadata(
@@ -86,7 +94,7 @@ HttpResponse RestApi::Handle(const HttpRequest& request) {
       return Json(stats);
     }
     case Endpoint::kModelReady:
-      return Health(!draining && Lookup(*registry_, *route).ok());
+      return Health(draining ? Draining() : Lookup(*registry_, *route).status());
     case Endpoint::kInfer:
       return Infer(*route, request);
     case Endpoint::kMetrics:

@@ -117,7 +117,9 @@ TEST_F(RestApiTest, HealthAndServerMetadata) {
   EXPECT_THAT(json["extensions"].get<std::vector<std::string>>(),
               ::testing::Contains("binary_tensor_data"));
   api_->BeginShutdown();
-  EXPECT_EQ(Call("GET", "/v2/health/ready").status, 400);
+  const HttpResponse draining = Call("GET", "/v2/health/ready");
+  EXPECT_EQ(draining.status, 400);
+  EXPECT_THAT(draining.body, HasSubstr("shutting down"));
   EXPECT_EQ(Call("GET", "/v2/models/tiny/ready").status, 400);
   EXPECT_EQ(Call("GET", "/v2/health/live").status, 200);
 }
@@ -126,7 +128,10 @@ TEST_F(RestApiTest, ModelMetadataConfigAndReadiness) {
   EXPECT_EQ(Call("GET", "/v2/models/tiny/ready").status, 200);
   EXPECT_EQ(Call("GET", "/v2/models/tiny/versions/3/ready").status, 200);
   EXPECT_EQ(Call("GET", "/v2/models/tiny/versions/4/ready").status, 400);
-  EXPECT_EQ(Call("GET", "/v2/models/nope/ready").status, 400);
+  const HttpResponse unknown = Call("GET", "/v2/models/nope/ready");
+  EXPECT_EQ(unknown.status, 400);
+  EXPECT_THAT(Json::parse(unknown.body)["error"].get<std::string>(),
+              HasSubstr("\"nope\" is not loaded"));
 
   const HttpResponse metadata = Call("GET", "/v2/models/tiny");
   ASSERT_EQ(metadata.status, 200) << metadata.body;
@@ -270,6 +275,27 @@ TEST_F(RestApiTest, StatisticsCountWhatWasServed) {
   EXPECT_EQ(s["inference_stats"]["fail"], Json::parse(R"({"count": 0, "ns": 0})"));
   const Json all = Json::parse(Call("GET", "/v2/models/stats").body);
   EXPECT_EQ(all["model_stats"].size(), 1u);
+}
+
+}  // namespace
+}  // namespace pynq::service::http
+
+namespace pynq::service::http {
+namespace {
+
+TEST(HttpStatusTest, ErrorCodesMapToTheirHttpStatus) {
+  EXPECT_EQ(HttpStatusOf(absl::StatusCode::kOk), 200);
+  EXPECT_EQ(HttpStatusOf(absl::StatusCode::kInvalidArgument), 400);
+  EXPECT_EQ(HttpStatusOf(absl::StatusCode::kUnauthenticated), 401);
+  EXPECT_EQ(HttpStatusOf(absl::StatusCode::kPermissionDenied), 403);
+  EXPECT_EQ(HttpStatusOf(absl::StatusCode::kNotFound), 404);
+  EXPECT_EQ(HttpStatusOf(absl::StatusCode::kResourceExhausted), 429);
+  EXPECT_EQ(HttpStatusOf(absl::StatusCode::kUnavailable), 503);  // queue full, shutting down
+  EXPECT_EQ(HttpStatusOf(absl::StatusCode::kDeadlineExceeded), 504);
+  EXPECT_EQ(HttpStatusOf(absl::StatusCode::kInternal), 500);
+  const HttpResponse queue_full = JsonError(absl::UnavailableError("queue is \"full\""));
+  EXPECT_EQ(queue_full.status, 503);
+  EXPECT_EQ(queue_full.body, R"({"error":"queue is \"full\""})");
 }
 
 }  // namespace
