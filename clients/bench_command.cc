@@ -54,9 +54,20 @@ absl::StatusOr<std::vector<std::string>> LoadImages(
                                           "\" is not loaded (see `pynq-infer models`)"));
 }
 
+// unary, multi, stream (native API); oip, oip-m (OIP gRPC, one or several images per request);
+// rest, rest-m (OIP REST).
 std::string ModeName(const LoadSpec& spec) {
   if (spec.mode == LoadMode::kStream) return "stream";
-  return spec.images_per_request > 1 ? "multi" : "unary";
+  const bool multi = spec.images_per_request > 1;
+  switch (spec.protocol) {
+    case Protocol::kOip:
+      return multi ? "oip-m" : "oip";
+    case Protocol::kRest:
+      return multi ? "rest-m" : "rest";
+    case Protocol::kNative:
+      break;
+  }
+  return multi ? "multi" : "unary";
 }
 
 std::string LoadName(const LoadSpec& spec) {

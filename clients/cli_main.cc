@@ -48,6 +48,13 @@ ABSL_FLAG(std::vector<std::string>, concurrency, std::vector<std::string>({"1", 
 ABSL_FLAG(std::vector<std::string>, rate, {},
           "[bench] Open-loop levels instead: requests per second, comma-separated (unary only).");
 ABSL_FLAG(std::string, arrival, "poisson", "[bench] Open-loop arrivals: poisson or constant.");
+ABSL_FLAG(std::string, protocol, "native",
+          "[bench] native (pynq_infer.v1 over gRPC), oip (the Open Inference Protocol's "
+          "ModelInfer over gRPC, on --server) or rest (its REST API, POST "
+          "/v2/models/{model}/infer with JSON, on --http_server; closed loop only).");
+ABSL_FLAG(std::string, http_server, "127.0.0.1:8000",
+          "[bench] The daemon's HTTP address (its --http_listen), host:port, for "
+          "--protocol=rest.");
 ABSL_FLAG(uint32_t, streams, 1, "[bench] Stream mode: streams sharing each level's concurrency.");
 ABSL_FLAG(uint32_t, warmup_ms, 1000, "[bench] Load offered before measuring, per level.");
 ABSL_FLAG(uint32_t, measure_ms, 2000, "[bench] Length of one measurement window.");
@@ -77,11 +84,13 @@ Commands:
        [--images_per_request=1] [--scores_out=FILE] [--min_accuracy=PERCENT]
       Stream a labelled data set through ClassifyStream; print accuracy, images/s and
       latency percentiles as `key: value` lines.
-  bench [--mode=unary|stream] [--images_per_request=1] [--concurrency=1,2,4,...,64]
+  bench [--protocol=native|oip|rest [--http_server=HOST:PORT]] [--mode=unary|stream]
+        [--images_per_request=1] [--concurrency=1,2,4,...,64]
         [--rate=R1,R2,... [--arrival=poisson|constant]] [--streams=1] [--warmup_ms=1000]
         [--measure_ms=2000] [--max_windows=6] [--images=IDX] [--csv=FILE] [--plot=FILE.svg]
       Load generator: per level, warm up, measure until 3 windows agree, and print req/s,
       images/s, client latency p50/p90/p95/p99 and the server's queue/compute time per level.
+      --protocol: the native API, the Open Inference Protocol over gRPC, or its REST API.
   metrics
       The daemon's counters, throughput and latency percentiles, per model.
   models
@@ -161,6 +170,11 @@ absl::Status Bench(const std::vector<std::string>&, const Channel& channel) {
     return absl::InvalidArgumentError(
         absl::StrCat("--mode=", mode, " is not one of unary, stream"));
   }
+  const std::string protocol = absl::GetFlag(FLAGS_protocol);
+  if (protocol != "native" && protocol != "oip" && protocol != "rest") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--protocol=", protocol, " is not one of native, oip, rest"));
+  }
   if (arrival != "poisson" && arrival != "constant") {
     return absl::InvalidArgumentError(
         absl::StrCat("--arrival=", arrival, " is not one of poisson, constant"));
@@ -171,6 +185,10 @@ absl::Status Bench(const std::vector<std::string>&, const Channel& channel) {
   if (!rates.ok()) return rates.status();
   const pynq::clients::LoadSpec load{
       .model = absl::GetFlag(FLAGS_model),
+      .protocol = protocol == "oip"    ? pynq::clients::Protocol::kOip
+                  : protocol == "rest" ? pynq::clients::Protocol::kRest
+                                       : pynq::clients::Protocol::kNative,
+      .http_address = absl::GetFlag(FLAGS_http_server),
       .mode = mode == "stream" ? LoadMode::kStream : LoadMode::kUnary,
       .images_per_request = absl::GetFlag(FLAGS_images_per_request),
       .streams = absl::GetFlag(FLAGS_streams),

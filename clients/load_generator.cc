@@ -9,6 +9,7 @@
 #include <cmath>
 #include <limits>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <thread>
 #include <utility>
@@ -16,60 +17,29 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "base/status_macros.h"
-#include "clients/classify_driver.h"
+#include "clients/call_driver.h"
 #include "clients/latency_stats.h"
+#include "clients/load_recorder.h"
+#include "clients/rest_load_driver.h"
 #include "clients/rpc_status.h"
+#include "clients/unary_calls.h"
 #include "clients/windowed_stream.h"
+#include "inference/grpc_service.grpc.pb.h"
 #include "pynq_infer/v1/inference.grpc.pb.h"
 
 namespace pynq::clients {
 namespace {
 
+using inference::GRPCInferenceService;
+using inference::ModelInferRequest;
 using pynq_infer::v1::ClassifyRequest;
 using pynq_infer::v1::ClassifyResponse;
 using pynq_infer::v1::Inference;
-using Clock = std::chrono::steady_clock;
 
 // Distinct requests the load cycles through; enough to vary the images, few enough to build once.
 constexpr size_t kMaxDistinctRequests = 64;
-
-struct Sample {
-  Clock::time_point done;
-  absl::Duration latency;
-  uint32_t images;
-  absl::StatusCode code;
-};
-
-// Every answer of a level, from gRPC's threads. One mutex for the whole client is fine here: it
-// guards a push_back, and the client is not what is measured.
-class Recorder {
- public:
-  void Add(Clock::time_point done, absl::Duration latency, uint32_t images, absl::StatusCode code) {
-    std::lock_guard lock(mu_);
-    samples_.push_back({done, latency, images, code});
-  }
-  // The samples completed in [from, to).
-  std::vector<Sample> Between(Clock::time_point from, Clock::time_point to) const {
-    std::lock_guard lock(mu_);
-    std::vector<Sample> out;
-    for (const Sample& s : samples_) {
-      if (s.done >= from && s.done < to) out.push_back(s);
-    }
-    return out;
-  }
-
- private:
-  mutable std::mutex mu_;
-  std::vector<Sample> samples_ ABSL_GUARDED_BY(mu_);
-};
-
-// Why a response to a request of `images` images is unusable, or OK.
-absl::StatusCode CheckResponse(const ClassifyResponse& response, uint32_t images) {
-  if (response.has_error()) return FromStreamError(response.error()).code();
-  if (static_cast<uint32_t>(response.results_size()) != images) return absl::StatusCode::kInternal;
-  return absl::StatusCode::kOk;
-}
 
 // Cumulative server figures of one model, from GetMetrics.
 struct ServerTotals {
@@ -163,10 +133,19 @@ absl::Status CheckSpec(const LoadSpec& spec, const std::vector<std::string>& ima
   if (spec.arrival == Arrival::kClosedLoop && spec.concurrency == 0) {
     return absl::InvalidArgumentError("a closed loop needs a concurrency of at least 1");
   }
-  // The rate of an open loop is checked by ClassifyDriver::Create(), before any call.
-  if (spec.arrival != Arrival::kClosedLoop && spec.mode == LoadMode::kStream) {
-    return absl::InvalidArgumentError(
-        "open-loop rates are for unary calls; a stream's flow control makes it a closed loop");
+  // The rate of an open loop is checked by CallDriver::Create(), before any call.
+  if (spec.arrival != Arrival::kClosedLoop) {
+    if (spec.mode == LoadMode::kStream) {
+      return absl::InvalidArgumentError(
+          "open-loop rates are for unary calls; a stream's flow control makes it a closed loop");
+    }
+    if (spec.protocol == Protocol::kRest) {
+      return absl::InvalidArgumentError(
+          "open-loop rates are for the gRPC protocols; the REST load is a closed loop");
+    }
+  }
+  if (spec.protocol != Protocol::kNative && spec.mode == LoadMode::kStream) {
+    return absl::InvalidArgumentError("stream mode is for the native protocol only");
   }
   return absl::OkStatus();
 }
@@ -260,45 +239,67 @@ absl::StatusOr<LevelResult> RunLoadLevel(const std::shared_ptr<grpc::ChannelInte
                                          const LoadSpec& spec,
                                          const std::vector<std::string>& images) {
   if (absl::Status s = CheckSpec(spec, images); !s.ok()) return s;
-  const std::vector<ClassifyRequest> requests = BuildRequests(spec, images);
-  Recorder recorder;
-  const bool unary_mode = spec.mode == LoadMode::kUnary;
-  std::unique_ptr<ClassifyDriver> unary;
-  if (unary_mode) {
-    PYNQ_ASSIGN_OR_RETURN(
-        unary,
-        ClassifyDriver::Create(
-            channel,
-            {.arrival = spec.arrival,
-             .concurrency = spec.concurrency,
-             .rate_per_s = spec.rate_per_s,
-             .max_outstanding = spec.max_outstanding,
-             .seed = spec.seed,
-             .call_timeout = spec.request_timeout,
-             .request = [&requests](uint64_t index, ClassifyRequest&) -> const ClassifyRequest& {
-               return requests[index % requests.size()];
-             },
-             .on_done = [&spec, &recorder](const ClassifyDriver::Completion& c) {
-               const absl::StatusCode code =
-                   c.status.ok() ? CheckResponse(c.response, spec.images_per_request)
-                                 : static_cast<absl::StatusCode>(c.status.error_code());
-               recorder.Add(c.done, absl::FromChrono(c.done - c.due), spec.images_per_request,
-                            code);
-             }}));
-  }
   std::unique_ptr<Inference::Stub> stub = Inference::NewStub(channel);
   // Checked before any load: no daemon, or no such model, fails here.
   absl::StatusOr<ServerTotals> first = FetchServerTotals(*stub, spec.model, spec.request_timeout);
   if (!first.ok()) return first.status();
 
-  StreamDriver stream(*stub, spec, requests, recorder);
+  const std::vector<ClassifyRequest> requests = BuildRequests(spec, images);
+  Recorder recorder;
+  std::vector<ModelInferRequest> oip_requests;
+  std::vector<std::string> rest_bodies;
+  std::unique_ptr<GRPCInferenceService::Stub> oip_stub;
+  CallDriver::IssueFn issue;
+  if (spec.protocol == Protocol::kOip) {
+    oip_requests = OipRequests(requests);
+    oip_stub = GRPCInferenceService::NewStub(channel);
+    issue = OipCalls(*oip_stub, spec, oip_requests);
+  } else {
+    issue = NativeCalls(*stub, spec, requests);
+  }
+  std::optional<RestLoadDriver> rest;
+  if (spec.protocol == Protocol::kRest) {
+    absl::StatusOr<std::pair<std::string, int>> address = SplitHostPort(spec.http_address);
+    if (!address.ok()) return address.status();
+    for (const ClassifyRequest& r : requests) {
+      rest_bodies.push_back(RestInferBody({r.images().begin(), r.images().end()}));
+    }
+    rest.emplace(RestLoadDriver::Options{.host = address->first,
+                                         .port = address->second,
+                                         .path = absl::StrCat("/v2/models/", spec.model, "/infer"),
+                                         .concurrency = spec.concurrency,
+                                         .images_per_request = spec.images_per_request,
+                                         .timeout = spec.request_timeout},
+                 rest_bodies, recorder);
+  }
+  const bool unary_mode = spec.mode == LoadMode::kUnary && !rest.has_value();
+  std::unique_ptr<CallDriver> unary;
   if (unary_mode) {
+    PYNQ_ASSIGN_OR_RETURN(
+        unary, CallDriver::Create(
+                   {.arrival = spec.arrival,
+                    .concurrency = spec.concurrency,
+                    .rate_per_s = spec.rate_per_s,
+                    .max_outstanding = spec.max_outstanding,
+                    .seed = spec.seed,
+                    .issue = std::move(issue),
+                    .on_done = [&spec, &recorder](const CallDriver::Completion& c) {
+                      recorder.Add(c.done, absl::FromChrono(c.done - c.due),
+                                   spec.images_per_request, c.status.code());
+                    }}));
+  }
+  StreamDriver stream(*stub, spec, requests, recorder);
+  if (rest.has_value()) {
+    rest->Start();
+  } else if (unary_mode) {
     unary->Start();
   } else {
     stream.Start();
   }
   const auto stop = [&] {
-    if (unary_mode) {
+    if (rest.has_value()) {
+      rest->Stop();
+    } else if (unary_mode) {
       unary->Stop();
     } else {
       stream.Stop();

@@ -1,7 +1,9 @@
 // The load generator behind `pynq-infer bench`, in the spirit of Triton's perf_analyzer: offers
 // one level of load to a model (closed loop at a fixed concurrency, or open loop at a request
-// rate with constant or Poisson arrivals), over unary Classify calls or ClassifyStream, lets it
-// warm up, then measures in windows until throughput and latency are stable.
+// rate with constant or Poisson arrivals), over unary Classify calls or ClassifyStream of the
+// native API, the Open Inference Protocol's ModelInfer, or its REST API (POST .../infer with
+// JSON tensors), lets it warm up, then measures in windows until throughput and latency are
+// stable.
 //
 //   LoadSpec spec{.model = "mnist-bnn-tfc", .mode = LoadMode::kUnary, .concurrency = 16};
 //   PYNQ_ASSIGN_OR_RETURN(std::vector<std::string> images, SyntheticImages(784, 64, /*seed=*/1));
@@ -26,7 +28,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "clients/classify_driver.h"
+#include "clients/call_driver.h"
 
 namespace pynq::clients {
 
@@ -35,12 +37,23 @@ enum class LoadMode {
   kStream,  // requests pipelined over ClassifyStream calls
 };
 
+// How requests reach the daemon.
+enum class Protocol {
+  kNative,  // pynq_infer.v1 Classify / ClassifyStream (gRPC)
+  kOip,     // inference.GRPCInferenceService ModelInfer (gRPC), raw_input_contents; unary only
+  kRest,    // POST /v2/models/{model}/infer with JSON "data" (HTTP/1.1 keep-alive, one
+            // connection per request in flight); closed loop, unary only
+};
+
 struct LoadSpec {
   std::string model;
+  Protocol protocol = Protocol::kNative;
+  // Protocol::kRest: the daemon's --http_listen address, host:port.
+  std::string http_address;
   LoadMode mode = LoadMode::kUnary;
   // Images per request; at least 1.
   uint32_t images_per_request = 1;
-  // When requests start (clients/classify_driver.h); open loops are for unary calls only.
+  // When requests start (clients/call_driver.h); open loops are for unary calls only.
   Arrival arrival = Arrival::kClosedLoop;
   // Closed loop: requests in flight; at least 1.
   uint32_t concurrency = 1;
@@ -95,10 +108,12 @@ struct LevelResult {
   double server_batch_size = 0;
 };
 
-// Offers `spec`'s load to the daemon behind `channel`, cycling through `images` (each
-// `input_bytes` of the model; at least one), and measures it. Blocks for the warm-up and the
-// windows, then until every request sent has been answered (at most request_timeout more).
-// INVALID_ARGUMENT for a spec out of range (including open loop with LoadMode::kStream);
+// Offers `spec`'s load to the daemon behind `channel` (whose GetMetrics also gives the server's
+// figures for the other protocols), cycling through `images` (each `input_bytes` of the model;
+// at least one), and measures it. Blocks for the warm-up and the windows, then until every
+// request sent has been answered (at most request_timeout more). INVALID_ARGUMENT for a spec out
+// of range (including open loop with LoadMode::kStream or Protocol::kRest, and streams over
+// another protocol than kNative);
 // the first GetMetrics failure (UNAVAILABLE when no daemon listens, ...). Failed requests do
 // not fail the level: they are counted. Thread-safe; uses gRPC's threads.
 absl::StatusOr<LevelResult> RunLoadLevel(const std::shared_ptr<grpc::ChannelInterface>& channel,

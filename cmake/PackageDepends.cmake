@@ -15,6 +15,7 @@ set(pynq_soname_packages
     "^libz\\.so\\.1$=zlib1g"
     "^libxrt(_core|_coreutil|\\+\\+)?\\.so\\.2$=libxrt1"
     "^libuuid\\.so\\.1$=libuuid1"
+    "^libcpp-httplib\\.so\\.0\\.11$=libcpp-httplib0.11"
     "^libprometheus-cpp-core\\.so\\.1\\.0$=libprometheus-cpp-core1.0"
     "^libprometheus-cpp-pull\\.so\\.1\\.0$=libprometheus-cpp-pull1.0"
     "^libstdc\\+\\+\\.so\\.6$=libstdc++6"

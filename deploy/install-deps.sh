@@ -23,6 +23,9 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto
   libabsl-dev libspdlog-dev libgtest-dev libgmock-dev libbenchmark-dev
   libxrt-dev uuid-dev prometheus-cpp-dev libsystemd-dev libpng-dev zlib1g-dev
+  # The HTTP listener (Open Inference Protocol REST): cpp-httplib and nlohmann/json; curl and a
+  # generated Python gRPC client drive it in the tests.
+  libcpp-httplib-dev nlohmann-json3-dev curl python3-grpcio python3-protobuf
   python3 python3-numpy
   dataset-fashion-mnist
   # The default BLAS makes torch ~10x slower on these machines; the pthread OpenBLAS does not.
@@ -37,7 +40,7 @@ if [[ "${mode}" == "--cross" ]]; then
   # prometheus-cpp-dev:arm64 is left out: it conflicts with the host's through civetweb.
   packages+=(g++-aarch64-linux-gnu g++-arm-linux-gnueabihf qemu-user)
   for p in libgrpc++-dev libprotobuf-dev libabsl-dev libspdlog-dev libsystemd-dev libpng-dev \
-           zlib1g-dev libxrt-dev uuid-dev; do
+           zlib1g-dev libxrt-dev uuid-dev libcpp-httplib-dev; do
     packages+=("${p}:arm64")
   done
   if ! dpkg --print-foreign-architectures | grep -qx arm64; then

@@ -126,12 +126,16 @@ absl::Status Batcher::Submit(std::shared_ptr<InferenceRequest> request) {
   return absl::OkStatus();
 }
 
-void Batcher::Drain() {
+void Batcher::StopAccepting() {
   {
     std::lock_guard lock(mu_);
     draining_ = true;
   }
   work_cv_.notify_all();
+}
+
+void Batcher::Drain() {
+  StopAccepting();
   std::lock_guard lock(join_mu_);
   if (joined_) return;
   for (auto& worker : workers_) worker->thread.join();

@@ -86,8 +86,12 @@ class Batcher {
   // another model or with no images. Thread-safe; never blocks on the accelerator.
   absl::Status Submit(std::shared_ptr<InferenceRequest> request);
 
-  // Refuses new requests, dispatches and answers every queued one, then stops the dispatch
-  // workers. Blocks until then. Idempotent; thread-safe.
+  // Refuses new requests from now on (kUnavailable), and dispatches what is queued without
+  // waiting for fuller batches; returns at once. Idempotent; thread-safe.
+  void StopAccepting();
+
+  // StopAccepting(), then answers every queued request and stops the dispatch workers. Blocks
+  // until then. Idempotent; thread-safe.
   void Drain();
 
   // Images accepted and not yet dispatched. Thread-safe.

@@ -220,6 +220,26 @@ TEST_F(BatcherTest, DrainAnswersEverythingAcceptedThenRefuses) {
   EXPECT_EQ(Failures(FailureReason::kShuttingDown), 1u);
 }
 
+TEST_F(BatcherTest, StopAcceptingRefusesAtOnceAndStillAnswersWhatItAccepted) {
+  auto batcher = MakeBatcher({.max_batch_size = 8, .max_queue_delay = absl::Seconds(60)}, false);
+  std::atomic<int> done{0};
+  std::vector<std::shared_ptr<InferenceRequest>> requests;
+  for (size_t i = 0; i < 5; ++i) {
+    requests.push_back(MakeRequest(i, 1, &done));
+    ASSERT_TRUE(batcher->Submit(requests.back()).ok());
+  }
+  batcher->StopAccepting();  // returns while the gate still holds the accepted requests
+  absl::Status late = batcher->Submit(MakeRequest(5, 1, &done));
+  EXPECT_EQ(late.code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(late.message(), HasSubstr("shutting down"));
+  EXPECT_EQ(Failures(FailureReason::kShuttingDown), 1u);
+  EXPECT_EQ(done.load(), 0);
+  gate_->Open();
+  AwaitCount(done, 5);  // dispatched without waiting out the 60 s delay
+  for (const auto& r : requests) EXPECT_TRUE(r->status().ok());
+  batcher->Drain();
+}
+
 TEST_F(BatcherTest, FailedRunFailsEveryRequestInTheBatchOnce) {
   auto batcher = MakeBatcher({.max_batch_size = 8, .max_queue_delay = absl::Seconds(60)}, false);
   gate_->FailWith(absl::InternalError("engine on fire"));

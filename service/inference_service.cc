@@ -6,10 +6,11 @@
 #include <vector>
 
 #include "absl/strings/str_format.h"
-#include "absl/strings/str_join.h"
-#include "service/classify_stream.h"
+#include "base/status_macros.h"
 #include "service/grpc_status.h"
+#include "service/ordered_stream.h"
 #include "service/proto_mapping.h"
+#include "service/submit.h"
 #include "spdlog/spdlog.h"
 
 namespace pynq::service {
@@ -27,18 +28,14 @@ InferenceRequest::Options CallerOf(grpc::CallbackServerContext* context) {
           .is_cancelled = [context] { return context->IsCancelled(); }};
 }
 
-InferenceService::InferenceService(ModelRegistry* registry, const Options& options)
-    : registry_(registry), options_(options), started_(absl::Now()) {}
+InferenceService::InferenceService(ModelRegistry* registry, OpenCalls* calls,
+                                   const Options& options)
+    : registry_(registry), calls_(calls), options_(options), started_(absl::Now()) {}
 
 absl::StatusOr<std::shared_ptr<const ServedModel>> InferenceService::Validate(
     const v1::ClassifyRequest& request) const {
-  std::shared_ptr<const ServedModel> served = registry_->Find(request.model());
-  if (served == nullptr) {
-    std::vector<std::string> names;
-    for (const auto& m : registry_->models()) names.push_back(m->model->name());
-    return absl::NotFoundError(absl::StrFormat("model \"%s\" is not loaded; loaded models: %s",
-                                               request.model(), absl::StrJoin(names, ", ")));
-  }
+  PYNQ_ASSIGN_OR_RETURN(std::shared_ptr<const ServedModel> served,
+                        FindModel(*registry_, request.model()));
   const accel::Model& model = *served->model;
   const size_t n = request.images_size();
   if (n == 0) return absl::InvalidArgumentError("request has no images");
@@ -68,63 +65,25 @@ absl::Status InferenceService::Submit(const v1::ClassifyRequest& request,
                                       const InferenceRequest::Options& caller,
                                       std::function<void(const absl::Status&)> on_done) {
   absl::StatusOr<std::shared_ptr<const ServedModel>> served = Validate(request);
-  if (served.ok() && refusing_) {
-    (*served)->metrics->RecordFailure(FailureReason::kShuttingDown);
-    return absl::UnavailableError("pynq-inferd is shutting down and accepts no new requests");
-  }
   if (!served.ok()) {
     if (std::shared_ptr<const ServedModel> m = registry_->Find(request.model()); m != nullptr) {
       m->metrics->RecordFailure(FailureReason::kInvalidRequest);
     }
     return served.status();
   }
-  // The callback owns a reference: the version that accepted the request answers it even if it is
-  // replaced or unloaded meanwhile.
-  std::shared_ptr<const ServedModel> model = *std::move(served);
-  const ServedModel* accepted_by = model.get();
   std::vector<std::string_view> images(request.images().begin(), request.images().end());
-  auto inference = std::make_shared<InferenceRequest>(
-      *accepted_by->model, std::move(images),
-      [&request, response, model = std::move(model),
-       on_done = std::move(on_done)](InferenceRequest& done) {
-        const absl::Status status = done.status();
-        if (status.ok()) {
-          FillResults(request, done, *model, response);
-          model->metrics->RecordSuccess(absl::Now() - done.accepted_at());
-        } else {
-          model->metrics->RecordFailure(FailureReasonOf(status));
-        }
-        on_done(status);
+  return SubmitImages(
+      *std::move(served), std::move(images), caller,
+      [&request, response](const InferenceRequest& done, const ServedModel& model) {
+        FillResults(request, done, model, response);
       },
-      caller);
-  // The batcher counts its own refusals (queue full, shutting down, expired).
-  return accepted_by->batcher->Submit(std::move(inference));
+      std::move(on_done));
 }
-
-namespace {
-
-// The reactor of one unary Classify call: tells the service when gRPC is done with the call, so a
-// graceful stop knows when every answer has left the daemon (InferenceService::WaitForCalls()).
-class ClassifyCall final : public grpc::ServerUnaryReactor {
- public:
-  explicit ClassifyCall(InferenceService* service) : service_(service) {
-    service_->CallStarted();
-  }
-  void OnDone() override {
-    service_->CallFinished();
-    delete this;
-  }
-
- private:
-  InferenceService* const service_;
-};
-
-}  // namespace
 
 grpc::ServerUnaryReactor* InferenceService::Classify(grpc::CallbackServerContext* context,
                                                      const v1::ClassifyRequest* request,
                                                      v1::ClassifyResponse* response) {
-  auto* call = new ClassifyCall(this);
+  auto* call = new CountedUnaryCall(calls_);
   absl::Status queued =
       Submit(*request, response, CallerOf(context), [call](const absl::Status& status) {
         call->Finish(ToGrpcStatus(status));
@@ -135,57 +94,19 @@ grpc::ServerUnaryReactor* InferenceService::Classify(grpc::CallbackServerContext
 
 grpc::ServerBidiReactor<v1::ClassifyRequest, v1::ClassifyResponse>*
 InferenceService::ClassifyStream(grpc::CallbackServerContext* context) {
-  return new ClassifyStreamReactor(this, context);
-}
-
-void InferenceService::BeginShutdown() {
-  refusing_ = true;
-  std::vector<ClassifyStreamReactor*> streams;
-  {
-    std::lock_guard lock(calls_mu_);
-    shutting_down_ = true;
-    // Pinned under calls_mu_, so none is deleted before it has been told to stop; told after
-    // releasing it, because stopping may finish the stream and run OnDone() (RemoveStream()) on
-    // this thread.
-    for (ClassifyStreamReactor* stream : streams_) {
-      stream->Pin();
-      streams.push_back(stream);
-    }
-  }
-  for (ClassifyStreamReactor* stream : streams) {
-    stream->StopReading();
-    stream->Unpin();
-  }
-}
-
-size_t InferenceService::WaitForCalls(absl::Time deadline) {
-  std::unique_lock lock(calls_mu_);
-  calls_done_.wait_until(lock, absl::ToChronoTime(deadline),
-                         [this] { return unary_calls_ == 0 && streams_.empty(); });
-  return unary_calls_ + streams_.size();
-}
-
-bool InferenceService::AddStream(ClassifyStreamReactor* stream) {
-  std::lock_guard lock(calls_mu_);
-  if (shutting_down_) return false;
-  streams_.insert(stream);
-  return true;
-}
-
-void InferenceService::RemoveStream(ClassifyStreamReactor* stream) {
-  std::lock_guard lock(calls_mu_);
-  streams_.erase(stream);
-  if (streams_.empty()) calls_done_.notify_all();
-}
-
-void InferenceService::CallStarted() {
-  std::lock_guard lock(calls_mu_);
-  ++unary_calls_;
-}
-
-void InferenceService::CallFinished() {
-  std::lock_guard lock(calls_mu_);
-  if (--unary_calls_ == 0) calls_done_.notify_all();
+  return new OrderedStreamReactor<v1::ClassifyRequest, v1::ClassifyResponse>(
+      calls_, CallerOf(context), options_.max_stream_in_flight,
+      [this](const v1::ClassifyRequest& request, v1::ClassifyResponse* response,
+             const InferenceRequest::Options& caller,
+             std::function<void(const absl::Status&)> answered) {
+        return Submit(request, response, caller, std::move(answered));
+      },
+      [](const v1::ClassifyRequest& request, const absl::Status& status,
+         v1::ClassifyResponse* response) {
+        response->set_tag(request.tag());
+        response->set_model(request.model());
+        ToErrorProto(status, response->mutable_error());
+      });
 }
 
 grpc::ServerUnaryReactor* InferenceService::GetMetrics(grpc::CallbackServerContext* context,
@@ -212,10 +133,6 @@ grpc::ServerUnaryReactor* InferenceService::ListModels(grpc::CallbackServerConte
 }
 
 absl::Status InferenceService::CheckManagementAllowed(std::string_view rpc) const {
-  if (refusing_) {
-    return absl::UnavailableError(
-        absl::StrFormat("%s: pynq-inferd is shutting down and changes no models", rpc));
-  }
   if (options_.allow_model_management) return absl::OkStatus();
   return absl::FailedPreconditionError(absl::StrFormat(
       "%s is disabled: the daemon changes its models at run time only when started with "

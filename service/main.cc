@@ -1,5 +1,5 @@
-// pynq-inferd: serves image classification over gRPC from the models in a directory, batching
-// requests per model. See --help.
+// pynq-inferd: serves image classification over gRPC (and, with --http_listen, HTTP) from the
+// models in a directory, batching requests per model. See --help.
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -23,6 +23,8 @@
 #include "base/status_macros.h"
 #include "service/batcher_config.h"
 #include "service/fpga_presence.h"
+#include "service/http/http_server.h"
+#include "service/http/rest_api.h"
 #include "service/metrics_reporter.h"
 #include "service/model_registry.h"
 #include "service/pl_lock.h"
@@ -100,6 +102,19 @@ ABSL_FLAG(int, engine_timeout_ms, 1000,
 ABSL_FLAG(bool, cpu_fallback, true,
           "Re-run a batch the engine failed on the CPU, and serve a model the engine cannot run "
           "on the CPU; without it such batches fail with an error and such models stop the start.");
+ABSL_FLAG(std::string, http_listen, "",
+          "If set, host:port to serve HTTP on, e.g. 0.0.0.0:8000: the Open Inference Protocol's "
+          "REST API (/v2/health/live, /v2/health/ready, /v2, /v2/models/{name}[/ready|/config|"
+          "/stats], POST /v2/models/{name}/infer) and Prometheus metrics (GET /metrics). Port 0 "
+          "picks a free port (see --http_port_file). Empty: no HTTP.");
+ABSL_FLAG(std::string, http_port_file, "",
+          "If set, the HTTP listener's bound port is written to this file.");
+ABSL_FLAG(int, http_threads, 16,
+          "HTTP requests handled at once; each open keep-alive connection holds one of these "
+          "threads, and further connections wait for one.");
+ABSL_FLAG(int, http_max_body_bytes, 8 << 20,
+          "Largest HTTP request body accepted (JSON and binary tensor data); larger ones are "
+          "answered 413.");
 ABSL_FLAG(std::string, prometheus_listen, "",
           "If set, host:port to serve Prometheus metrics on (HTTP GET /metrics), e.g. "
           "0.0.0.0:9464; port 0 picks a free port (see --prometheus_port_file).");
@@ -132,6 +147,8 @@ using pynq::service::ParseModelBatching;
 using pynq::service::PlLock;
 using pynq::service::Server;
 using pynq::service::SystemdNotifier;
+using pynq::service::http::HttpServer;
+using pynq::service::http::RestApi;
 
 // Publishes the port by writing a temporary file and renaming it, so a reader never sees a
 // partial number.
@@ -242,8 +259,9 @@ void ParseFlags(int argc, char** argv) {
   usage.contains_helpshort_flags = usage.contains_help_flags;
   absl::SetFlagsUsageConfig(usage);
   absl::SetProgramUsageMessage(
-      "serves image classification over gRPC (pynq_infer.v1.Inference, health, "
-      "reflection), batching requests per model.\n"
+      "serves image classification over gRPC (pynq_infer.v1.Inference, the Open Inference "
+      "Protocol inference.GRPCInferenceService, health, reflection) and optionally HTTP (the "
+      "Open Inference Protocol's REST API, --http_listen), batching requests per model.\n"
       "Usage: pynq-inferd --model_dir=DIR [--listen=HOST:PORT] [--flagfile=FILE] ...");
   absl::ParseCommandLine(argc, argv);
 }
@@ -317,6 +335,7 @@ class Daemon {
     PYNQ_ASSIGN_OR_RETURN(registry_, ModelRegistry::Create(registry_options));
     LogServedModels(*registry_);
     PYNQ_RETURN_IF_ERROR(StartServer(server_options));
+    PYNQ_RETURN_IF_ERROR(StartHttp(server_options.service.max_images_per_request));
     PYNQ_RETURN_IF_ERROR(StartPrometheus());
     if (const int interval_s = absl::GetFlag(FLAGS_metrics_log_interval_s); interval_s > 0) {
       reporter_ = MetricsReporter::Start(registry_.get(), absl::Seconds(interval_s));
@@ -328,6 +347,11 @@ class Daemon {
   void Drain(int signal) {
     spdlog::info("received {}; draining", signal == SIGTERM ? "SIGTERM" : "SIGINT");
     notifier_->NotifyStopping("draining: answering accepted requests");
+    // HTTP first: its requests in progress are answered while the batchers still run.
+    if (http_server_ != nullptr) {
+      rest_api_->BeginShutdown();
+      http_server_->Stop();
+    }
     server_->Shutdown(absl::Seconds(absl::GetFlag(FLAGS_shutdown_grace_s)));
     // The last lines cover everything up to the drain, so the log accounts for every request.
     if (reporter_ != nullptr) reporter_->LogNow();
@@ -340,6 +364,37 @@ class Daemon {
     spdlog::info("serving on {} (port {})", options.listen_address, server_->port());
     if (const std::string path = absl::GetFlag(FLAGS_port_file); !path.empty()) {
       PYNQ_RETURN_IF_ERROR(WritePortFile(path, server_->port()));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status StartHttp(size_t max_images_per_request) {
+    const std::string address = absl::GetFlag(FLAGS_http_listen);
+    if (address.empty()) return absl::OkStatus();
+    const int threads = absl::GetFlag(FLAGS_http_threads);
+    const int max_body = absl::GetFlag(FLAGS_http_max_body_bytes);
+    if (threads < 1 || max_body < 1024) {
+      return absl::InvalidArgumentError(
+          "--http_threads must be at least 1 and --http_max_body_bytes at least 1024");
+    }
+    RestApi::Options api{.limits = {.max_images_per_request = max_images_per_request}};
+#ifdef PYNQ_WITH_PROMETHEUS
+    const ModelRegistry& served = *registry_;
+    api.metrics_text = [&served] { return pynq::service::MetricsText(served, absl::Now()); };
+#endif
+    rest_api_ = std::make_unique<RestApi>(registry_.get(), std::move(api));
+    PYNQ_ASSIGN_OR_RETURN(
+        http_server_,
+        HttpServer::Start({.listen_address = address,
+                           .threads = static_cast<size_t>(threads),
+                           .max_body_bytes = static_cast<size_t>(max_body)},
+                          [api = rest_api_.get()](const pynq::service::http::HttpRequest& r) {
+                            return api->Handle(r);
+                          }));
+    spdlog::info("HTTP (Open Inference Protocol REST, /metrics) on {} (port {})", address,
+                 http_server_->port());
+    if (const std::string path = absl::GetFlag(FLAGS_http_port_file); !path.empty()) {
+      PYNQ_RETURN_IF_ERROR(WritePortFile(path, http_server_->port()));
     }
     return absl::OkStatus();
   }
@@ -386,6 +441,8 @@ class Daemon {
   std::unique_ptr<PlLock> pl_lock_;
   std::unique_ptr<ModelRegistry> registry_;
   std::unique_ptr<Server> server_;
+  std::unique_ptr<RestApi> rest_api_;
+  std::unique_ptr<HttpServer> http_server_;
 #ifdef PYNQ_WITH_PROMETHEUS
   std::unique_ptr<pynq::service::PrometheusExporter> exporter_;
 #endif

@@ -123,6 +123,7 @@ ModelMetrics::ModelMetrics(absl::Time start) : start_(start) {}
 
 void ModelMetrics::RecordSuccess(absl::Duration end_to_end) {
   requests_ok_.fetch_add(1, kRelaxed);
+  last_success_ns_.store(absl::ToUnixNanos(absl::Now()), kRelaxed);
   latency_.Record(end_to_end);
 }
 
@@ -174,6 +175,9 @@ double ModelMetrics::RateOver(absl::Duration window, int64_t now_tick, absl::Tim
 ModelMetricsSnapshot ModelMetrics::Snapshot(absl::Time now) const {
   ModelMetricsSnapshot s;
   s.requests_ok = requests_ok_.load(kRelaxed);
+  if (const int64_t ns = last_success_ns_.load(kRelaxed); ns != INT64_MIN) {
+    s.last_success = absl::FromUnixNanos(ns);
+  }
   for (size_t r = 0; r < kFailureReasons; ++r) {
     s.failures[r] = failures_[r].load(kRelaxed);
     s.requests_failed += s.failures[r];

@@ -106,6 +106,8 @@ struct BatchSizeHistogram {
 struct ModelMetricsSnapshot {
   uint64_t requests_ok = 0;
   uint64_t requests_failed = 0;
+  // When the last request was answered OK; absl::InfinitePast() if none was.
+  absl::Time last_success = absl::InfinitePast();
   std::array<uint64_t, kFailureReasons> failures{};  // indexed by FailureReason
   uint64_t images = 0;
   uint64_t batches = 0;
@@ -162,6 +164,8 @@ class ModelMetrics {
 
   const absl::Time start_;
   std::atomic<uint64_t> requests_ok_{0};
+  // absl::ToUnixNanos() of the last success; INT64_MIN if none.
+  std::atomic<int64_t> last_success_ns_{INT64_MIN};
   std::array<std::atomic<uint64_t>, kFailureReasons> failures_{};
   std::atomic<uint64_t> images_{0};
   std::atomic<uint64_t> batches_{0};

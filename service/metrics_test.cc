@@ -97,6 +97,18 @@ TEST(ModelMetricsTest, CountsFailuresByReason) {
   EXPECT_EQ(FailureReasonName(FailureReason::kQueueFull), "queue_full");
 }
 
+TEST(ModelMetricsTest, RemembersWhenTheLastRequestSucceeded) {
+  ModelMetrics m;
+  EXPECT_EQ(m.Snapshot(absl::Now()).last_success, absl::InfinitePast());
+  const absl::Time before = absl::Now();
+  m.RecordSuccess(absl::Microseconds(10));
+  const absl::Time last = m.Snapshot(absl::Now()).last_success;
+  EXPECT_GE(last, before);
+  EXPECT_LE(last, absl::Now());
+  m.RecordFailure(FailureReason::kQueueFull);
+  EXPECT_EQ(m.Snapshot(absl::Now()).last_success, last);
+}
+
 TEST(ModelMetricsTest, ThroughputOverOneTenAndSixtySecondWindows) {
   const absl::Time start = absl::FromUnixSeconds(1000);
   ModelMetrics m(start);

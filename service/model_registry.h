@@ -100,7 +100,7 @@ class ModelRegistry {
   };
   // Loads `file_name`, a *.pim file directly in the model directory, and serves it, replacing
   // (atomically, see "Swapping") a loaded model of the same name. Errors, with the problem named
-  // (and kUnavailable once Drain() has begun):
+  // (and kUnavailable once StopAccepting() has run):
   //   kInvalidArgument   `file_name` is empty, absolute, contains ".." or a "/", or does not end
   //                      in .pim: only files of the model directory itself can be loaded.
   //   kPermissionDenied  the file is a symbolic link that resolves outside the model directory.
@@ -113,13 +113,19 @@ class ModelRegistry {
 
   // Stops serving `name`: later lookups fail, requests it accepted still finish (in the
   // background, see "Retiring"). Returns the unloaded version; kNotFound if `name` is not loaded,
-  // kUnavailable once Drain() has begun.
+  // kUnavailable once StopAccepting() has run.
   absl::StatusOr<std::shared_ptr<const ServedModel>> Unload(std::string_view name);
 
-  // Drains every served model's batcher (Batcher::Drain(): each answers what it accepted and
-  // refuses the rest) and waits until every unloaded or replaced version has answered all it
-  // accepted and been destroyed. For the end of serving: it waits for a Load() or Unload() in
-  // progress, and later ones fail with kUnavailable. Idempotent.
+  // Every served model refuses new requests from now on (Batcher::StopAccepting(): kUnavailable,
+  // counted as shutting down), all at once, and later Load() and Unload() calls fail with
+  // kUnavailable; what was accepted is still answered. The first step of a graceful stop, so
+  // that no model keeps accepting while another drains. Waits for a Load() or Unload() in
+  // progress. Idempotent.
+  void StopAccepting();
+
+  // StopAccepting(), then drains every served model's batcher (Batcher::Drain(): each answers
+  // what it accepted) and waits until every unloaded or replaced version has answered all it
+  // accepted and been destroyed. For the end of serving. Idempotent.
   void Drain();
 
   // The health of the engine the models share, or nullptr when the CPU serves them all.
@@ -145,6 +151,7 @@ class ModelRegistry {
                                                            std::string_view file_name);
   // Destroys what the deleters queue, off the threads that dropped the last reference.
   void RetireLoop();
+  void StopAcceptingLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(change_mu_);
 
   const Options options_;
   // Declared before models_, so the engine outlives every model's accelerator.
@@ -158,8 +165,8 @@ class ModelRegistry {
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<const ServedModel>, std::less<>> models_
       ABSL_GUARDED_BY(mu_);
-  // Set by Drain(): the models no longer change.
-  bool draining_ ABSL_GUARDED_BY(change_mu_) = false;
+  // The models no longer change and refuse new requests: StopAccepting() has run.
+  bool stopped_accepting_ ABSL_GUARDED_BY(change_mu_) = false;
   // Every name's metrics, kept after the name is unloaded.
   std::map<std::string, std::shared_ptr<ModelMetrics>, std::less<>> metrics_
       ABSL_GUARDED_BY(change_mu_);

@@ -122,6 +122,29 @@ TEST_F(ModelRegistryTest, LoadAddsANewNameAndUnloadRemovesIt) {
   EXPECT_EQ(result->loaded->metrics.get(), beta_metrics);
 }
 
+TEST_F(ModelRegistryTest, StopAcceptingRefusesEveryModelAndEveryChangeAtOnce) {
+  WriteModel(dir_, "beta.pim", "beta", "1");
+  std::unique_ptr<ModelRegistry> registry = MakeRegistry();
+  ASSERT_NE(registry, nullptr);
+  std::shared_ptr<const ServedModel> alpha = registry->Find("alpha");
+  std::shared_ptr<const ServedModel> beta = registry->Find("beta");
+  ASSERT_NE(alpha, nullptr);
+  ASSERT_NE(beta, nullptr);
+  registry->StopAccepting();
+  Outcomes outcomes;
+  for (const auto& served : {alpha, beta}) {
+    absl::Status refused = SubmitOne(served, &outcomes);
+    EXPECT_EQ(refused.code(), absl::StatusCode::kUnavailable) << served->model->name();
+  }
+  EXPECT_EQ(registry->Load("alpha.pim").status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(registry->Unload("beta").status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(registry->models().size(), 2u);
+  alpha.reset();
+  beta.reset();
+  registry->Drain();
+  EXPECT_EQ(outcomes.ok.load() + outcomes.failed.load(), 0);
+}
+
 TEST_F(ModelRegistryTest, LoadRejectsPathsOutsideTheModelDirectory) {
   std::unique_ptr<ModelRegistry> registry = MakeRegistry();
   ASSERT_NE(registry, nullptr);

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "prometheus/text_serializer.h"
 
 namespace pynq::service {
 
@@ -154,6 +155,10 @@ std::vector<MetricFamily> CollectMetricFamilies(const ModelRegistry& registry, a
   return {std::move(success), std::move(failure), std::move(count),    std::move(exec),
           std::move(faults),  std::move(request_us), std::move(queue_us), std::move(compute_us),
           std::move(batch_size), std::move(depth), std::move(rate),    std::move(info)};
+}
+
+std::string MetricsText(const ModelRegistry& registry, absl::Time now) {
+  return prometheus::TextSerializer().Serialize(CollectMetricFamilies(registry, now));
 }
 
 absl::StatusOr<std::unique_ptr<PrometheusExporter>> PrometheusExporter::Start(

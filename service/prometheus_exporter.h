@@ -40,6 +40,10 @@ namespace pynq::service {
 std::vector<prometheus::MetricFamily> CollectMetricFamilies(const ModelRegistry& registry,
                                                             absl::Time now);
 
+// The same families in Prometheus' text format, as the HTTP listener's GET /metrics answers
+// (the exporter's own endpoint adds prometheus-cpp's exposer_* families). Thread-safe.
+std::string MetricsText(const ModelRegistry& registry, absl::Time now);
+
 class PrometheusExporter {
  public:
   struct Options {

@@ -16,7 +16,10 @@ namespace pynq::service {
 Server::Server(ModelRegistry* registry, const Options& options)
     : registry_(registry),
       shutdown_linger_(options.shutdown_linger),
-      service_(registry, options.service) {}
+      service_(registry, &calls_, options.service),
+      oip_service_(registry, &calls_,
+                   {.limits = {.max_images_per_request = options.service.max_images_per_request},
+                    .max_stream_in_flight = options.service.max_stream_in_flight}) {}
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(ModelRegistry* registry,
                                                       const Options& options) {
@@ -30,6 +33,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ModelRegistry* registry,
                            &server->port_);
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
   builder.RegisterService(&server->service_);
+  builder.RegisterService(&server->oip_service_);
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->port_ == 0) {
     return absl::UnavailableError(
@@ -61,12 +65,14 @@ void Server::Shutdown(absl::Duration grace) {
     engine->SetHealthListener(nullptr);
   }
   server_->GetHealthCheckService()->Shutdown();
+  oip_service_.BeginShutdown();
   // Refusals and answers travel over connections that are still up: only once every accepted
   // request has been answered, and its answer has had time to reach its client, do the
   // connections close (see Options::shutdown_linger for why that wait matters).
-  service_.BeginShutdown();
+  registry_->StopAccepting();
+  calls_.BeginShutdown();
   registry_->Drain();
-  if (const size_t open = service_.WaitForCalls(deadline); open > 0) {
+  if (const size_t open = calls_.WaitForCalls(deadline); open > 0) {
     spdlog::warn("{} calls still open after the shutdown grace; gRPC cancels them", open);
   }
   absl::SleepFor(std::min(shutdown_linger_, std::max(deadline - absl::Now(), absl::ZeroDuration())));

@@ -1,5 +1,6 @@
-// The daemon's gRPC server: pynq_infer.v1.Inference, grpc.health.v1.Health and server
-// reflection on one listening address, over a ModelRegistry.
+// The daemon's gRPC server: pynq_infer.v1.Inference, the Open Inference Protocol
+// (inference.GRPCInferenceService), grpc.health.v1.Health and server reflection on one listening
+// address, over a ModelRegistry.
 //
 //   PYNQ_ASSIGN_OR_RETURN(std::unique_ptr<Server> server, Server::Start(registry.get(), options));
 //   spdlog::info("listening on port {}", server->port());
@@ -16,6 +17,8 @@
 #include "grpcpp/server.h"
 #include "service/inference_service.h"
 #include "service/model_registry.h"
+#include "service/oip/oip_service.h"
+#include "service/open_calls.h"
 
 namespace pynq::service {
 
@@ -37,6 +40,7 @@ class Server {
     // closes. A client still sending when a connection closes gets a reset, and gRPC then fails
     // every call on that connection, including ones whose answers were sent but not yet read.
     absl::Duration shutdown_linger = absl::Milliseconds(250);
+    // Also the OIP service's limits: the same images per request and per stream.
     InferenceService::Options service;
   };
 
@@ -52,13 +56,16 @@ class Server {
   int port() const { return port_; }
 
   // Graceful stop, so that no accepted request is lost:
-  //   1. health turns NOT_SERVING;
-  //   2. the service refuses every new request with UNAVAILABLE and open streams stop reading
-  //      (InferenceService::BeginShutdown()), while the connections stay up so refusals arrive;
+  //   1. health turns NOT_SERVING (and OIP ServerReady false);
+  //   2. every model refuses new requests with UNAVAILABLE (ModelRegistry::StopAccepting()), and
+  //      open streams of both protocols stop reading, answer what they have read and end with
+  //      UNAVAILABLE (OpenCalls::BeginShutdown()), while the connections stay up so refusals
+  //      arrive;
   //   3. every batcher answers what it accepted (ModelRegistry::Drain(), not bounded by `grace`:
   //      an accepted request is always run);
-  //   4. the calls hand their last answers to gRPC (up to `grace` from the start, for clients
-  //      that do not read), then the connections stay open for Options::shutdown_linger;
+  //   4. the calls hand their last answers to gRPC (OpenCalls::WaitForCalls(), up to `grace` from
+  //      the start, for clients that do not read), then the connections stay open for
+  //      Options::shutdown_linger;
   //   5. the gRPC server stops, cancelling whatever call is still open when `grace` has passed.
   // Blocks until done. Call once, from one thread.
   void Shutdown(absl::Duration grace);
@@ -68,8 +75,11 @@ class Server {
 
   ModelRegistry* const registry_;
   const absl::Duration shutdown_linger_;
-  // Declared before server_: the gRPC server, destroyed first, calls into the service.
+  // Declared before server_: the gRPC server, destroyed first, calls into the services, and
+  // they into the open calls.
+  OpenCalls calls_;
   InferenceService service_;
+  oip::OipService oip_service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   bool shut_down_ = false;

@@ -28,7 +28,7 @@
 #include "absl/time/clock.h"
 #include "accel/cpu/cpu_backend.h"
 #include "accel/model/model_builder.h"
-#include "clients/classify_driver.h"
+#include "clients/call_driver.h"
 #include "clients/windowed_stream.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
@@ -159,23 +159,33 @@ struct Outcomes {
 
 // Unary Classify calls of Images::Request(index), `in_flight` at once, each answer sending the
 // next until Stop(): open-loop enough to swamp the daemon, bounded on the client. Each answer is
-// counted in `outcomes`. Starts nothing until Start().
-std::unique_ptr<clients::ClassifyDriver> UnaryLoad(std::shared_ptr<grpc::Channel> channel,
-                                                   const Images& images, Outcomes& outcomes,
-                                                   uint32_t in_flight) {
-  absl::StatusOr<std::unique_ptr<clients::ClassifyDriver>> driver = clients::ClassifyDriver::Create(
-      std::move(channel),
+// counted in `outcomes`. Starts nothing until Start(). `stub` must outlive the driver.
+std::unique_ptr<clients::CallDriver> UnaryLoad(v1::Inference::Stub& stub, const Images& images,
+                                               Outcomes& outcomes, uint32_t in_flight) {
+  absl::StatusOr<std::unique_ptr<clients::CallDriver>> driver = clients::CallDriver::Create(
       {.concurrency = in_flight,
-       .call_timeout = absl::Seconds(60),
-       .request = [&images](uint64_t index,
-                            v1::ClassifyRequest& scratch) -> const v1::ClassifyRequest& {
-         scratch = images.Request(index);
-         return scratch;
-       },
-       .on_done = [&images, &outcomes](const clients::ClassifyDriver::Completion& c) {
-         outcomes.Add(c.status.error_code(), c.status.error_message(),
-                      c.status.ok() && images.Correct(c.response, c.index));
-       }});
+       .issue =
+           [&stub, &images, &outcomes](uint64_t index, clients::CallDriver::DoneFn done) {
+             struct Call {
+               grpc::ClientContext context;
+               v1::ClassifyRequest request;
+               v1::ClassifyResponse response;
+             };
+             auto* call = new Call();
+             call->request = images.Request(index);
+             call->context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(60)));
+             stub.async()->Classify(
+                 &call->context, &call->request, &call->response,
+                 [call, index, &images, &outcomes, done = std::move(done)](grpc::Status status) {
+                   outcomes.Add(status.error_code(), status.error_message(),
+                                status.ok() && images.Correct(call->response, index));
+                   delete call;
+                   done(absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                                     status.error_message()));
+                 });
+           },
+       // Counted above, where the answer is at hand.
+       .on_done = [](const clients::CallDriver::Completion&) {}});
   EXPECT_TRUE(driver.ok()) << driver.status();
   return driver.ok() ? *std::move(driver) : nullptr;
 }
@@ -231,7 +241,8 @@ TEST(OverloadE2eTest, OverloadIsRefusedAtOnceMemoryStaysBoundedAndEveryAcceptedR
   std::vector<uint64_t> rss;
   {
     // 512 requests of 16 images outstanding against a queue of 256 images, for 3 seconds.
-    std::unique_ptr<clients::ClassifyDriver> load = UnaryLoad(channel, images, outcomes, 512);
+    auto stub = v1::Inference::NewStub(channel);
+    std::unique_ptr<clients::CallDriver> load = UnaryLoad(*stub, images, outcomes, 512);
     ASSERT_NE(load, nullptr);
     load->Start();
     const absl::Time end = absl::Now() + absl::Seconds(3);
@@ -311,7 +322,8 @@ TEST(OverloadE2eTest, SigtermUnderLoadLosesNoAcceptedRequest) {
 
   Outcomes unary;
   Outcomes streamed;
-  std::unique_ptr<clients::ClassifyDriver> load = UnaryLoad(channel, images, unary, 128);
+  auto unary_stub = v1::Inference::NewStub(channel);
+  std::unique_ptr<clients::CallDriver> load = UnaryLoad(*unary_stub, images, unary, 128);
   ASSERT_NE(load, nullptr);
   std::atomic<bool> stop_streams{false};
   std::vector<std::thread> streams;

@@ -1,28 +1,24 @@
-// Drives unary Classify calls through gRPC's callback API: closed loop (a fixed number of calls in
-// flight, each answer starting the next) or open loop (calls started on a schedule, at a constant
-// rate or with Poisson arrivals, whether or not earlier ones have been answered). The load
-// generator behind `pynq-infer bench` measures with it; the overload end-to-end test swamps the
-// daemon with it.
+// Drives unary calls of any gRPC protocol: closed loop (a fixed number of calls in flight, each
+// answer starting the next) or open loop (calls started on a schedule, at a constant rate or with
+// Poisson arrivals, whether or not earlier ones have been answered). The load generator behind
+// `pynq-infer bench` measures with it (clients/unary_calls.h starts the calls of each protocol);
+// the overload end-to-end test swamps the daemon with it.
 //
-//   std::vector<ClassifyRequest> requests = ...;
-//   absl::StatusOr<std::unique_ptr<ClassifyDriver>> driver = ClassifyDriver::Create(channel, {
+//   absl::StatusOr<std::unique_ptr<CallDriver>> driver = CallDriver::Create({
 //       .concurrency = 16,
-//       .request = [&](uint64_t index, ClassifyRequest&) -> const ClassifyRequest& {
-//         return requests[index % requests.size()];
+//       .issue = [&](uint64_t index, CallDriver::DoneFn done) {
+//         ... start call `index` asynchronously; its callback runs done(status) once ...
 //       },
-//       .on_done = [&](const ClassifyDriver::Completion& c) { recorder.Add(c); }});
+//       .on_done = [&](const CallDriver::Completion& c) { recorder.Add(c); }});
 //   if (!driver.ok()) return driver.status();
 //   (*driver)->Start();
 //   absl::SleepFor(absl::Seconds(10));
 //   (*driver)->Stop();  // no new call starts; waits until every call started has ended
 //
-// The driver only starts calls and reports how each ended; what a right answer is, and what to
-// count, is the caller's (in `on_done`).
-#ifndef PYNQ_CLIENTS_CLASSIFY_DRIVER_H_
-#define PYNQ_CLIENTS_CLASSIFY_DRIVER_H_
-
-#include <grpcpp/channel.h>
-#include <grpcpp/support/status.h>
+// The driver only schedules calls and reports how each ended; how a call is made, what a right
+// answer is and what to count are the caller's (in `issue` and `on_done`).
+#ifndef PYNQ_CLIENTS_CALL_DRIVER_H_
+#define PYNQ_CLIENTS_CALL_DRIVER_H_
 
 #include <chrono>
 #include <condition_variable>
@@ -33,9 +29,9 @@
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "pynq_infer/v1/inference.grpc.pb.h"
 
 namespace pynq::clients {
 
@@ -46,17 +42,16 @@ enum class Arrival {
   kPoisson,     // open loop: exponentially distributed gaps with mean 1/rate seconds
 };
 
-class ClassifyDriver {
+class CallDriver {
  public:
   using Clock = std::chrono::steady_clock;
 
-  // How one call ended. The references are valid only during the `on_done` call.
+  // How one call ended. The reference is valid only during the `on_done` call.
   struct Completion {
     // The call's place in the order calls were started: 0, 1, 2, ...
     uint64_t index;
-    const grpc::Status& status;
-    // The answer; meaningful only when status.ok().
-    const pynq_infer::v1::ClassifyResponse& response;
+    // How the call ended, as `issue` reported it.
+    const absl::Status& status;
     // When the call was due: open loop, its scheduled time (a late sender does not hide the
     // wait); closed loop, when it was started.
     Clock::time_point due;
@@ -64,17 +59,17 @@ class ClassifyDriver {
     Clock::time_point done;
   };
 
-  // Returns the request of call `index`. The request must stay valid and unchanged until that
-  // call's `on_done` has returned: a request the caller keeps, or `scratch`, the call's own empty
-  // request, filled in. Called on the thread calling Start(), on the open loop's sender thread
-  // and on gRPC's threads, possibly at once: must be thread-safe.
-  using RequestFn = std::function<const pynq_infer::v1::ClassifyRequest&(
-      uint64_t index, pynq_infer::v1::ClassifyRequest& scratch)>;
-  // Told how each call ended, exactly once per call started, on gRPC's threads (possibly several
-  // at once): must be thread-safe, should return quickly (it holds a gRPC thread, and in the
-  // closed loop the next call starts after it returns), and must not call Stop() or destroy the
-  // driver.
-  using DoneFn = std::function<void(const Completion&)>;
+  // Reports how a call ended; must be run exactly once per call `issue` started.
+  using DoneFn = std::function<void(absl::Status)>;
+  // Starts call `index` asynchronously (with its own deadline) and returns; the call's
+  // completion runs `done` once, on any thread. Called on the thread calling Start(), on the open
+  // loop's sender thread and on the threads `done` runs on, possibly at once: must be
+  // thread-safe.
+  using IssueFn = std::function<void(uint64_t index, DoneFn done)>;
+  // Told how each call ended, exactly once per call started, on the threads `done` runs on
+  // (possibly several at once): must be thread-safe, should return quickly (in the closed loop
+  // the next call starts after it returns), and must not call Stop() or destroy the driver.
+  using CompletionFn = std::function<void(const Completion&)>;
 
   struct Options {
     Arrival arrival = Arrival::kClosedLoop;
@@ -87,23 +82,20 @@ class ClassifyDriver {
     uint32_t max_outstanding = 20000;
     // Seeds the Poisson arrivals.
     uint64_t seed = 1;
-    // Deadline of each call, from when it starts; positive.
-    absl::Duration call_timeout = absl::Seconds(10);
     // Both required.
-    RequestFn request;
-    DoneFn on_done;
+    IssueFn issue;
+    CompletionFn on_done;
   };
 
-  // A driver of calls over `channel` (shared; it may be in-process). INVALID_ARGUMENT, naming the
-  // option, for options out of range or a missing function. Starts nothing. Thread-safe.
-  static absl::StatusOr<std::unique_ptr<ClassifyDriver>> Create(
-      std::shared_ptr<grpc::ChannelInterface> channel, Options options);
+  // A driver of the calls `options.issue` starts. INVALID_ARGUMENT, naming the option, for
+  // options out of range or a missing function. Starts nothing. Thread-safe.
+  static absl::StatusOr<std::unique_ptr<CallDriver>> Create(Options options);
 
   // Stop(): blocks until every call started has ended (each has a deadline, so this ends).
-  ~ClassifyDriver();
+  ~CallDriver();
 
-  ClassifyDriver(const ClassifyDriver&) = delete;
-  ClassifyDriver& operator=(const ClassifyDriver&) = delete;
+  CallDriver(const CallDriver&) = delete;
+  CallDriver& operator=(const CallDriver&) = delete;
 
   // Starts the load and returns: closed loop, after starting the first `concurrency` calls; open
   // loop, after starting the sender thread. Call once, from one thread.
@@ -121,18 +113,15 @@ class ClassifyDriver {
   uint64_t dropped() const;
 
  private:
-  struct Call;
-
-  ClassifyDriver(std::shared_ptr<grpc::ChannelInterface> channel, Options options);
+  explicit CallDriver(Options options);
 
   // Starts one call due at `due`, unless stopping.
   void Issue(Clock::time_point due);
-  void OnDone(Call* call, const grpc::Status& status);
+  void OnDone(uint64_t index, Clock::time_point due, const absl::Status& status);
   // The open loop's sender thread.
   void SendOnSchedule();
 
   const Options options_;
-  const std::unique_ptr<pynq_infer::v1::Inference::Stub> stub_;
   std::thread sender_;
 
   mutable std::mutex mu_;
@@ -146,4 +135,4 @@ class ClassifyDriver {
 
 }  // namespace pynq::clients
 
-#endif  // PYNQ_CLIENTS_CLASSIFY_DRIVER_H_
+#endif  // PYNQ_CLIENTS_CALL_DRIVER_H_

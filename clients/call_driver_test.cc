@@ -1,7 +1,7 @@
-// ClassifyDriver against a real gRPC server in the same process, whose Classify the test controls:
-// it answers at once, or holds every call until the test releases it, so what is in flight at any
-// moment is known exactly.
-#include "clients/classify_driver.h"
+// CallDriver driving Classify calls to a real gRPC server in the same process, whose Classify the
+// test controls: it answers at once, or holds every call until the test releases it, so what is
+// in flight at any moment is known exactly.
+#include "clients/call_driver.h"
 
 #include <grpcpp/grpcpp.h>
 
@@ -12,6 +12,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "absl/time/clock.h"
@@ -91,23 +92,30 @@ class ControlledInference final : public pynq_infer::v1::Inference::CallbackServ
   std::vector<grpc::ServerUnaryReactor*> held_;
 };
 
-// What on_done saw, from gRPC's threads.
+// What on_done saw, with the answer each call got, from gRPC's threads.
 class Completions {
  public:
   struct Entry {
     uint64_t index;
-    grpc::StatusCode code;
+    absl::StatusCode code;
     std::string message;
     uint64_t tag;
     int results;
-    ClassifyDriver::Clock::time_point due;
-    ClassifyDriver::Clock::time_point done;
+    CallDriver::Clock::time_point due;
+    CallDriver::Clock::time_point done;
   };
 
-  void Add(const ClassifyDriver::Completion& c) {
+  // The answer of call `index`, before the driver is told the call is done.
+  void AddAnswer(uint64_t index, const ClassifyResponse& response) {
     std::lock_guard lock(mu_);
-    entries_.push_back({c.index, c.status.error_code(), c.status.error_message(), c.response.tag(),
-                        c.response.results_size(), c.due, c.done});
+    answers_[index] = {response.tag(), response.results_size()};
+  }
+
+  void Add(const CallDriver::Completion& c) {
+    std::lock_guard lock(mu_);
+    const auto [tag, results] = answers_[c.index];
+    entries_.push_back({c.index, c.status.code(), std::string(c.status.message()), tag, results,
+                        c.due, c.done});
   }
 
   // Sorted by index.
@@ -126,17 +134,18 @@ class Completions {
 
  private:
   std::mutex mu_;
+  std::unordered_map<uint64_t, std::pair<uint64_t, int>> answers_;
   std::vector<Entry> entries_;
 };
 
-class ClassifyDriverTest : public ::testing::Test {
+class CallDriverTest : public ::testing::Test {
  protected:
   void SetUp() override {
     grpc::ServerBuilder builder;
     builder.RegisterService(&service_);
     server_ = builder.BuildAndStart();
     ASSERT_NE(server_, nullptr);
-    channel_ = server_->InProcessChannel(grpc::ChannelArguments());
+    stub_ = pynq_infer::v1::Inference::NewStub(server_->InProcessChannel(grpc::ChannelArguments()));
   }
 
   void TearDown() override {
@@ -144,37 +153,48 @@ class ClassifyDriverTest : public ::testing::Test {
     server_->Shutdown();
   }
 
-  // Options whose requests are `images` images of model `model`, tagged with their index (built
-  // in the call's scratch request).
-  ClassifyDriver::Options Tagged(ClassifyDriver::Options options, std::string model = "m",
-                                 int images = 2) {
-    options.request = [model, images](uint64_t index,
-                                      ClassifyRequest& scratch) -> const ClassifyRequest& {
-      scratch.set_model(model);
-      scratch.set_tag(index);
-      for (int i = 0; i < images; ++i) scratch.add_images("pixels");
-      return scratch;
+  // Options whose calls are Classify requests of `images` images of model `model`, tagged with
+  // their index, each with the deadline `timeout`.
+  CallDriver::Options Tagged(CallDriver::Options options, std::string model = "m", int images = 2,
+                             absl::Duration timeout = absl::Seconds(10)) {
+    options.issue = [this, model, images, timeout](uint64_t index, CallDriver::DoneFn done) {
+      struct Call {
+        grpc::ClientContext context;
+        ClassifyRequest request;
+        ClassifyResponse response;
+      };
+      auto* call = new Call();
+      call->request.set_model(model);
+      call->request.set_tag(index);
+      for (int i = 0; i < images; ++i) call->request.add_images("pixels");
+      call->context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+      stub_->async()->Classify(&call->context, &call->request, &call->response,
+                               [this, call, index, done = std::move(done)](grpc::Status status) {
+                                 completions_.AddAnswer(index, call->response);
+                                 delete call;
+                                 done(absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                                                   status.error_message()));
+                               });
     };
-    options.on_done = [this](const ClassifyDriver::Completion& c) { completions_.Add(c); };
+    options.on_done = [this](const CallDriver::Completion& c) { completions_.Add(c); };
     return options;
   }
 
-  std::unique_ptr<ClassifyDriver> Make(ClassifyDriver::Options options) {
-    absl::StatusOr<std::unique_ptr<ClassifyDriver>> driver =
-        ClassifyDriver::Create(channel_, std::move(options));
+  std::unique_ptr<CallDriver> Make(CallDriver::Options options) {
+    absl::StatusOr<std::unique_ptr<CallDriver>> driver = CallDriver::Create(std::move(options));
     EXPECT_TRUE(driver.ok()) << driver.status();
     return driver.ok() ? *std::move(driver) : nullptr;
   }
 
   ControlledInference service_;
   std::unique_ptr<grpc::Server> server_;
-  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<pynq_infer::v1::Inference::Stub> stub_;
   Completions completions_;
 };
 
-TEST_F(ClassifyDriverTest, ClosedLoopKeepsConcurrencyInFlightAndEachAnswerStartsTheNext) {
+TEST_F(CallDriverTest, ClosedLoopKeepsConcurrencyInFlightAndEachAnswerStartsTheNext) {
   service_.Hold();
-  std::unique_ptr<ClassifyDriver> driver = Make(Tagged({.concurrency = 5}));
+  std::unique_ptr<CallDriver> driver = Make(Tagged({.concurrency = 5}));
   ASSERT_NE(driver, nullptr);
   driver->Start();
   ASSERT_TRUE(service_.AwaitHeld(5));
@@ -193,7 +213,7 @@ TEST_F(ClassifyDriverTest, ClosedLoopKeepsConcurrencyInFlightAndEachAnswerStarts
   ASSERT_EQ(done.size(), driver->sent());
   for (size_t i = 0; i < done.size(); ++i) {
     EXPECT_EQ(done[i].index, i);
-    EXPECT_EQ(done[i].code, grpc::StatusCode::OK) << done[i].message;
+    EXPECT_EQ(done[i].code, absl::StatusCode::kOk) << done[i].message;
     EXPECT_EQ(done[i].tag, i) << "the response is not the one to this call's request";
     EXPECT_EQ(done[i].results, 2);
     EXPECT_LE(done[i].due, done[i].done);
@@ -206,9 +226,9 @@ TEST_F(ClassifyDriverTest, ClosedLoopKeepsConcurrencyInFlightAndEachAnswerStarts
   }
 }
 
-TEST_F(ClassifyDriverTest, StopStartsNothingMoreAndWaitsForEveryCallStarted) {
+TEST_F(CallDriverTest, StopStartsNothingMoreAndWaitsForEveryCallStarted) {
   service_.Hold();
-  std::unique_ptr<ClassifyDriver> driver = Make(Tagged({.concurrency = 3}));
+  std::unique_ptr<CallDriver> driver = Make(Tagged({.concurrency = 3}));
   ASSERT_NE(driver, nullptr);
   driver->Start();
   ASSERT_TRUE(service_.AwaitHeld(3));
@@ -220,37 +240,8 @@ TEST_F(ClassifyDriverTest, StopStartsNothingMoreAndWaitsForEveryCallStarted) {
   EXPECT_EQ(service_.held(), 0u);
 }
 
-TEST_F(ClassifyDriverTest, RequestsTheCallerKeepsAreSentAsTheyAre) {
-  const std::vector<ClassifyRequest> requests = [] {
-    std::vector<ClassifyRequest> r(3);
-    for (int j = 0; j < 3; ++j) {
-      r[j].set_model("m");
-      r[j].set_tag(100 + j);
-      for (int i = 0; i <= j; ++i) r[j].add_images("x");
-    }
-    return r;
-  }();
-  std::unique_ptr<ClassifyDriver> driver = Make(
-      {.concurrency = 2,
-       .request = [&](uint64_t index, ClassifyRequest&) -> const ClassifyRequest& {
-         return requests[index % requests.size()];
-       },
-       .on_done = [&](const ClassifyDriver::Completion& c) { completions_.Add(c); }});
-  ASSERT_NE(driver, nullptr);
-  driver->Start();
-  const absl::Time give_up = absl::Now() + kPatience;
-  while (completions_.size() < 30 && absl::Now() < give_up) absl::SleepFor(absl::Milliseconds(5));
-  EXPECT_EQ(driver->Stop(), 0u);
-  const std::vector<Completions::Entry> done = completions_.entries();
-  ASSERT_GE(done.size(), 30u);
-  for (const Completions::Entry& e : done) {
-    EXPECT_EQ(e.tag, 100 + e.index % 3);
-    EXPECT_EQ(e.results, static_cast<int>(e.index % 3) + 1);
-  }
-}
-
-TEST_F(ClassifyDriverTest, FailedCallsAreReportedWithTheirStatus) {
-  std::unique_ptr<ClassifyDriver> driver = Make(Tagged({.concurrency = 1}, "refuse"));
+TEST_F(CallDriverTest, FailedCallsAreReportedWithTheirStatus) {
+  std::unique_ptr<CallDriver> driver = Make(Tagged({.concurrency = 1}, "refuse"));
   ASSERT_NE(driver, nullptr);
   driver->Start();
   const absl::Time give_up = absl::Now() + kPatience;
@@ -258,15 +249,15 @@ TEST_F(ClassifyDriverTest, FailedCallsAreReportedWithTheirStatus) {
   EXPECT_EQ(driver->Stop(), 0u);
   ASSERT_GE(completions_.size(), 3u);
   for (const Completions::Entry& e : completions_.entries()) {
-    EXPECT_EQ(e.code, grpc::StatusCode::UNAVAILABLE);
+    EXPECT_EQ(e.code, absl::StatusCode::kUnavailable);
     EXPECT_EQ(e.message, "refused on purpose");
   }
 }
 
-TEST_F(ClassifyDriverTest, ACallNeverAnsweredEndsAtItsDeadline) {
+TEST_F(CallDriverTest, ACallNeverAnsweredEndsAtItsDeadline) {
   service_.Hold();
-  std::unique_ptr<ClassifyDriver> driver =
-      Make(Tagged({.concurrency = 1, .call_timeout = absl::Milliseconds(100)}));
+  std::unique_ptr<CallDriver> driver =
+      Make(Tagged({.concurrency = 1}, "m", 2, absl::Milliseconds(100)));
   ASSERT_NE(driver, nullptr);
   driver->Start();
   ASSERT_TRUE(service_.AwaitHeld(1));
@@ -274,11 +265,11 @@ TEST_F(ClassifyDriverTest, ACallNeverAnsweredEndsAtItsDeadline) {
   while (completions_.size() < 1 && absl::Now() < give_up) absl::SleepFor(absl::Milliseconds(5));
   EXPECT_EQ(driver->Stop(), 0u);
   ASSERT_GE(completions_.size(), 1u);
-  EXPECT_EQ(completions_.entries()[0].code, grpc::StatusCode::DEADLINE_EXCEEDED);
+  EXPECT_EQ(completions_.entries()[0].code, absl::StatusCode::kDeadlineExceeded);
 }
 
-TEST_F(ClassifyDriverTest, ConstantArrivalsAreDueExactlyOneGapApart) {
-  std::unique_ptr<ClassifyDriver> driver =
+TEST_F(CallDriverTest, ConstantArrivalsAreDueExactlyOneGapApart) {
+  std::unique_ptr<CallDriver> driver =
       Make(Tagged({.arrival = Arrival::kConstant, .rate_per_s = 500}));
   ASSERT_NE(driver, nullptr);
   driver->Start();
@@ -287,14 +278,14 @@ TEST_F(ClassifyDriverTest, ConstantArrivalsAreDueExactlyOneGapApart) {
   EXPECT_EQ(driver->Stop(), 0u);
   const std::vector<Completions::Entry> done = completions_.entries();
   ASSERT_GE(done.size(), 50u);
-  const auto gap = std::chrono::duration_cast<ClassifyDriver::Clock::duration>(
+  const auto gap = std::chrono::duration_cast<CallDriver::Clock::duration>(
       std::chrono::duration<double>(1.0 / 500));
   for (size_t i = 1; i < done.size(); ++i) EXPECT_EQ(done[i].due - done[i - 1].due, gap) << i;
   EXPECT_EQ(driver->dropped(), 0u);
 }
 
-TEST_F(ClassifyDriverTest, PoissonArrivalsHaveTheRateOnAverageAndVary) {
-  std::unique_ptr<ClassifyDriver> driver =
+TEST_F(CallDriverTest, PoissonArrivalsHaveTheRateOnAverageAndVary) {
+  std::unique_ptr<CallDriver> driver =
       Make(Tagged({.arrival = Arrival::kPoisson, .rate_per_s = 1000, .seed = 7}));
   ASSERT_NE(driver, nullptr);
   driver->Start();
@@ -316,9 +307,9 @@ TEST_F(ClassifyDriverTest, PoissonArrivalsHaveTheRateOnAverageAndVary) {
   EXPECT_GT(*std::max_element(gaps_us.begin(), gaps_us.end()), 3000);
 }
 
-TEST_F(ClassifyDriverTest, OpenLoopDropsCallsDueWhileMaxOutstandingAreOutstanding) {
+TEST_F(CallDriverTest, OpenLoopDropsCallsDueWhileMaxOutstandingAreOutstanding) {
   service_.Hold();
-  std::unique_ptr<ClassifyDriver> driver = Make(
+  std::unique_ptr<CallDriver> driver = Make(
       Tagged({.arrival = Arrival::kConstant, .rate_per_s = 1000, .max_outstanding = 4}));
   ASSERT_NE(driver, nullptr);
   driver->Start();
@@ -332,9 +323,9 @@ TEST_F(ClassifyDriverTest, OpenLoopDropsCallsDueWhileMaxOutstandingAreOutstandin
   EXPECT_EQ(completions_.size(), driver->sent());
 }
 
-TEST_F(ClassifyDriverTest, DestroyingTheDriverWaitsForItsCalls) {
+TEST_F(CallDriverTest, DestroyingTheDriverWaitsForItsCalls) {
   service_.Hold();
-  std::unique_ptr<ClassifyDriver> driver = Make(Tagged({.concurrency = 2}));
+  std::unique_ptr<CallDriver> driver = Make(Tagged({.concurrency = 2}));
   ASSERT_NE(driver, nullptr);
   driver->Start();
   ASSERT_TRUE(service_.AwaitHeld(2));
@@ -347,9 +338,9 @@ TEST_F(ClassifyDriverTest, DestroyingTheDriverWaitsForItsCalls) {
   release.join();
 }
 
-TEST_F(ClassifyDriverTest, OptionsOutOfRangeAreInvalidArgumentNamingThem) {
+TEST_F(CallDriverTest, OptionsOutOfRangeAreInvalidArgumentNamingThem) {
   struct Case {
-    ClassifyDriver::Options options;
+    CallDriver::Options options;
     std::string message;
   };
   const Case cases[] = {
@@ -358,17 +349,13 @@ TEST_F(ClassifyDriverTest, OptionsOutOfRangeAreInvalidArgumentNamingThem) {
       {Tagged({.arrival = Arrival::kPoisson, .rate_per_s = INFINITY}), "positive request rate"},
       {Tagged({.arrival = Arrival::kConstant, .rate_per_s = 10, .max_outstanding = 0}),
        "max_outstanding of at least 1"},
-      {Tagged({.call_timeout = absl::ZeroDuration()}), "call timeout must be positive"},
-      {{.concurrency = 1}, "needs both a request and an on_done function"},
+      {{.concurrency = 1}, "needs both an issue and an on_done function"},
   };
   for (const Case& c : cases) {
-    absl::StatusOr<std::unique_ptr<ClassifyDriver>> driver =
-        ClassifyDriver::Create(channel_, c.options);
+    absl::StatusOr<std::unique_ptr<CallDriver>> driver = CallDriver::Create(c.options);
     EXPECT_EQ(driver.status().code(), absl::StatusCode::kInvalidArgument) << c.message;
     EXPECT_THAT(driver.status().message(), HasSubstr(c.message));
   }
-  EXPECT_EQ(ClassifyDriver::Create(nullptr, Tagged({})).status().code(),
-            absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

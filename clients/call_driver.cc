@@ -1,6 +1,4 @@
-#include "clients/classify_driver.h"
-
-#include <grpcpp/client_context.h>
+#include "clients/call_driver.h"
 
 #include <cmath>
 #include <random>
@@ -12,28 +10,9 @@
 
 namespace pynq::clients {
 
-using pynq_infer::v1::ClassifyRequest;
-using pynq_infer::v1::ClassifyResponse;
-using pynq_infer::v1::Inference;
-
-// One call in flight; lives from Issue() until its OnDone() returns.
-struct ClassifyDriver::Call {
-  uint64_t index = 0;
-  Clock::time_point due;
-  grpc::ClientContext context;
-  ClassifyRequest scratch;
-  ClassifyResponse response;
-};
-
-absl::StatusOr<std::unique_ptr<ClassifyDriver>> ClassifyDriver::Create(
-    std::shared_ptr<grpc::ChannelInterface> channel, Options options) {
-  if (channel == nullptr) return absl::InvalidArgumentError("the driver needs a channel");
-  if (!options.request || !options.on_done) {
-    return absl::InvalidArgumentError("the driver needs both a request and an on_done function");
-  }
-  if (options.call_timeout <= absl::ZeroDuration()) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "the call timeout must be positive, got %s", absl::FormatDuration(options.call_timeout)));
+absl::StatusOr<std::unique_ptr<CallDriver>> CallDriver::Create(Options options) {
+  if (!options.issue || !options.on_done) {
+    return absl::InvalidArgumentError("the driver needs both an issue and an on_done function");
   }
   if (options.arrival == Arrival::kClosedLoop) {
     if (options.concurrency == 0) {
@@ -48,16 +27,14 @@ absl::StatusOr<std::unique_ptr<ClassifyDriver>> ClassifyDriver::Create(
       return absl::InvalidArgumentError("an open loop needs max_outstanding of at least 1");
     }
   }
-  return std::unique_ptr<ClassifyDriver>(
-      new ClassifyDriver(std::move(channel), std::move(options)));
+  return std::unique_ptr<CallDriver>(new CallDriver(std::move(options)));
 }
 
-ClassifyDriver::ClassifyDriver(std::shared_ptr<grpc::ChannelInterface> channel, Options options)
-    : options_(std::move(options)), stub_(Inference::NewStub(std::move(channel))) {}
+CallDriver::CallDriver(Options options) : options_(std::move(options)) {}
 
-ClassifyDriver::~ClassifyDriver() { Stop(); }
+CallDriver::~CallDriver() { Stop(); }
 
-void ClassifyDriver::Start() {
+void CallDriver::Start() {
   if (options_.arrival == Arrival::kClosedLoop) {
     const Clock::time_point now = Clock::now();
     for (uint32_t i = 0; i < options_.concurrency; ++i) Issue(now);
@@ -66,7 +43,7 @@ void ClassifyDriver::Start() {
   }
 }
 
-size_t ClassifyDriver::Stop(absl::Duration timeout) {
+size_t CallDriver::Stop(absl::Duration timeout) {
   {
     std::lock_guard lock(mu_);
     stopping_ = true;
@@ -85,40 +62,31 @@ size_t ClassifyDriver::Stop(absl::Duration timeout) {
   return outstanding_;
 }
 
-uint64_t ClassifyDriver::sent() const {
+uint64_t CallDriver::sent() const {
   std::lock_guard lock(mu_);
   return sent_;
 }
 
-uint64_t ClassifyDriver::dropped() const {
+uint64_t CallDriver::dropped() const {
   std::lock_guard lock(mu_);
   return dropped_;
 }
 
-void ClassifyDriver::Issue(Clock::time_point due) {
-  auto call = std::make_unique<Call>();
+void CallDriver::Issue(Clock::time_point due) {
+  uint64_t index;
   {
     std::lock_guard lock(mu_);
     if (stopping_) return;
     ++outstanding_;
-    call->index = sent_++;
+    index = sent_++;
   }
-  call->due = due;
-  call->context.set_deadline(absl::ToChronoTime(absl::Now() + options_.call_timeout));
-  const ClassifyRequest& request = options_.request(call->index, call->scratch);
-  Call* raw = call.release();  // Owned by the call until OnDone().
-  stub_->async()->Classify(&raw->context, &request, &raw->response,
-                           [this, raw](grpc::Status status) { OnDone(raw, status); });
+  options_.issue(index,
+                 [this, index, due](absl::Status status) { OnDone(index, due, status); });
 }
 
-void ClassifyDriver::OnDone(Call* call, const grpc::Status& status) {
+void CallDriver::OnDone(uint64_t index, Clock::time_point due, const absl::Status& status) {
   const Clock::time_point done = Clock::now();
-  options_.on_done({.index = call->index,
-                    .status = status,
-                    .response = call->response,
-                    .due = call->due,
-                    .done = done});
-  delete call;
+  options_.on_done({.index = index, .status = status, .due = due, .done = done});
   // The next call is started before this one is counted out, so a closed loop never looks idle
   // to Stop() between the two.
   if (options_.arrival == Arrival::kClosedLoop) Issue(done);
@@ -128,7 +96,7 @@ void ClassifyDriver::OnDone(Call* call, const grpc::Status& status) {
   if (--outstanding_ == 0) changed_.notify_all();
 }
 
-void ClassifyDriver::SendOnSchedule() {
+void CallDriver::SendOnSchedule() {
   std::mt19937_64 rng(options_.seed);
   std::exponential_distribution<double> poisson_gap(options_.rate_per_s);
   const auto gap = [&] {

@@ -1,0 +1,302 @@
+#include "service/http/rest_api.h"
+
+#include <stdlib.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "accel/model/model_builder.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "service/submit.h"
+
+namespace pynq::service::http {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using Json = nlohmann::json;
+
+constexpr int kPixels = 8;
+
+// The REST API over a real registry serving one small model on the CPU backend.
+class RestApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = ::testing::TempDir() + "rest_api_test.XXXXXX";
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+    accel::ModelSpec spec = accel::RandomBnnSpec({.seed = 5, .input = {1, 4, 2}, .num_classes = 4});
+    spec.name = "tiny";
+    spec.version = "3";
+    spec.labels = {"zero", "one", "two", "three"};
+    const std::vector<uint8_t> file = accel::SerializeModel(spec);
+    std::ofstream(dir_ + "/tiny.pim", std::ios::binary)
+        .write(reinterpret_cast<const char*>(file.data()), static_cast<std::streamsize>(file.size()));
+    auto registry = ModelRegistry::Create(
+        {.model_dir = dir_,
+         .batcher = {.max_batch_size = 4, .preferred_batch_sizes = {2, 4}}});
+    ASSERT_TRUE(registry.ok()) << registry.status();
+    registry_ = *std::move(registry);
+    api_ = std::make_unique<RestApi>(
+        registry_.get(), RestApi::Options{.limits = {.max_images_per_request = 8},
+                                          .metrics_text = [] { return std::string("m 1\n"); }});
+  }
+
+  void TearDown() override {
+    api_.reset();
+    registry_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  HttpResponse Call(std::string method, std::string path, std::string_view body = {},
+                    std::vector<std::pair<std::string, std::string>> headers = {}) {
+    body_ = std::string(body);
+    return api_->Handle({.method = std::move(method),
+                         .path = std::move(path),
+                         .headers = std::move(headers),
+                         .body = body_});
+  }
+
+  // The scores of `images` through the native path (SubmitImages), for comparison.
+  std::vector<int32_t> NativeScores(const std::vector<std::string>& images) {
+    std::promise<std::vector<int32_t>> scores;
+    std::vector<std::string_view> views(images.begin(), images.end());
+    absl::Status queued = SubmitImages(
+        registry_->Find("tiny"), views, {},
+        [&scores](const InferenceRequest& done, const ServedModel&) {
+          std::vector<int32_t> all;
+          for (size_t i = 0; i < done.image_count(); ++i) {
+            all.insert(all.end(), done.scores(i).begin(), done.scores(i).end());
+          }
+          scores.set_value(all);
+        },
+        [](const absl::Status&) {});
+    EXPECT_TRUE(queued.ok()) << queued;
+    return scores.get_future().get();
+  }
+
+  static std::string DataJson(const std::vector<std::string>& images) {
+    std::vector<int> values;
+    for (const std::string& image : images) {
+      for (char c : image) values.push_back(static_cast<uint8_t>(c));
+    }
+    return absl::StrCat("[", absl::StrJoin(values, ","), "]");
+  }
+
+  std::string dir_;
+  std::string body_;
+  std::unique_ptr<ModelRegistry> registry_;
+  std::unique_ptr<RestApi> api_;
+};
+
+std::vector<std::string> TwoImages() {
+  return {std::string("\x00\xff\x10\xf0\x00\xff\x80\x7f", kPixels),
+          std::string("\xff\x00\xff\x00\x01\x02\x03\xfe", kPixels)};
+}
+
+TEST_F(RestApiTest, HealthAndServerMetadata) {
+  EXPECT_EQ(Call("GET", "/v2/health/live").status, 200);
+  EXPECT_EQ(Call("GET", "/v2/health/ready").status, 200);
+  EXPECT_EQ(Call("HEAD", "/v2/health/ready").status, 200);
+  const HttpResponse metadata = Call("GET", "/v2");
+  ASSERT_EQ(metadata.status, 200);
+  const Json json = Json::parse(metadata.body);
+  EXPECT_EQ(json["name"], "pynq-inferd");
+  EXPECT_FALSE(json["version"].get<std::string>().empty());
+  EXPECT_THAT(json["extensions"].get<std::vector<std::string>>(),
+              ::testing::Contains("binary_tensor_data"));
+  api_->BeginShutdown();
+  const HttpResponse draining = Call("GET", "/v2/health/ready");
+  EXPECT_EQ(draining.status, 400);
+  EXPECT_THAT(draining.body, HasSubstr("shutting down"));
+  EXPECT_EQ(Call("GET", "/v2/models/tiny/ready").status, 400);
+  EXPECT_EQ(Call("GET", "/v2/health/live").status, 200);
+}
+
+TEST_F(RestApiTest, ModelMetadataConfigAndReadiness) {
+  EXPECT_EQ(Call("GET", "/v2/models/tiny/ready").status, 200);
+  EXPECT_EQ(Call("GET", "/v2/models/tiny/versions/3/ready").status, 200);
+  EXPECT_EQ(Call("GET", "/v2/models/tiny/versions/4/ready").status, 400);
+  const HttpResponse unknown = Call("GET", "/v2/models/nope/ready");
+  EXPECT_EQ(unknown.status, 400);
+  EXPECT_THAT(Json::parse(unknown.body)["error"].get<std::string>(),
+              HasSubstr("\"nope\" is not loaded"));
+
+  const HttpResponse metadata = Call("GET", "/v2/models/tiny");
+  ASSERT_EQ(metadata.status, 200) << metadata.body;
+  const Json m = Json::parse(metadata.body);
+  EXPECT_EQ(m["name"], "tiny");
+  EXPECT_EQ(m["versions"], Json::array({"3"}));
+  EXPECT_EQ(m["platform"], "pynq_infer");
+  EXPECT_EQ(m["inputs"][0], Json::parse(R"({"name": "images", "datatype": "UINT8",
+                                            "shape": [-1, 1, 4, 2]})"));
+  EXPECT_EQ(m["outputs"][0], Json::parse(R"({"name": "scores", "datatype": "INT32",
+                                             "shape": [-1, 4]})"));
+
+  const HttpResponse config = Call("GET", "/v2/models/tiny/config");
+  ASSERT_EQ(config.status, 200) << config.body;
+  const Json c = Json::parse(config.body)["config"];
+  EXPECT_EQ(c["name"], "tiny");
+  EXPECT_EQ(c["backend"], "cpu");
+  EXPECT_EQ(c["max_batch_size"], 8);
+  EXPECT_EQ(c["input"][0]["data_type"], "TYPE_UINT8");
+  EXPECT_EQ(c["input"][0]["format"], "FORMAT_NCHW");
+  EXPECT_EQ(c["input"][0]["dims"], Json::array({1, 4, 2}));
+  EXPECT_EQ(c["output"][0]["data_type"], "TYPE_INT32");
+  EXPECT_EQ(c["output"][0]["dims"], Json::array({4}));
+  EXPECT_EQ(c["dynamic_batching"]["preferred_batch_size"], Json::array({2, 4}));
+  EXPECT_EQ(c["dynamic_batching"]["max_queue_delay_microseconds"], 500);
+  EXPECT_EQ(c["instance_group"][0]["kind"], "KIND_CPU");
+  EXPECT_EQ(c["instance_group"][0]["count"], 1);
+  EXPECT_EQ(c["parameters"]["labels"]["string_value"], "zero,one,two,three");
+  EXPECT_EQ(c["parameters"]["max_dispatch_batch_size"]["string_value"], "4");
+
+  const HttpResponse missing = Call("GET", "/v2/models/nope/config");
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_THAT(Json::parse(missing.body)["error"].get<std::string>(),
+              HasSubstr("model \"nope\" is not loaded; loaded models: tiny"));
+  EXPECT_EQ(Call("GET", "/v2/models/tiny/versions/9").status, 404);
+}
+
+TEST_F(RestApiTest, InferMatchesTheNativePath) {
+  const std::vector<std::string> images = TwoImages();
+  const HttpResponse response = Call(
+      "POST", "/v2/models/tiny/infer",
+      absl::StrCat(R"({"id": "q", "inputs": [{"name": "images", "datatype": "UINT8",
+                   "shape": [2, 1, 4, 2], "data": )",
+                   DataJson(images), "}]}"));
+  ASSERT_EQ(response.status, 200) << response.body;
+  EXPECT_EQ(response.content_type, "application/json");
+  const Json json = Json::parse(response.body);
+  EXPECT_EQ(json["model_name"], "tiny");
+  EXPECT_EQ(json["model_version"], "3");
+  EXPECT_EQ(json["id"], "q");
+  ASSERT_EQ(json["outputs"].size(), 1u);
+  EXPECT_EQ(json["outputs"][0]["name"], "scores");
+  EXPECT_EQ(json["outputs"][0]["datatype"], "INT32");
+  EXPECT_EQ(json["outputs"][0]["shape"], Json::array({2, 4}));
+  EXPECT_EQ(json["outputs"][0]["data"].get<std::vector<int32_t>>(), NativeScores(images));
+}
+
+TEST_F(RestApiTest, ClassificationAndBinaryData) {
+  const std::vector<std::string> images = TwoImages();
+  const std::string json = R"({"inputs": [{"name": "images", "datatype": "UINT8", "shape": [2, 8],
+                                "parameters": {"binary_data_size": 16}}],
+                               "outputs": [{"name": "scores",
+                                            "parameters": {"classification": 2}}]})";
+  const HttpResponse response =
+      Call("POST", "/v2/models/tiny/infer", json + images[0] + images[1],
+           {{"Inference-Header-Content-Length", std::to_string(json.size())}});
+  ASSERT_EQ(response.status, 200) << response.body;
+  const Json out = Json::parse(response.body)["outputs"][0];
+  EXPECT_EQ(out["datatype"], "BYTES");
+  EXPECT_EQ(out["shape"], Json::array({2, 2}));
+  const std::vector<int32_t> scores = NativeScores(images);
+  const std::vector<std::string> entries = out["data"].get<std::vector<std::string>>();
+  ASSERT_EQ(entries.size(), 4u);
+  for (size_t i = 0; i < 2; ++i) {
+    const std::vector<int32_t> row(scores.begin() + 4 * i, scores.begin() + 4 * i + 4);
+    const int32_t best = *std::max_element(row.begin(), row.end());
+    EXPECT_THAT(entries[2 * i], ::testing::StartsWith(absl::StrCat(best, ":")));
+  }
+
+  // Scores as binary data: the JSON, then 2 x 4 little-endian int32.
+  const std::string binary_out = R"({"inputs": [{"name": "images", "datatype": "UINT8",
+      "shape": [2, 8], "parameters": {"binary_data_size": 16}}],
+      "outputs": [{"name": "scores", "parameters": {"binary_data": true}}]})";
+  const HttpResponse raw =
+      Call("POST", "/v2/models/tiny/infer", binary_out + images[0] + images[1],
+           {{"inference-header-content-length", std::to_string(binary_out.size())}});
+  ASSERT_EQ(raw.status, 200) << raw.body;
+  EXPECT_EQ(raw.content_type, "application/octet-stream");
+  ASSERT_EQ(raw.headers.size(), 1u);
+  const size_t json_bytes = std::stoul(raw.headers[0].second);
+  const Json head = Json::parse(raw.body.substr(0, json_bytes));
+  EXPECT_EQ(head["outputs"][0]["parameters"]["binary_data_size"], 32);
+  ASSERT_EQ(raw.body.size(), json_bytes + 32);
+  std::vector<int32_t> decoded(8);
+  std::memcpy(decoded.data(), raw.body.data() + json_bytes, 32);
+  EXPECT_EQ(decoded, scores);
+}
+
+TEST_F(RestApiTest, ErrorsHaveTheirStatusAndAJsonMessage) {
+  const auto expect_error = [&](const HttpResponse& r, int status, std::string_view text) {
+    EXPECT_EQ(r.status, status) << r.body;
+    EXPECT_THAT(Json::parse(r.body)["error"].get<std::string>(), HasSubstr(text));
+  };
+  expect_error(Call("POST", "/v2/models/tiny/infer", "{not json"), 400, "not valid JSON");
+  expect_error(Call("POST", "/v2/models/tiny/infer",
+                    R"({"inputs": [{"name": "images", "datatype": "UINT8", "shape": [1, 3],
+                                    "data": [1, 2, 3]}]})"),
+               400, "shape [1, 3]");
+  expect_error(Call("POST", "/v2/models/nope/infer", "{not json"), 404, "\"nope\" is not loaded");
+  expect_error(Call("GET", "/v2/models/tiny/infer"), 405, "takes POST, not GET");
+  expect_error(Call("POST", "/v2/health/live"), 405, "takes GET");
+  expect_error(Call("GET", "/v3/models"), 404, "no endpoint at /v3/models");
+  expect_error(Call("POST", "/v2/models/tiny/infer", "{}",
+                    {{"Inference-Header-Content-Length", "99"}}),
+               400, "Inference-Header-Content-Length");
+  // The refusals of a served model are counted as invalid requests.
+  const Json stats = Json::parse(Call("GET", "/v2/models/tiny/stats").body);
+  EXPECT_EQ(stats["model_stats"][0]["inference_stats"]["fail"]["count"], 3);
+  EXPECT_EQ(Call("GET", "/metrics").body, "m 1\n");
+}
+
+TEST_F(RestApiTest, StatisticsCountWhatWasServed) {
+  const std::vector<std::string> images = TwoImages();
+  const std::string body = absl::StrCat(
+      R"({"inputs": [{"name": "images", "datatype": "UINT8", "shape": [2, 8], "data": )",
+      DataJson(images), "}]}");
+  ASSERT_EQ(Call("POST", "/v2/models/tiny/infer", body).status, 200);
+  ASSERT_EQ(Call("POST", "/v2/models/tiny/infer", body).status, 200);
+  const HttpResponse response = Call("GET", "/v2/models/tiny/stats");
+  ASSERT_EQ(response.status, 200);
+  const Json s = Json::parse(response.body)["model_stats"][0];
+  EXPECT_EQ(s["name"], "tiny");
+  EXPECT_EQ(s["version"], "3");
+  EXPECT_EQ(s["inference_count"], 4);
+  EXPECT_GE(s["execution_count"].get<int>(), 2);
+  EXPECT_GT(s["last_inference"].get<uint64_t>(), 1'600'000'000'000u);
+  EXPECT_EQ(s["inference_stats"]["success"]["count"], 2);
+  EXPECT_GT(s["inference_stats"]["success"]["ns"].get<uint64_t>(), 0u);
+  EXPECT_EQ(s["inference_stats"]["queue"]["count"], 4);
+  EXPECT_EQ(s["inference_stats"]["compute_infer"]["count"], s["execution_count"]);
+  EXPECT_EQ(s["inference_stats"]["fail"], Json::parse(R"({"count": 0, "ns": 0})"));
+  const Json all = Json::parse(Call("GET", "/v2/models/stats").body);
+  EXPECT_EQ(all["model_stats"].size(), 1u);
+}
+
+}  // namespace
+}  // namespace pynq::service::http
+
+namespace pynq::service::http {
+namespace {
+
+TEST(HttpStatusTest, ErrorCodesMapToTheirHttpStatus) {
+  EXPECT_EQ(HttpStatusOf(absl::StatusCode::kOk), 200);
+  EXPECT_EQ(HttpStatusOf(absl::StatusCode::kInvalidArgument), 400);
+  EXPECT_EQ(HttpStatusOf(absl::StatusCode::kUnauthenticated), 401);
+  EXPECT_EQ(HttpStatusOf(absl::StatusCode::kPermissionDenied), 403);
+  EXPECT_EQ(HttpStatusOf(absl::StatusCode::kNotFound), 404);
+  EXPECT_EQ(HttpStatusOf(absl::StatusCode::kResourceExhausted), 429);
+  EXPECT_EQ(HttpStatusOf(absl::StatusCode::kUnavailable), 503);  // queue full, shutting down
+  EXPECT_EQ(HttpStatusOf(absl::StatusCode::kDeadlineExceeded), 504);
+  EXPECT_EQ(HttpStatusOf(absl::StatusCode::kInternal), 500);
+  const HttpResponse queue_full = JsonError(absl::UnavailableError("queue is \"full\""));
+  EXPECT_EQ(queue_full.status, 503);
+  EXPECT_EQ(queue_full.body, R"({"error":"queue is \"full\""})");
+}
+
+}  // namespace
+}  // namespace pynq::service::http
