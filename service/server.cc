@@ -8,11 +8,22 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/server_builder.h"
+#include "service/security/grpc_security.h"
 
 namespace pynq::service {
 
+namespace {
+
+InferenceService::Options ServiceOptions(const Server::Options& options) {
+  InferenceService::Options service = options.service;
+  service.access = options.security.access;
+  return service;
+}
+
+}  // namespace
+
 Server::Server(ModelRegistry* registry, const Options& options)
-    : registry_(registry), service_(registry, options.service) {}
+    : registry_(registry), service_(registry, ServiceOptions(options)) {}
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(ModelRegistry* registry,
                                                       const Options& options) {
@@ -22,8 +33,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ModelRegistry* registry,
 
   std::unique_ptr<Server> server(new Server(registry, options));
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(options.listen_address, grpc::InsecureServerCredentials(),
-                           &server->port_);
+  builder.AddListeningPort(options.listen_address,
+                           security::GrpcServerCredentials(options.security), &server->port_);
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
   builder.RegisterService(&server->service_);
   server->server_ = builder.BuildAndStart();

@@ -1,5 +1,6 @@
 // The daemon's gRPC server: pynq_infer.v1.Inference, grpc.health.v1.Health and server
-// reflection on one listening address, over a ModelRegistry.
+// reflection on one listening address, over a ModelRegistry; with TLS and access control when
+// Options::security says so.
 //
 //   PYNQ_ASSIGN_OR_RETURN(std::unique_ptr<Server> server, Server::Start(registry.get(), options));
 //   spdlog::info("listening on port {}", server->port());
@@ -16,6 +17,7 @@
 #include "grpcpp/server.h"
 #include "service/inference_service.h"
 #include "service/model_registry.h"
+#include "service/security/server_security.h"
 
 namespace pynq::service {
 
@@ -32,7 +34,11 @@ class Server {
     std::string listen_address = "0.0.0.0:50051";
     // Largest request message accepted; larger ones fail with RESOURCE_EXHAUSTED.
     int max_message_bytes = 4 << 20;
+    // Its `access` is replaced by security.access.
     InferenceService::Options service;
+    // TLS on the port (plaintext when security.tls is unset) and the access policy the services
+    // admit calls by (security/server_security.h). Health and reflection are always open.
+    security::ServerSecurity security;
   };
 
   // Binds and starts serving. kUnavailable if the address cannot be bound. `registry` must
