@@ -71,6 +71,10 @@ absl::Status InferenceService::Submit(const v1::ClassifyRequest& request,
                                       const InferenceRequest::Options& caller,
                                       std::function<void(const absl::Status&)> on_done) {
   absl::StatusOr<std::shared_ptr<const ServedModel>> served = Validate(request);
+  if (served.ok() && refusing_) {
+    (*served)->metrics->RecordFailure(FailureReason::kShuttingDown);
+    return absl::UnavailableError("pynq-inferd is shutting down and accepts no new requests");
+  }
   if (!served.ok()) {
     if (std::shared_ptr<const ServedModel> m = registry_->Find(request.model()); m != nullptr) {
       m->metrics->RecordFailure(FailureReason::kInvalidRequest);
@@ -100,22 +104,42 @@ absl::Status InferenceService::Submit(const v1::ClassifyRequest& request,
   return accepted_by->batcher->Submit(std::move(inference));
 }
 
+namespace {
+
+// The reactor of one unary Classify call: tells the service when gRPC is done with the call, so a
+// graceful stop knows when every answer has left the daemon (InferenceService::WaitForCalls()).
+class ClassifyCall final : public grpc::ServerUnaryReactor {
+ public:
+  explicit ClassifyCall(InferenceService* service) : service_(service) {
+    service_->CallStarted();
+  }
+  void OnDone() override {
+    service_->CallFinished();
+    delete this;
+  }
+
+ private:
+  InferenceService* const service_;
+};
+
+}  // namespace
+
 grpc::ServerUnaryReactor* InferenceService::Classify(grpc::CallbackServerContext* context,
                                                      const v1::ClassifyRequest* request,
                                                      v1::ClassifyResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  auto* call = new ClassifyCall(this);
   if (absl::Status admitted =
           AdmitCall(options_.access.get(), Right::kInference, "Classify", *context);
       !admitted.ok()) {
-    reactor->Finish(ToGrpcStatus(admitted));
-    return reactor;
+    call->Finish(ToGrpcStatus(admitted));
+    return call;
   }
   absl::Status queued =
-      Submit(*request, response, CallerOf(context), [reactor](const absl::Status& status) {
-        reactor->Finish(ToGrpcStatus(status));
+      Submit(*request, response, CallerOf(context), [call](const absl::Status& status) {
+        call->Finish(ToGrpcStatus(status));
       });
-  if (!queued.ok()) reactor->Finish(ToGrpcStatus(queued));
-  return reactor;
+  if (!queued.ok()) call->Finish(ToGrpcStatus(queued));
+  return call;
 }
 
 grpc::ServerBidiReactor<v1::ClassifyRequest, v1::ClassifyResponse>*
@@ -130,11 +154,12 @@ InferenceService::ClassifyStream(grpc::CallbackServerContext* context) {
 }
 
 void InferenceService::BeginShutdown() {
+  refusing_ = true;
   std::vector<ClassifyStreamReactor*> streams;
   {
-    std::lock_guard lock(streams_mu_);
+    std::lock_guard lock(calls_mu_);
     shutting_down_ = true;
-    // Pinned under streams_mu_, so none is deleted before it has been told to stop; told after
+    // Pinned under calls_mu_, so none is deleted before it has been told to stop; told after
     // releasing it, because stopping may finish the stream and run OnDone() (RemoveStream()) on
     // this thread.
     for (ClassifyStreamReactor* stream : streams_) {
@@ -148,16 +173,34 @@ void InferenceService::BeginShutdown() {
   }
 }
 
+size_t InferenceService::WaitForCalls(absl::Time deadline) {
+  std::unique_lock lock(calls_mu_);
+  calls_done_.wait_until(lock, absl::ToChronoTime(deadline),
+                         [this] { return unary_calls_ == 0 && streams_.empty(); });
+  return unary_calls_ + streams_.size();
+}
+
 bool InferenceService::AddStream(ClassifyStreamReactor* stream) {
-  std::lock_guard lock(streams_mu_);
+  std::lock_guard lock(calls_mu_);
   if (shutting_down_) return false;
   streams_.insert(stream);
   return true;
 }
 
 void InferenceService::RemoveStream(ClassifyStreamReactor* stream) {
-  std::lock_guard lock(streams_mu_);
+  std::lock_guard lock(calls_mu_);
   streams_.erase(stream);
+  if (streams_.empty()) calls_done_.notify_all();
+}
+
+void InferenceService::CallStarted() {
+  std::lock_guard lock(calls_mu_);
+  ++unary_calls_;
+}
+
+void InferenceService::CallFinished() {
+  std::lock_guard lock(calls_mu_);
+  if (--unary_calls_ == 0) calls_done_.notify_all();
 }
 
 grpc::ServerUnaryReactor* InferenceService::GetMetrics(grpc::CallbackServerContext* context,
@@ -184,6 +227,10 @@ grpc::ServerUnaryReactor* InferenceService::ListModels(grpc::CallbackServerConte
 }
 
 absl::Status InferenceService::CheckManagementAllowed(std::string_view rpc) const {
+  if (refusing_) {
+    return absl::UnavailableError(
+        absl::StrFormat("%s: pynq-inferd is shutting down and changes no models", rpc));
+  }
   if (options_.allow_model_management) return absl::OkStatus();
   return absl::FailedPreconditionError(absl::StrFormat(
       "%s is disabled: the daemon changes its models at run time only when started with "

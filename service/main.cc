@@ -71,8 +71,13 @@ ABSL_FLAG(int, max_message_bytes, 4 << 20,
 ABSL_FLAG(int, max_stream_in_flight, 64,
           "Unanswered requests per ClassifyStream before the daemon stops reading that stream.");
 ABSL_FLAG(int, shutdown_grace_s, 30,
-          "On SIGTERM/SIGINT: seconds calls in progress get to be answered before they are "
-          "cancelled; every accepted request is still run to completion.");
+          "On SIGTERM/SIGINT the daemon refuses new requests (UNAVAILABLE) and answers every "
+          "request it accepted; this many seconds is how long it waits for clients to take "
+          "their answers before it cancels the calls still open.");
+ABSL_FLAG(int, shutdown_linger_ms, 250,
+          "On SIGTERM/SIGINT, after the last answer has been sent: milliseconds the connections "
+          "stay open (refusing new calls) so that clients read their answers before the "
+          "connections close.");
 ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error or off.");
 ABSL_FLAG(pynq::accel::AcceleratorKind, accelerator, pynq::accel::AcceleratorKind::kCpu,
           "What runs the models: cpu; fpga (the HLS engine on --device; fail if it cannot be "
@@ -202,6 +207,10 @@ absl::Status BuildOptions(ModelRegistry::Options& registry, Server::Options& ser
         "--max_stream_in_flight must be at least 1, --max_queue_delay_us at least 0, "
         "--max_message_bytes at least 1024");
   }
+  if (absl::GetFlag(FLAGS_shutdown_grace_s) < 0 || absl::GetFlag(FLAGS_shutdown_linger_ms) < 0) {
+    return absl::InvalidArgumentError(
+        "--shutdown_grace_s and --shutdown_linger_ms must not be negative");
+  }
   if (absl::GetFlag(FLAGS_dispatch_stall_ms) < 1 || absl::GetFlag(FLAGS_status_interval_ms) < 1) {
     return absl::InvalidArgumentError(
         "--dispatch_stall_ms and --status_interval_ms must be at least 1");
@@ -238,6 +247,7 @@ absl::Status BuildOptions(ModelRegistry::Options& registry, Server::Options& ser
   registry.batcher_by_model = *std::move(by_model);
   server.listen_address = absl::GetFlag(FLAGS_listen);
   server.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
+  server.shutdown_linger = absl::Milliseconds(absl::GetFlag(FLAGS_shutdown_linger_ms));
   server.service = {.max_images_per_request = static_cast<size_t>(per_request),
                     .max_stream_in_flight = static_cast<size_t>(in_flight),
                     .allow_model_management = absl::GetFlag(FLAGS_allow_model_management)};

@@ -189,6 +189,7 @@ absl::StatusOr<std::unique_ptr<ModelRegistry>> ModelRegistry::Create(const Optio
 absl::StatusOr<ModelRegistry::LoadResult> ModelRegistry::Load(std::string_view file_name) {
   PYNQ_ASSIGN_OR_RETURN(const fs::path path, ResolveInModelDir(options_.model_dir, file_name));
   std::lock_guard change(change_mu_);
+  if (draining_) return absl::UnavailableError("the daemon is shutting down: no model is loaded");
   LoadResult result;
   PYNQ_ASSIGN_OR_RETURN(result.loaded, Build(path.string(), file_name));
   std::lock_guard lock(mu_);
@@ -199,6 +200,7 @@ absl::StatusOr<ModelRegistry::LoadResult> ModelRegistry::Load(std::string_view f
 
 absl::StatusOr<std::shared_ptr<const ServedModel>> ModelRegistry::Unload(std::string_view name) {
   std::lock_guard change(change_mu_);
+  if (draining_) return absl::UnavailableError("the daemon is shutting down: no model is unloaded");
   std::lock_guard lock(mu_);
   auto it = models_.find(name);
   if (it == models_.end()) {
@@ -224,6 +226,9 @@ std::vector<std::shared_ptr<const ServedModel>> ModelRegistry::models() const {
 }
 
 void ModelRegistry::Drain() {
+  // Held throughout: no model is built or swapped while the served ones drain.
+  std::lock_guard change(change_mu_);
+  draining_ = true;
   const std::vector<std::shared_ptr<const ServedModel>> served = models();
   for (const auto& m : served) m->batcher->Drain();
   // What is left alive besides the served models are versions that were replaced or unloaded:

@@ -99,7 +99,8 @@ class ModelRegistry {
     std::shared_ptr<const ServedModel> replaced;
   };
   // Loads `file_name`, a *.pim file directly in the model directory, and serves it, replacing
-  // (atomically, see "Swapping") a loaded model of the same name. Errors, with the problem named:
+  // (atomically, see "Swapping") a loaded model of the same name. Errors, with the problem named
+  // (and kUnavailable once Drain() has begun):
   //   kInvalidArgument   `file_name` is empty, absolute, contains ".." or a "/", or does not end
   //                      in .pim: only files of the model directory itself can be loaded.
   //   kPermissionDenied  the file is a symbolic link that resolves outside the model directory.
@@ -111,12 +112,14 @@ class ModelRegistry {
   absl::StatusOr<LoadResult> Load(std::string_view file_name);
 
   // Stops serving `name`: later lookups fail, requests it accepted still finish (in the
-  // background, see "Retiring"). Returns the unloaded version; kNotFound if `name` is not loaded.
+  // background, see "Retiring"). Returns the unloaded version; kNotFound if `name` is not loaded,
+  // kUnavailable once Drain() has begun.
   absl::StatusOr<std::shared_ptr<const ServedModel>> Unload(std::string_view name);
 
-  // Drains every served model's batcher (Batcher::Drain()) and waits until every unloaded or
-  // replaced version has answered all it accepted and been destroyed. For the end of serving:
-  // call it after the server stopped taking calls, with no Load() or Unload() running.
+  // Drains every served model's batcher (Batcher::Drain(): each answers what it accepted and
+  // refuses the rest) and waits until every unloaded or replaced version has answered all it
+  // accepted and been destroyed. For the end of serving: it waits for a Load() or Unload() in
+  // progress, and later ones fail with kUnavailable. Idempotent.
   void Drain();
 
   // The health of the engine the models share, or nullptr when the CPU serves them all.
@@ -155,6 +158,8 @@ class ModelRegistry {
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<const ServedModel>, std::less<>> models_
       ABSL_GUARDED_BY(mu_);
+  // Set by Drain(): the models no longer change.
+  bool draining_ ABSL_GUARDED_BY(change_mu_) = false;
   // Every name's metrics, kept after the name is unloaded.
   std::map<std::string, std::shared_ptr<ModelMetrics>, std::less<>> metrics_
       ABSL_GUARDED_BY(change_mu_);

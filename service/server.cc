@@ -1,5 +1,6 @@
 #include "service/server.h"
 
+#include <algorithm>
 #include <chrono>
 #include <utility>
 
@@ -9,6 +10,7 @@
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/server_builder.h"
 #include "service/security/grpc_security.h"
+#include "spdlog/spdlog.h"
 
 namespace pynq::service {
 
@@ -23,7 +25,9 @@ InferenceService::Options ServiceOptions(const Server::Options& options) {
 }  // namespace
 
 Server::Server(ModelRegistry* registry, const Options& options)
-    : registry_(registry), service_(registry, ServiceOptions(options)) {}
+    : registry_(registry),
+      shutdown_linger_(options.shutdown_linger),
+      service_(registry, ServiceOptions(options)) {}
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(ModelRegistry* registry,
                                                       const Options& options) {
@@ -62,16 +66,22 @@ Server::~Server() {
 
 void Server::Shutdown(absl::Duration grace) {
   shut_down_ = true;
+  const absl::Time deadline = absl::Now() + grace;
   // The listener must not reach the health service after it is gone; batches still drain below.
   if (accel::EngineHealth* engine = registry_->engine_health(); engine != nullptr) {
     engine->SetHealthListener(nullptr);
   }
   server_->GetHealthCheckService()->Shutdown();
-  // Open streams stop reading first; otherwise a busy stream would keep the shutdown waiting
-  // for the whole grace period.
+  // Refusals and answers travel over connections that are still up: only once every accepted
+  // request has been answered, and its answer has had time to reach its client, do the
+  // connections close (see Options::shutdown_linger for why that wait matters).
   service_.BeginShutdown();
-  server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
   registry_->Drain();
+  if (const size_t open = service_.WaitForCalls(deadline); open > 0) {
+    spdlog::warn("{} calls still open after the shutdown grace; gRPC cancels them", open);
+  }
+  absl::SleepFor(std::min(shutdown_linger_, std::max(deadline - absl::Now(), absl::ZeroDuration())));
+  server_->Shutdown(absl::ToChronoTime(deadline));
 }
 
 }  // namespace pynq::service
