@@ -1,8 +1,5 @@
 // pynq-infer: the command-line client of pynq-inferd. main() parses flags, picks the subcommand
 // and maps its result to an exit status; the subcommands themselves are in clients/commands.h.
-#include <grpcpp/create_channel.h>
-#include <grpcpp/security/credentials.h>
-
 #include <cstdint>
 #include <iostream>
 #include <memory>
@@ -19,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "clients/channel_security.h"
 #include "clients/commands.h"
 
 ABSL_FLAG(std::string, server, "127.0.0.1:50051", "Address of pynq-inferd, host:port.");
@@ -64,6 +62,19 @@ ABSL_FLAG(double, stability_pct, 10,
           "[bench] The 3 last windows agree when throughput and p50 are within this percent.");
 ABSL_FLAG(std::string, csv, "", "[bench] Write the table as CSV to this file.");
 ABSL_FLAG(std::string, plot, "", "[bench] Write the throughput-vs-latency plot (SVG) to this file.");
+ABSL_FLAG(bool, tls, false,
+          "Connect with TLS, verifying the daemon's certificate against the system's CAs (or "
+          "--tls_ca). Implied by --tls_ca, --tls_cert and --tls_key.");
+ABSL_FLAG(std::string, tls_ca, "", "PEM CA certificates the daemon's certificate must chain to.");
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM client certificate for a daemon that requires one (--tls_client_ca); with "
+          "--tls_key.");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert.");
+ABSL_FLAG(std::string, tls_server_name, "",
+          "Name to check the daemon's certificate for, instead of the host in --server.");
+ABSL_FLAG(std::string, token_file, "",
+          "File holding a bearer token sent with every call (the daemon's admin or inference "
+          "token); needs TLS.");
 ABSL_FLAG(std::string, health_service, "",
           "[health] Service to check (e.g. pynq_infer.v1.Inference); empty: the whole daemon.");
 
@@ -105,6 +116,8 @@ Commands:
 
 All commands take --server=host:port (default 127.0.0.1:50051) and --timeout_ms;
 classify, eval and bench take --model (default mnist-bnn-tfc).
+Security (all commands): --tls or --tls_ca=CA.pem for TLS, --tls_cert/--tls_key for a client
+certificate (mTLS), --token_file=FILE for a daemon that requires a bearer token.
 Exit status: 0 success; 1 an RPC, a request, a file or a check failed; 2 bad usage.
 --help lists every flag of pynq-infer; --helpfull adds Abseil's own (--flagfile, ...).)";
 
@@ -292,9 +305,20 @@ int main(int argc, char** argv) {
               << name << " takes only flags (see --help)\n";
     return kExitUsage;
   }
-  const Channel channel =
-      grpc::CreateChannel(absl::GetFlag(FLAGS_server), grpc::InsecureChannelCredentials());
-  const absl::Status status = command->run(operands, channel);
+  const absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = pynq::clients::CreateSecureChannel(
+      absl::GetFlag(FLAGS_server), {.tls = absl::GetFlag(FLAGS_tls),
+                                    .tls_ca_file = absl::GetFlag(FLAGS_tls_ca),
+                                    .tls_cert_file = absl::GetFlag(FLAGS_tls_cert),
+                                    .tls_key_file = absl::GetFlag(FLAGS_tls_key),
+                                    .tls_server_name = absl::GetFlag(FLAGS_tls_server_name),
+                                    .token_file = absl::GetFlag(FLAGS_token_file)});
+  if (!channel.ok()) {
+    std::cerr << "pynq-infer " << name << ": " << channel.status() << "\n";
+    // Flags that do not fit together are bad usage; a file that cannot be read is a failure.
+    return channel.status().code() == absl::StatusCode::kInvalidArgument ? kExitUsage
+                                                                           : kExitFailure;
+  }
+  const absl::Status status = command->run(operands, *channel);
   if (!status.ok()) {
     std::cerr << "pynq-infer " << name << ": " << status << "\n";
     return kExitFailure;

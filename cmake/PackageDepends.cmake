@@ -13,6 +13,7 @@ set(pynq_soname_packages
     "^libsystemd\\.so\\.0$=libsystemd0"
     "^libpng16\\.so\\.16$=libpng16-16"
     "^libz\\.so\\.1$=zlib1g"
+    "^lib(ssl|crypto)\\.so\\.3$=libssl3"
     "^libxrt(_core|_coreutil|\\+\\+)?\\.so\\.2$=libxrt1"
     "^libuuid\\.so\\.1$=libuuid1"
     "^libcpp-httplib\\.so\\.0\\.11$=libcpp-httplib0.11"

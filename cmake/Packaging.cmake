@@ -11,6 +11,8 @@
 #   /usr/lib/sysusers.d/pynq-infer.conf               the static pynq-infer user and group
 #
 # The maintainer scripts (deploy/debian/) create the user, reload udev and enable the unit.
+# The Python client is a second, architecture-independent package (python3-pynq-infer, at the
+# end of this file).
 # Depends: is worked out when the package is made, from the sonames the two binaries link
 # (readelf works on any architecture, so this holds for cross builds with a bare sysroot,
 # where dpkg-shlibdeps has no package database to ask).
@@ -62,3 +64,51 @@ set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     ${PROJECT_SOURCE_DIR}/deploy/debian/postrm ${PROJECT_SOURCE_DIR}/deploy/debian/conffiles)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 include(CPack)
+
+# The Python client as its own architecture-independent package, made beside the daemon's with
+# dpkg-deb (cpack makes one package per build, for the build's architecture):
+#   cmake --build build --target python3-pynq-infer-deb
+#   -> build/python3-pynq-infer_<version>_all.deb:
+#   /usr/lib/python3/dist-packages/pynq_infer/        the package and its generated v1 stubs
+#   /usr/share/doc/python3-pynq-infer/                README.md and the example notebook
+# It depends only on Debian's python3-grpcio, python3-protobuf and python3-numpy.
+if(TARGET pynq_infer_python)
+  set(PYNQ_PYTHON_DEB ${CMAKE_BINARY_DIR}/python3-pynq-infer_${PROJECT_VERSION}_all.deb)
+  set(pynq_python_deb_root ${CMAKE_BINARY_DIR}/python3-pynq-infer-root)
+  file(GENERATE OUTPUT ${CMAKE_BINARY_DIR}/python3-pynq-infer.control CONTENT
+"Package: python3-pynq-infer
+Version: ${PROJECT_VERSION}
+Architecture: all
+Section: python
+Priority: optional
+Maintainer: ${CPACK_PACKAGE_CONTACT}
+Depends: python3 (>= 3.8), python3-grpcio (>= 1.51), python3-protobuf (>= 3.21), python3-numpy
+Description: Python client of pynq-inferd (FPGA image classification)
+ pynq_infer classifies numpy images, runs throughput tests and reads metrics from
+ pynq-inferd over its gRPC API, with TLS, client certificates and bearer tokens.
+")
+  add_custom_command(
+    OUTPUT ${PYNQ_PYTHON_DEB}
+    COMMAND ${CMAKE_COMMAND} -E rm -rf ${pynq_python_deb_root}
+    COMMAND ${CMAKE_COMMAND} -E make_directory ${pynq_python_deb_root}/DEBIAN
+            ${pynq_python_deb_root}/usr/lib/python3/dist-packages
+            ${pynq_python_deb_root}/usr/share/doc/python3-pynq-infer/examples
+    COMMAND ${CMAKE_COMMAND} -E copy_directory ${PYNQ_PYTHON_PACKAGE_DIR}/pynq_infer
+            ${pynq_python_deb_root}/usr/lib/python3/dist-packages/pynq_infer
+    COMMAND ${CMAKE_COMMAND} -E copy ${PROJECT_SOURCE_DIR}/clients/python/README.md
+            ${pynq_python_deb_root}/usr/share/doc/python3-pynq-infer/README.md
+    COMMAND ${CMAKE_COMMAND} -E copy
+            ${PROJECT_SOURCE_DIR}/clients/python/examples/classify_digits.ipynb
+            ${pynq_python_deb_root}/usr/share/doc/python3-pynq-infer/examples/
+    COMMAND ${CMAKE_COMMAND} -E copy ${CMAKE_BINARY_DIR}/python3-pynq-infer.control
+            ${pynq_python_deb_root}/DEBIAN/control
+    COMMAND find ${pynq_python_deb_root} -name __pycache__ -prune -exec rm -rf {} +
+    COMMAND chmod -R u=rwX,go=rX ${pynq_python_deb_root}
+    COMMAND dpkg-deb --root-owner-group --build ${pynq_python_deb_root} ${PYNQ_PYTHON_DEB}
+            > /dev/null
+    DEPENDS pynq_infer_python ${CMAKE_BINARY_DIR}/python3-pynq-infer.control
+            ${PROJECT_SOURCE_DIR}/clients/python/README.md
+            ${PROJECT_SOURCE_DIR}/clients/python/examples/classify_digits.ipynb
+    COMMENT "dpkg-deb python3-pynq-infer_${PROJECT_VERSION}_all.deb")
+  add_custom_target(python3-pynq-infer-deb DEPENDS ${PYNQ_PYTHON_DEB})
+endif()

@@ -27,6 +27,11 @@ packages=(
   # generated Python gRPC client drive it in the tests.
   libcpp-httplib-dev nlohmann-json3-dev curl python3-grpcio python3-protobuf
   python3 python3-numpy
+  # TLS (service/security/) and the test PKI (tests/make_test_pki.sh).
+  libssl-dev openssl
+  # The Python client (clients/python/): its runtime, its wheel build and its notebook test.
+  python3-grpcio python3-protobuf python3-build python3-wheel python3-venv
+  python3-nbconvert python3-ipykernel
   dataset-fashion-mnist
   # The default BLAS makes torch ~10x slower on these machines; the pthread OpenBLAS does not.
   python3-torch libopenblas0-pthread

@@ -11,11 +11,14 @@
 #include "service/ordered_stream.h"
 #include "service/proto_mapping.h"
 #include "service/submit.h"
+#include "service/security/grpc_security.h"
 #include "spdlog/spdlog.h"
 
 namespace pynq::service {
 
 namespace v1 = ::pynq_infer::v1;
+using security::AdmitCall;
+using security::Right;
 
 InferenceRequest::Options CallerOf(grpc::CallbackServerContext* context) {
   // gRPC reports "no deadline" as the largest time point.
@@ -84,6 +87,12 @@ grpc::ServerUnaryReactor* InferenceService::Classify(grpc::CallbackServerContext
                                                      const v1::ClassifyRequest* request,
                                                      v1::ClassifyResponse* response) {
   auto* call = new CountedUnaryCall(calls_);
+  if (absl::Status admitted =
+          AdmitCall(options_.access.get(), Right::kInference, "Classify", *context);
+      !admitted.ok()) {
+    call->Finish(ToGrpcStatus(admitted));
+    return call;
+  }
   absl::Status queued =
       Submit(*request, response, CallerOf(context), [call](const absl::Status& status) {
         call->Finish(ToGrpcStatus(status));
@@ -94,6 +103,12 @@ grpc::ServerUnaryReactor* InferenceService::Classify(grpc::CallbackServerContext
 
 grpc::ServerBidiReactor<v1::ClassifyRequest, v1::ClassifyResponse>*
 InferenceService::ClassifyStream(grpc::CallbackServerContext* context) {
+  if (absl::Status admitted =
+          AdmitCall(options_.access.get(), Right::kInference, "ClassifyStream", *context);
+      !admitted.ok()) {
+    return new security::RefusedStream<v1::ClassifyRequest, v1::ClassifyResponse>(
+        ToGrpcStatus(admitted));
+  }
   return new OrderedStreamReactor<v1::ClassifyRequest, v1::ClassifyResponse>(
       calls_, CallerOf(context), options_.max_stream_in_flight,
       [this](const v1::ClassifyRequest& request, v1::ClassifyResponse* response,
@@ -144,6 +159,13 @@ grpc::ServerUnaryReactor* InferenceService::LoadModel(grpc::CallbackServerContex
                                                       const v1::LoadModelRequest* request,
                                                       v1::LoadModelResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  // Credentials first: a caller without them learns nothing about the daemon's configuration.
+  if (absl::Status admitted =
+          AdmitCall(options_.access.get(), Right::kManagement, "LoadModel", *context);
+      !admitted.ok()) {
+    reactor->Finish(ToGrpcStatus(admitted));
+    return reactor;
+  }
   if (absl::Status allowed = CheckManagementAllowed("LoadModel"); !allowed.ok()) {
     reactor->Finish(ToGrpcStatus(allowed));
     return reactor;
@@ -173,6 +195,12 @@ grpc::ServerUnaryReactor* InferenceService::UnloadModel(grpc::CallbackServerCont
                                                         const v1::UnloadModelRequest* request,
                                                         v1::UnloadModelResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (absl::Status admitted =
+          AdmitCall(options_.access.get(), Right::kManagement, "UnloadModel", *context);
+      !admitted.ok()) {
+    reactor->Finish(ToGrpcStatus(admitted));
+    return reactor;
+  }
   if (absl::Status allowed = CheckManagementAllowed("UnloadModel"); !allowed.ok()) {
     reactor->Finish(ToGrpcStatus(allowed));
     return reactor;

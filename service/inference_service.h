@@ -24,6 +24,7 @@
 #include "service/inference_request.h"
 #include "service/model_registry.h"
 #include "service/open_calls.h"
+#include "service/security/access_policy.h"
 
 namespace pynq::service {
 
@@ -42,6 +43,10 @@ class InferenceService final : public pynq_infer::v1::Inference::CallbackService
     // Whether LoadModel and UnloadModel may change the served models (--allow_model_management);
     // when false they fail with kFailedPrecondition.
     bool allow_model_management = false;
+    // Who may call what (security/access_policy.h): Classify and ClassifyStream need
+    // Right::kInference, LoadModel and UnloadModel Right::kManagement (checked before
+    // allow_model_management); ListModels and GetMetrics are open. Null admits every call.
+    std::shared_ptr<const security::AccessPolicy> access;
   };
 
   InferenceService(ModelRegistry* registry, OpenCalls* calls, const Options& options);

@@ -28,6 +28,7 @@
 #include "service/metrics_reporter.h"
 #include "service/model_registry.h"
 #include "service/pl_lock.h"
+#include "service/security/server_security.h"
 #ifdef PYNQ_WITH_PROMETHEUS
 #include "service/prometheus_exporter.h"
 #endif
@@ -132,6 +133,31 @@ ABSL_FLAG(int, dispatch_stall_ms, 10000,
 ABSL_FLAG(int, status_interval_ms, 5000,
           "Under systemd (Type=notify): how often the STATUS= line (backend, images/s) is "
           "refreshed.");
+
+// TLS and access control (service/security/). Every secret file must be readable only by the
+// daemon's user; see deploy/README.md for systemd's LoadCredential=.
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM certificate chain (the daemon's own certificate first) to serve TLS with on "
+          "every listener; needs --tls_key. Empty: plaintext.");
+ABSL_FLAG(std::string, tls_key, "",
+          "PEM private key of --tls_cert. The daemon refuses to start if the file's group or "
+          "others may read or write it (use mode 0600 or 0400).");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "PEM CA certificates: every client must present a certificate that chains to one of "
+          "them, or its handshake fails (mTLS). Needs --tls_cert.");
+ABSL_FLAG(std::string, admin_token_file, "",
+          "File holding the admin's bearer token (one line, at least 16 characters, e.g. from "
+          "`openssl rand -hex 32`; mode 0600 or 0400, else the daemon refuses to start). "
+          "LoadModel and UnloadModel then need it or a client certificate named in "
+          "--admin_client_identities: UNAUTHENTICATED without a credential, PERMISSION_DENIED "
+          "with one that is not an admin's. Needs TLS.");
+ABSL_FLAG(std::string, inference_token_file, "",
+          "File holding a bearer token that Classify and ClassifyStream then need (the admin "
+          "token works too); the same rules as --admin_token_file. Health, reflection, "
+          "ListModels and GetMetrics need no token.");
+ABSL_FLAG(std::vector<std::string>, admin_client_identities, {},
+          "Client certificate names (the subject's CN or a subject alternative name: DNS name, "
+          "URI, e-mail, IP) that are admins, comma-separated. Needs --tls_client_ca.");
 
 namespace {
 
@@ -245,6 +271,36 @@ absl::Status BuildOptions(ModelRegistry::Options& registry, Server::Options& ser
   return absl::OkStatus();
 }
 
+pynq::service::security::SecurityOptions SecurityOptionsFromFlags() {
+  return {.tls = {.cert_file = absl::GetFlag(FLAGS_tls_cert),
+                  .key_file = absl::GetFlag(FLAGS_tls_key),
+                  .client_ca_file = absl::GetFlag(FLAGS_tls_client_ca)},
+          .access = {.admin_token_file = absl::GetFlag(FLAGS_admin_token_file),
+                     .inference_token_file = absl::GetFlag(FLAGS_inference_token_file),
+                     .admin_identities = absl::GetFlag(FLAGS_admin_client_identities)}};
+}
+
+void LogSecurity(const pynq::service::security::ServerSecurity& security) {
+  using pynq::service::security::Right;
+  const char* transport = "plaintext";
+  if (security.requires_client_certificate()) {
+    transport = "TLS, client certificates required (mTLS)";
+  } else if (security.tls_enabled()) {
+    transport = "TLS";
+  }
+  spdlog::info("transport: {}", transport);
+  const bool management_restricted = security.access->Restricts(Right::kManagement);
+  if (absl::GetFlag(FLAGS_allow_model_management) && !management_restricted) {
+    spdlog::warn(
+        "--allow_model_management without an admin credential: anyone who can reach the port "
+        "can replace the served models; give --admin_token_file or --admin_client_identities");
+  }
+  spdlog::info("LoadModel/UnloadModel: {}; Classify/ClassifyStream: {}",
+               management_restricted ? "admin credential required" : "no credential required",
+               security.access->Restricts(Right::kInference) ? "bearer token required"
+                                                             : "no credential required");
+}
+
 int Fail(const absl::Status& status) {
   spdlog::critical("{}", status.ToString());
   return EXIT_FAILURE;
@@ -325,6 +381,15 @@ class Daemon {
     Server::Options server_options;
     PYNQ_RETURN_IF_ERROR(BuildOptions(registry_options, server_options));
     PYNQ_RETURN_IF_ERROR(BuildBackendOptions(registry_options.backend));
+    PYNQ_ASSIGN_OR_RETURN(server_options.security,
+                          pynq::service::security::LoadServerSecurity(SecurityOptionsFromFlags()));
+    LogSecurity(server_options.security);
+    if (server_options.security.tls_enabled() && !absl::GetFlag(FLAGS_prometheus_listen).empty()) {
+      // Every listener serves TLS once --tls_cert is given; the Prometheus endpoint cannot.
+      return absl::InvalidArgumentError(
+          "--prometheus_listen serves plain HTTP, and with --tls_cert every listener must use "
+          "TLS; drop --prometheus_listen (GetMetrics over the TLS port has the same figures)");
+    }
     // Ownership first, before anything is loaded: a second daemon leaves before touching the PL.
     PYNQ_ASSIGN_OR_RETURN(pl_lock_, PlLock::Acquire({.path = absl::GetFlag(FLAGS_pl_lock_file)}));
     if (const FpgaPresence fpga = DetectFpga(); fpga.present()) {

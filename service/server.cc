@@ -9,17 +9,29 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/server_builder.h"
+#include "service/security/grpc_security.h"
 #include "spdlog/spdlog.h"
 
 namespace pynq::service {
 
+namespace {
+
+InferenceService::Options ServiceOptions(const Server::Options& options) {
+  InferenceService::Options service = options.service;
+  service.access = options.security.access;
+  return service;
+}
+
+}  // namespace
+
 Server::Server(ModelRegistry* registry, const Options& options)
     : registry_(registry),
       shutdown_linger_(options.shutdown_linger),
-      service_(registry, &calls_, options.service),
+      service_(registry, &calls_, ServiceOptions(options)),
       oip_service_(registry, &calls_,
                    {.limits = {.max_images_per_request = options.service.max_images_per_request},
-                    .max_stream_in_flight = options.service.max_stream_in_flight}) {}
+                    .max_stream_in_flight = options.service.max_stream_in_flight,
+                    .access = options.security.access}) {}
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(ModelRegistry* registry,
                                                       const Options& options) {
@@ -29,8 +41,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ModelRegistry* registry,
 
   std::unique_ptr<Server> server(new Server(registry, options));
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(options.listen_address, grpc::InsecureServerCredentials(),
-                           &server->port_);
+  builder.AddListeningPort(options.listen_address,
+                           security::GrpcServerCredentials(options.security), &server->port_);
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
   builder.RegisterService(&server->service_);
   builder.RegisterService(&server->oip_service_);

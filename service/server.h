@@ -1,6 +1,6 @@
 // The daemon's gRPC server: pynq_infer.v1.Inference, the Open Inference Protocol
 // (inference.GRPCInferenceService), grpc.health.v1.Health and server reflection on one listening
-// address, over a ModelRegistry.
+// address, over a ModelRegistry; with TLS and access control when Options::security says so.
 //
 //   PYNQ_ASSIGN_OR_RETURN(std::unique_ptr<Server> server, Server::Start(registry.get(), options));
 //   spdlog::info("listening on port {}", server->port());
@@ -19,6 +19,7 @@
 #include "service/model_registry.h"
 #include "service/oip/oip_service.h"
 #include "service/open_calls.h"
+#include "service/security/server_security.h"
 
 namespace pynq::service {
 
@@ -40,8 +41,12 @@ class Server {
     // closes. A client still sending when a connection closes gets a reset, and gRPC then fails
     // every call on that connection, including ones whose answers were sent but not yet read.
     absl::Duration shutdown_linger = absl::Milliseconds(250);
-    // Also the OIP service's limits: the same images per request and per stream.
+    // Also the OIP service's limits: the same images per request and per stream. Its `access` is
+    // replaced by security.access.
     InferenceService::Options service;
+    // TLS on the port (plaintext when security.tls is unset) and the access policy the services
+    // admit calls by (security/server_security.h). Health and reflection are always open.
+    security::ServerSecurity security;
   };
 
   // Binds and starts serving. kUnavailable if the address cannot be bound. `registry` must

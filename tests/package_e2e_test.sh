@@ -6,7 +6,10 @@
 #   2. the daemon unpacked from that .deb (stripped, as shipped) runs, under qemu-user for ARM,
 #      started with the package's own flagfile, and the host's end-to-end test
 #      (tests/daemon_e2e_test: a native gRPC client plus the native pynq-infer CLI) drives it:
-#      golden scores bit for bit, error codes, streams, metrics, drain on SIGTERM.
+#      golden scores bit for bit, error codes, streams, metrics, drain on SIGTERM;
+#   3. with amd64 only, the Python client's package python3-pynq-infer_<version>_all.deb (made
+#      once: it is the same for every architecture): its control fields and files, and the client
+#      unpacked from it running its tests (plaintext, TLS, tokens, mTLS) against the daemon of 2.
 #
 # Usage: package_e2e_test.sh ARCH PACKAGE_BUILD_DIR HOST_BUILD_DIR [QEMU [QEMU_ARGS...]]
 #   e.g. package_e2e_test.sh amd64 build build
@@ -62,3 +65,36 @@ echo
 chmod +x "${work}/pynq-inferd"
 PYNQ_INFERD="${work}/pynq-inferd" PYNQ_INFER_CLI="${host_dir}/clients/pynq-infer" \
   PYNQ_SOURCE_DIR="${src}" "${host_dir}/tests/daemon_e2e_test" --gtest_brief=1
+
+# 3. The Python client's package.
+if [[ "${arch}" == "amd64" ]]; then
+  rm -f "${cross_dir}"/python3-pynq-infer_*_all.deb
+  cmake --build "${cross_dir}" --target python3-pynq-infer-deb >"${work}/pydeb.log" 2>&1 ||
+    { cat "${work}/pydeb.log"; exit 1; }
+  pydeb=$(ls "${cross_dir}"/python3-pynq-infer_*_all.deb)
+  echo "package: ${pydeb##*/} ($(du -k "${pydeb}" | cut -f1) KiB)"
+  [[ "$(dpkg-deb -f "${pydeb}" Architecture)" == all ]] || { echo "python3-pynq-infer: not Architecture: all"; exit 1; }
+  pydepends=$(dpkg-deb -f "${pydeb}" Depends)
+  echo "Depends: ${pydepends}"
+  for needed in python3-grpcio python3-protobuf python3-numpy; do
+    [[ "${pydepends}" == *"${needed}"* ]] || { echo "python3-pynq-infer Depends lacks ${needed}"; exit 1; }
+  done
+  dpkg-deb -c "${pydeb}" | awk '{print $6}' >"${work}/pyfiles"
+  dist=./usr/lib/python3/dist-packages/pynq_infer
+  for path in ${dist}/__init__.py ${dist}/client.py ${dist}/_version.py ${dist}/v1/inference_pb2.py \
+              ${dist}/v1/inference_pb2_grpc.py \
+              ./usr/share/doc/python3-pynq-infer/examples/classify_digits.ipynb; do
+    grep -qxF "${path}" "${work}/pyfiles" || { echo "python3-pynq-infer lacks ${path}"; exit 1; }
+  done
+  dpkg-deb -x "${pydeb}" "${work}/pyroot"
+  if ! (cd "${src}/clients/python/tests" &&
+        PYTHONPATH="${work}/pyroot/usr/lib/python3/dist-packages" PYTHONDONTWRITEBYTECODE=1 \
+        PYNQ_INFERD="${work}/pynq-inferd" PYNQ_INFER_CLI="${host_dir}/clients/pynq-infer" \
+        PYNQ_SOURCE_DIR="${src}" /usr/bin/python3 -m unittest test_client test_security \
+        >"${work}/pytest.log" 2>&1); then
+    cat "${work}/pytest.log"
+    echo "the packaged Python client failed its tests"
+    exit 1
+  fi
+  tail -3 "${work}/pytest.log"
+fi

@@ -11,6 +11,7 @@
 #include "service/oip/grpc_request_parser.h"
 #include "service/oip/model_description.h"
 #include "service/ordered_stream.h"
+#include "service/security/grpc_security.h"
 #include "service/submit.h"
 
 namespace pynq::service::oip {
@@ -144,6 +145,13 @@ grpc::ServerUnaryReactor* OipService::ModelInfer(grpc::CallbackServerContext* co
                                                  const inf::ModelInferRequest* request,
                                                  inf::ModelInferResponse* response) {
   auto* call = new CountedUnaryCall(calls_);
+  if (absl::Status admitted = security::AdmitCall(options_.access.get(),
+                                                  security::Right::kInference, "ModelInfer",
+                                                  *context);
+      !admitted.ok()) {
+    call->Finish(ToGrpcStatus(admitted));
+    return call;
+  }
   absl::Status queued =
       Submit(*request, response, CallerOf(context), [call](const absl::Status& status) {
         call->Finish(ToGrpcStatus(status));
@@ -154,6 +162,12 @@ grpc::ServerUnaryReactor* OipService::ModelInfer(grpc::CallbackServerContext* co
 
 grpc::ServerBidiReactor<inf::ModelInferRequest, inf::ModelStreamInferResponse>*
 OipService::ModelStreamInfer(grpc::CallbackServerContext* context) {
+  if (absl::Status admitted = security::AdmitCall(
+          options_.access.get(), security::Right::kInference, "ModelStreamInfer", *context);
+      !admitted.ok()) {
+    return new security::RefusedStream<inf::ModelInferRequest, inf::ModelStreamInferResponse>(
+        ToGrpcStatus(admitted));
+  }
   return new OrderedStreamReactor<inf::ModelInferRequest, inf::ModelStreamInferResponse>(
       calls_, CallerOf(context), options_.max_stream_in_flight,
       [this](const inf::ModelInferRequest& request, inf::ModelStreamInferResponse* response,

@@ -16,11 +16,13 @@
 
 #include <atomic>
 #include <cstddef>
+#include <memory>
 
 #include "inference/grpc_service.grpc.pb.h"
 #include "service/model_registry.h"
 #include "service/oip/infer_call.h"
 #include "service/open_calls.h"
+#include "service/security/access_policy.h"
 
 namespace pynq::service::oip {
 
@@ -30,6 +32,10 @@ class OipService final : public ::inference::GRPCInferenceService::CallbackServi
     InferLimits limits;
     // Requests of one ModelStreamInfer accepted but not yet answered (as ClassifyStream's).
     size_t max_stream_in_flight = 64;
+    // Who may infer (security/access_policy.h): ModelInfer and ModelStreamInfer need
+    // Right::kInference; the health, metadata, configuration and statistics RPCs are open, as
+    // the native API's ListModels and GetMetrics. Null admits every call.
+    std::shared_ptr<const security::AccessPolicy> access;
   };
 
   OipService(ModelRegistry* registry, OpenCalls* calls, const Options& options);
