@@ -3,11 +3,12 @@
 // streamed (tiles loaded during the RUN): for every test image of every shipped model
 // (models/zoo.tsv), equal to its golden file too, and for random binarized and int8 models of
 // random shapes on the PYNQ-Z2 and KV260 builds and on a build with a tiny stream region, which
-// cuts every layer into tiles. Every call's cycles, as the C simulation counted them while the
+// cuts most layers into tiles. Every call's cycles, as the C simulation counted them while the
 // code ran, must equal timing_model.h's. The register protocol (LOAD, resident slots, keys,
 // regions) and the top function nn_engine() are checked here too.
 #include "overlays/nn_engine/nn_engine.h"
 
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <random>
@@ -29,9 +30,13 @@ namespace {
 
 using accel::Model;
 
-// A store of 112 rows, 48 of them the stream region, and 8 params rows (32 channels) for
-// streaming: random models' layers come in several tiles each.
-using TinyStreamConfig = EngineConfig<1, 112, 48, 72, 8>;
+// A store of 192 rows, 128 of them the stream region: random models' wide layers come in several
+// tiles each.
+using TinyStreamConfig = EngineConfig<1, 192, 128, 72, 16>;
+// A stream region with params for 16 channels: convolutions of more channels come in tiles of 16,
+// with the pools after them, and dense layers in tiles of 16 rows (binarized ones, whose tiles are
+// 64 rows, cannot be streamed).
+using TinyParamsConfig = EngineConfig<1, 1024, 512, 72, 4>;
 
 std::string SourceDir() {
   const char* dir = std::getenv("PYNQ_SOURCE_DIR");
@@ -233,11 +238,50 @@ class RandomSource {
   std::mt19937 rng_;
 };
 
+// What the random models made the tiny-stream build do, so the tests can tell that they covered
+// the streamed path's corners.
+struct StreamCoverage {
+  int tiled_stages = 0;       // stages cut into more than one tile
+  int tiled_scores = 0;       // scores layers cut into tiles (the checksum read back)
+  int tiled_conv_pools = 0;   // convolutions in tiles with a MAXPOOL after them
+  int too_large = 0;
+};
+
+// Runs `images` streamed on an engine of Config, or expects kStatusTooLarge where a layer cannot
+// be tiled into its region; counts the corners it went through.
+template <typename Config>
+void ExpectStreamedMatchesCpu(const Model& model, absl::Span<const uint8_t> images,
+                              const std::vector<int32_t>& cpu, uint32_t tag,
+                              StreamCoverage& coverage) {
+  Engine<Config> tiny(model);
+  CallArguments check;
+  check.command = kCommandCheck;
+  const EngineOutputs checked = tiny.Call(check);
+  if (StatusCode(checked.status) != kStatusOk) {
+    EXPECT_EQ(StatusCode(checked.status), kStatusTooLarge);
+    EXPECT_EQ(StreamTileUnits<Config>(tiny.layers()[StatusLayer(checked.status)]), 0u);
+    ++coverage.too_large;
+    return;
+  }
+  EXPECT_EQ(tiny.Run(model, images, false, tag), cpu) << "small stream region";
+  ProgramPlan plan;
+  Clock unused;
+  PlanProgram<Config>(tiny.layers(), tiny.count(), plan, unused);
+  for (uint32_t k = 0; k < plan.stage_count; ++k) {
+    const Stage& stage = plan.stages[k];
+    const LayerDesc& weighted = tiny.layers()[stage.weighted];
+    if (StreamTileUnits<Config>(weighted) >= Units(weighted)) continue;
+    ++coverage.tiled_stages;
+    if (stage.last + 1 == tiny.count()) ++coverage.tiled_scores;
+    if (weighted.op == Op::kInt8Conv && stage.last > stage.weighted) ++coverage.tiled_conv_pools;
+  }
+}
+
 // Runs a batch of random images of `model` resident and streamed on the PYNQ-Z2 build, streamed
-// on the tiny-stream build (or expects kStatusTooLarge where a layer cannot be tiled into its
-// region), and resident on the KV260 build; each must equal the CPU backend.
+// on the two builds with small stream regions, and resident on the KV260 build; each must equal
+// the CPU backend.
 void ExpectEveryPathMatchesCpu(const std::shared_ptr<const Model>& model, RandomSource& uniform,
-                               uint32_t tag, const std::string& what) {
+                               uint32_t tag, const std::string& what, StreamCoverage& coverage) {
   SCOPED_TRACE(what);
   const std::vector<uint8_t> images = uniform.Images(*model, uniform(1, 17));
   const std::vector<int32_t> cpu = RunCpu(model, images);
@@ -255,16 +299,8 @@ void ExpectEveryPathMatchesCpu(const std::shared_ptr<const Model>& model, Random
   }
   EXPECT_EQ(pynq_z2.Run(*model, images, false, tag), cpu) << "PYNQ-Z2 streamed";
 
-  Engine<TinyStreamConfig> tiny(*model);
-  CallArguments check;
-  check.command = kCommandCheck;
-  const EngineOutputs checked = tiny.Call(check);
-  if (StatusCode(checked.status) == kStatusOk) {
-    EXPECT_EQ(tiny.Run(*model, images, false, tag), cpu) << "tiny stream region";
-  } else {
-    EXPECT_EQ(StatusCode(checked.status), kStatusTooLarge);
-    EXPECT_EQ(StreamTileUnits<TinyStreamConfig>(tiny.layers()[StatusLayer(checked.status)]), 0u);
-  }
+  ExpectStreamedMatchesCpu<TinyStreamConfig>(*model, images, cpu, tag, coverage);
+  ExpectStreamedMatchesCpu<TinyParamsConfig>(*model, images, cpu, tag, coverage);
 
   Engine<Kv260EngineConfig> kv260(*model);
   ASSERT_EQ(kv260.Load(0, 1).status, kStatusOk) << "needs " << kv260.Load(0, 1).need_rows;
@@ -275,6 +311,7 @@ void ExpectEveryPathMatchesCpu(const std::shared_ptr<const Model>& model, Random
 // and without ReLU, rows that do not start on a weight-word boundary, kernels 1..7, windows 2..4.
 TEST(EngineCsimTest, RandomInt8ModelsMatchCpuBackendOnEveryPath) {
   RandomSource uniform(20261122);
+  StreamCoverage coverage;
   for (uint64_t seed = 1; seed <= 40; ++seed) {
     accel::RandomInt8Options options{.seed = seed};
     uint32_t c = uniform(1, 3);
@@ -288,7 +325,7 @@ TEST(EngineCsimTest, RandomInt8ModelsMatchCpuBackendOnEveryPath) {
     for (uint32_t s = 0; s < spatial; ++s) {
       if (uniform(0, 1) == 0) {
         const uint32_t k = uniform(1, std::min<uint32_t>({7, h, w}));
-        const uint32_t oc = uniform(1, 20);
+        const uint32_t oc = uniform(1, 40);
         if (oc * (h - k + 1) * (w - k + 1) > kMaxFeatures) break;
         options.stages.push_back(accel::Int8Conv(oc, static_cast<int32_t>(k), uniform(0, 1) == 1));
         c = oc;
@@ -316,12 +353,19 @@ TEST(EngineCsimTest, RandomInt8ModelsMatchCpuBackendOnEveryPath) {
     ExpectEveryPathMatchesCpu(*model, uniform, static_cast<uint32_t>(seed),
                               absl::StrCat("seed ", seed, ", input ", options.input.c, "x",
                                            options.input.h, "x", options.input.w, ",", stages,
-                                           ", ", options.num_classes, " classes"));
+                                           ", ", options.num_classes, " classes"),
+                              coverage);
   }
+  EXPECT_GE(coverage.tiled_stages, 10);
+  std::printf("random int8 models on the small stream regions: %d stages tiled, %d scores layers "
+              "tiled, %d convolutions tiled before a pool, %d too large\n",
+              coverage.tiled_stages, coverage.tiled_scores, coverage.tiled_conv_pools,
+              coverage.too_large);
 }
 
 TEST(EngineCsimTest, RandomBinarizedModelsMatchCpuBackendOnEveryPath) {
   RandomSource uniform(20261121);
+  StreamCoverage coverage;
   for (uint64_t seed = 1; seed <= 40; ++seed) {
     accel::RandomBnnOptions options{.seed = seed};
     options.input = {uniform(1, 3), uniform(1, 24), uniform(1, 24)};
@@ -339,8 +383,39 @@ TEST(EngineCsimTest, RandomBinarizedModelsMatchCpuBackendOnEveryPath) {
                               absl::StrCat("seed ", seed, ", input ", options.input.c, "x",
                                            options.input.h, "x", options.input.w, ", ",
                                            hidden_layers, " hidden layers, ",
-                                           options.num_classes, " classes"));
+                                           options.num_classes, " classes"),
+                              coverage);
   }
+  EXPECT_GE(coverage.tiled_stages, 10);
+  std::printf("random binarized models on the small stream regions: %d stages tiled, %d scores "
+              "layers tiled, %d too large\n",
+              coverage.tiled_stages, coverage.tiled_scores, coverage.too_large);
+}
+
+// The corners of a streamed call that random models rarely reach: a scores layer in tiles (the
+// checksum then read back from DDR), binarized and int8; a convolution in tiles with a pool
+// after it; every layer of a model in tiles.
+TEST(EngineCsimTest, StreamedCornersMatchCpuBackend) {
+  RandomSource uniform(20261123);
+  StreamCoverage coverage;
+  // 1152 bits in, 700 hidden, 300 classes: both layers in tiles of 64 and 176 rows.
+  auto bnn = Model::FromBytes(accel::SerializeModel(accel::RandomBnnSpec(
+      {.seed = 11, .input = {2, 24, 24}, .hidden = {700}, .num_classes = 300})));
+  ASSERT_TRUE(bnn.ok()) << bnn.status();
+  ExpectEveryPathMatchesCpu(*bnn, uniform, 1, "binarized 1152-700-300", coverage);
+  // 24 then 20 channels of convolution, a pool after the first; 50 dense rows, 120 classes.
+  auto int8 = Model::FromBytes(accel::SerializeModel(accel::RandomInt8Spec(
+      {.seed = 12,
+       .input = {1, 14, 14},
+       .stages = {accel::Int8Conv(24, 3), accel::Int8Pool(2), accel::Int8Conv(20, 3, false),
+                  accel::Int8Dense(50)},
+       .num_classes = 120})));
+  ASSERT_TRUE(int8.ok()) << int8.status();
+  ExpectEveryPathMatchesCpu(*int8, uniform, 2, "int8 conv24 pool2 conv20 dense50, 120 classes",
+                            coverage);
+  EXPECT_GE(coverage.tiled_scores, 3);
+  EXPECT_GE(coverage.tiled_conv_pools, 1);
+  EXPECT_GE(coverage.tiled_stages, 6);
 }
 
 std::shared_ptr<const Model> ZooModel(const std::string& name) {
@@ -438,7 +513,7 @@ TEST(EngineStoreTest, LoadRefusesSlotsKeysAndRowsOutOfRange) {
 }
 
 TEST(EngineStoreTest, ALayerThatCannotBeTiledIsTooLargeToStream) {
-  // 1500 inputs per row: one group of 16 rows takes 188 store rows, past the 48-row region.
+  // 1500 inputs per row: one group of 16 rows takes 188 store rows, past the 128-row region.
   auto model = Model::FromBytes(accel::SerializeModel(
       accel::RandomInt8Spec({.seed = 3, .input = {1, 30, 50}, .stages = {accel::Int8Dense(20)}})));
   ASSERT_TRUE(model.ok()) << model.status();

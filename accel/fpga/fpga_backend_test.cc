@@ -180,6 +180,7 @@ TEST_F(FpgaBackendTest, ModelsSharingTheEngineKeepTheirOwnResults) {
                                      .residency = i == 3
                                                       ? FpgaAccelerator::Options::Residency::kStreamed
                                                       : FpgaAccelerator::Options::Residency::kAuto}));
+    ASSERT_NE(fpgas.back(), nullptr) << "model " << i;
   }
   for (uint32_t round = 0; round < 6; ++round) {
     for (size_t i = 0; i < models.size(); ++i) {
@@ -250,12 +251,29 @@ TEST_F(FpgaBackendTest, TheZooSharesTheStoreAndWhatDoesNotFitIsStreamed) {
   EXPECT_TRUE(again->resident());
 }
 
+// DDR above 4 GiB (ZynqMP's high DDR starts at 32 GiB): every address register's high word
+// matters, resident and streamed.
+TEST_F(FpgaBackendTest, DdrAbove4GiBUsesTheHighAddressWords) {
+  MakeEngine({.ddr_base = uint64_t{0x8} << 32});
+  auto model = RandomModel(10, {100}, 10);
+  std::vector<uint8_t> images = RandomImages(10, 8);
+  for (auto residency : {FpgaAccelerator::Options::Residency::kAuto,
+                         FpgaAccelerator::Options::Residency::kStreamed}) {
+    auto fpga = Fpga(model, {.max_batch_size = 8, .cpu_fallback = false, .residency = residency});
+    ASSERT_NE(fpga, nullptr);
+    std::vector<int32_t> scores(80);
+    ASSERT_TRUE(fpga->Run(images, absl::MakeSpan(scores)).ok());
+    EXPECT_EQ(scores, Cpu(model, images));
+  }
+}
+
 // A reset of the engine (after a hang) loses the resident copies; the next batch finds its copy
 // gone, loads it again and gets the right scores.
 TEST_F(FpgaBackendTest, AResetMakesTheDriverLoadTheWeightsAgain) {
   MakeEngine();
   auto model = RandomModel(9, {100}, 10);
   auto fpga = Fpga(model, {.max_batch_size = 8, .cpu_fallback = false});
+  ASSERT_NE(fpga, nullptr);
   ASSERT_TRUE(fpga->resident());
   std::vector<uint8_t> images = RandomImages(9, 8);
   std::vector<int32_t> scores(80);
