@@ -31,8 +31,9 @@
 namespace pynq {
 namespace engine {
 
-// Number of set bits of a 64-bit word: a single instruction on the host; under synthesis an
-// unrolled sum that Vitis HLS maps to an adder tree of LUTs.
+// Number of set bits of a 64-bit word: under synthesis an unrolled sum that Vitis HLS maps to an
+// adder tree of LUTs; on the host one instruction where the build targets it, else the same
+// pairwise sums in a register (inline, unlike libgcc's call).
 inline uint32_t PopCount64(uint64_t x) {
 #ifdef __SYNTHESIS__
   uint32_t count = 0;
@@ -42,8 +43,13 @@ Bits:
     count += static_cast<uint32_t>((x >> b) & 1u);
   }
   return count;
-#else
+#elif defined(__POPCNT__)
   return static_cast<uint32_t>(__builtin_popcountll(x));
+#else
+  x = x - ((x >> 1) & 0x5555555555555555ull);
+  x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+  x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0Full;
+  return static_cast<uint32_t>((x * 0x0101010101010101ull) >> 56);
 #endif
 }
 

@@ -118,9 +118,9 @@ Words:
           for (uint32_t b = 0; b < 8; ++b) {
 #pragma HLS UNROLL
             const uint32_t pixel = static_cast<uint32_t>((word >> (8 * b)) & 0xFFu);
-            const bool inside = w * 8 + b < pass.in_pixels;
-            bits |= static_cast<uint64_t>(inside && pixel >= static_cast<uint32_t>(pass.in_arg0))
-                    << b;
+            const uint32_t inside = w * 8 + b < pass.in_pixels ? 1u : 0u;
+            const uint32_t set = pixel >= static_cast<uint32_t>(pass.in_arg0) ? 1u : 0u;
+            bits |= static_cast<uint64_t>(inside & set) << b;
           }
           // 8 words fill one 64-bit half of the entry: word slot s gives bits 8 (s % 8).
           if (slot < 8) {
