@@ -7,6 +7,7 @@
 #include "accel/fpga/fpga_backend.h"
 
 #include <cstdlib>
+#include <cstring>
 #include <random>
 #include <string>
 #include <thread>
@@ -16,6 +17,8 @@
 #include "accel/fpga/devices/sim/sim_device.h"
 #include "accel/model/model_builder.h"
 #include "clients/idx_file.h"
+#include "overlays/nn_engine/program.h"
+#include "overlays/nn_engine/timing_model.h"
 #include "tests/zoo_manifest.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -164,6 +167,42 @@ INSTANTIATE_TEST_SUITE_P(
     [](const auto& info) {
       return info.param == FpgaAccelerator::Options::Residency::kAuto ? "Resident" : "Streamed";
     });
+
+// The virtual board with its timing on charges each call the cycles timing_model.h gives for it
+// (the C simulation's count, which engine_csim_test checks against the model), resident and
+// streamed, for the shipped MNIST models at batch 64 and 1: what --sim_timing delays ap_done by.
+TEST_F(FpgaBackendTest, TheVirtualBoardChargesTheTimingModelsCycles) {
+  MakeEngine({.timing = true, .clock_mhz = 100});
+  for (const char* name : {"mnist-bnn-tfc", "mnist-int8-mlp", "mnist-lenet5-int8"}) {
+    SCOPED_TRACE(name);
+    auto model = Model::LoadFile(SourceDir() + "/models/zoo/" + name + ".pim");
+    ASSERT_TRUE(model.ok()) << model.status();
+    const absl::Span<const uint8_t> section = (*model)->program_section();
+    std::vector<uint64_t> words((section.size() + 7) / 8, 0);
+    std::memcpy(words.data(), section.data(), section.size());
+    engine::LayerDesc layers[engine::kMaxLayers];
+    uint32_t count = 0;
+    engine::Clock unused;
+    ASSERT_EQ(engine::StatusCode(engine::ReadProgram<engine::DefaultEngineConfig>(
+                  words.data(), layers, count, unused)),
+              engine::kStatusOk);
+    for (auto residency : {FpgaAccelerator::Options::Residency::kAuto,
+                           FpgaAccelerator::Options::Residency::kStreamed}) {
+      auto fpga =
+          Fpga(*model, {.max_batch_size = 64, .cpu_fallback = false, .residency = residency});
+      ASSERT_NE(fpga, nullptr);
+      for (uint32_t n : {64u, 1u}) {
+        std::vector<uint8_t> images = RandomImages(n, n);
+        std::vector<int32_t> scores(n * (*model)->num_classes());
+        ASSERT_TRUE(fpga->Run(images, absl::MakeSpan(scores)).ok());
+        EXPECT_EQ(board_->stats().cycles_last,
+                  engine::CallCycles<engine::DefaultEngineConfig>(
+                      layers, count, engine::kCommandRun, n, fpga->resident()))
+            << (fpga->resident() ? "resident" : "streamed") << ", batch " << n;
+      }
+    }
+  }
+}
 
 // Models of different shapes take turns on one engine, three resident in their own rows and one
 // streamed: each call must carry its own program, weights, buffers, batch size, slot, key, bases
