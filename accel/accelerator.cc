@@ -5,6 +5,18 @@
 
 namespace pynq::accel {
 
+std::string_view EngineStateName(EngineState state) {
+  switch (state) {
+    case EngineState::kOk:
+      return "ok";
+    case EngineState::kFaulted:
+      return "faulted";
+    case EngineState::kDisabled:
+      return "disabled";
+  }
+  return "unknown";
+}
+
 absl::StatusOr<size_t> CheckBatchShape(const Model& model, size_t max_batch_size,
                                        absl::Span<const uint8_t> images,
                                        absl::Span<const int32_t> scores) {

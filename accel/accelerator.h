@@ -1,16 +1,24 @@
 // The one contract every backend implements: run a batch of images through a loaded model and
 // return per-class integer scores. Backends of the same model return bit-identical scores (the
 // engine computes in integers, so there is one right answer; tests check it across backends).
+// Beside the scores, a backend that runs on an engine reports the engine's state and its fault
+// counters (EngineReport), and the engine the accelerators of a daemon share reports its health
+// as one signal (EngineHealth). This is all the service knows of a backend: it never sees the
+// FPGA driver's types.
 //
 //   std::unique_ptr<Accelerator> cpu = *CpuAccelerator::Create(model, {});
 //   std::vector<int32_t> scores(n * model->num_classes());
 //   absl::Status s = cpu->Run(images, scores);  // images: n * model->input_bytes() bytes
+//   if (std::optional<EngineReport> r = fpga->engine_report()) Show(r->state, r->faults);
 #ifndef PYNQ_ACCEL_ACCELERATOR_H_
 #define PYNQ_ACCEL_ACCELERATOR_H_
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
+#include <string>
 #include <string_view>
 
 #include "absl/status/status.h"
@@ -19,6 +27,35 @@
 #include "accel/model/model.h"
 
 namespace pynq::accel {
+
+// The state of an engine that accelerators share.
+enum class EngineState {
+  kOk,        // the last call succeeded (or none ran yet)
+  kFaulted,   // the last call faulted; the engine was reset and the next call tries it again
+  kDisabled,  // too many faults in a row, or a reset failed: the engine takes no more calls
+};
+
+// "ok", "faulted" or "disabled".
+std::string_view EngineStateName(EngineState state);
+
+// What an accelerator that runs on an engine reports for metrics: the engine's health, shared by
+// every model on it, and this accelerator's own batches.
+struct EngineReport {
+  // The engine's device, as shown to users: "sim", "xrt" or "mmio".
+  std::string device;
+  EngineState state = EngineState::kOk;
+  // Engine calls that faulted, and resets, over all models on the engine.
+  uint64_t faults = 0;
+  uint64_t resets = 0;
+  // The last fault, for operators; empty if none.
+  std::string last_fault;
+  // This accelerator's batches: run and verified on the engine; whose engine call failed or did
+  // not verify; re-run (or, with the engine disabled, run) on the CPU, and their images.
+  uint64_t engine_batches = 0;
+  uint64_t faulted_batches = 0;
+  uint64_t fallback_batches = 0;
+  uint64_t fallback_images = 0;
+};
 
 class Accelerator {
  public:
@@ -44,6 +81,24 @@ class Accelerator {
   // otherwise kInvalidArgument and nothing is run. Blocks until the batch is done.
   // Thread-safe for up to max_concurrent_runs() concurrent calls. Allocates no memory per image.
   virtual absl::Status Run(absl::Span<const uint8_t> images, absl::Span<int32_t> scores) = 0;
+
+  // The engine this accelerator runs on, with its counters; nullopt for a backend that runs on
+  // no engine (the CPU). Thread-safe; never waits for a Run() in progress.
+  virtual std::optional<EngineReport> engine_report() const { return std::nullopt; }
+};
+
+// The health of the engine that the accelerators of one daemon share (there is one in the PL), as
+// the single signal grpc.health.v1 reports for the accelerator.
+class EngineHealth {
+ public:
+  virtual ~EngineHealth() = default;
+  // Thread-safe; never waits for an engine call in progress.
+  virtual EngineState state() const = 0;
+  // Called with false when the state leaves kOk and with true when it returns to kOk, from the
+  // thread that saw the change, outside every lock of the engine. Replaces the previous listener
+  // (nullptr removes it); a call of the previous one already under way may still finish after
+  // this returns, so what it touches must outlive that.
+  virtual void SetHealthListener(std::function<void(bool ok)> listener) = 0;
 };
 
 // Checks Run()'s argument contract once for every backend; returns kInvalidArgument naming the

@@ -16,22 +16,21 @@
 // made.
 #include <algorithm>
 #include <cstdio>
-#include <cstdlib>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "bench/median.h"
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "bench/median.h"
 #include "clients/load_generator.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
-#include "tests/daemon_process.h"
+#include "tests/support/daemon_process.h"
 
 ABSL_FLAG(std::string, model, "mnist-bnn-tfc", "Shipped model to serve; the engine must run it.");
 ABSL_FLAG(uint32_t, concurrency, 64, "Requests in flight, 1 image each.");
@@ -70,8 +69,6 @@ using pynq::bench::Median;
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
-  // DaemonProcess finds the shipped models through $PYNQ_SOURCE_DIR; default it to this checkout.
-  setenv("PYNQ_SOURCE_DIR", PYNQ_SOURCE_DIR, /*overwrite=*/0);
   if (absl::GetFlag(FLAGS_rounds) < 1) {
     std::fprintf(stderr, "--rounds must be at least 1, got %d\n", absl::GetFlag(FLAGS_rounds));
     return 1;

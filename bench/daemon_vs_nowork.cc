@@ -16,15 +16,15 @@
 #include <thread>
 #include <vector>
 
-#include "bench/median.h"
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "bench/median.h"
 #include "clients/load_generator.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
-#include "tests/daemon_process.h"
+#include "tests/support/daemon_process.h"
 
 ABSL_FLAG(std::string, model_dir, PYNQ_SOURCE_DIR "/models/zoo", "Models the daemon serves.");
 ABSL_FLAG(std::string, model, "mnist-bnn-tfc", "Model to load.");

@@ -22,15 +22,16 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "clients/idx_file.h"
-#include "clients/test_temp_dir.h"
 #include "gmock/gmock.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "pynq_infer/v1/inference.grpc.pb.h"
+#include "tests/support/temp_dir.h"
 
 namespace pynq::clients {
 namespace {
 
+using ::pynq::testing::TestTempPath;
 using grpc::health::v1::HealthCheckResponse;
 using pynq_infer::v1::ClassifyRequest;
 using pynq_infer::v1::ClassifyResponse;

@@ -7,7 +7,6 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
-#include <condition_variable>
 #include <limits>
 #include <mutex>
 #include <random>
@@ -17,7 +16,8 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
+#include "base/status_macros.h"
+#include "clients/classify_driver.h"
 #include "clients/latency_stats.h"
 #include "clients/rpc_status.h"
 #include "clients/windowed_stream.h"
@@ -102,113 +102,6 @@ absl::StatusOr<ServerTotals> FetchServerTotals(Inference::Stub& stub, const std:
                                           "\" (see `pynq-infer models`)"));
 }
 
-// Drives unary Classify calls with gRPC's callback API: closed loop (each answer sends the next)
-// or open loop (a sender thread sends on schedule).
-class UnaryDriver {
- public:
-  UnaryDriver(Inference::Stub& stub, const LoadSpec& spec,
-              const std::vector<ClassifyRequest>& requests, Recorder& recorder)
-      : stub_(stub), spec_(spec), requests_(requests), recorder_(recorder) {}
-
-  void Start() {
-    if (spec_.arrival == Arrival::kClosedLoop) {
-      const Clock::time_point now = Clock::now();
-      for (uint32_t i = 0; i < spec_.concurrency; ++i) Issue(now);
-    } else {
-      sender_ = std::thread([this] { SendOnSchedule(); });
-    }
-  }
-
-  // Stops sending; blocks until every call sent has been answered.
-  void Stop() {
-    std::unique_lock lock(mu_);
-    stopping_ = true;
-    lock.unlock();
-    if (sender_.joinable()) sender_.join();
-    lock.lock();
-    idle_cv_.wait(lock, [this] { return outstanding_ == 0; });
-  }
-
-  uint64_t dropped() {
-    std::lock_guard lock(mu_);
-    return dropped_;
-  }
-
- private:
-  struct Call {
-    grpc::ClientContext context;
-    ClassifyResponse response;
-    Clock::time_point due;
-  };
-
-  // Starts one call, due at `due`, unless stopping.
-  void Issue(Clock::time_point due) {
-    size_t index;
-    {
-      std::lock_guard lock(mu_);
-      if (stopping_) return;
-      ++outstanding_;
-      index = next_request_++ % requests_.size();
-    }
-    auto* call = new Call();
-    call->due = due;
-    call->context.set_deadline(absl::ToChronoTime(absl::Now() + spec_.request_timeout));
-    stub_.async()->Classify(&call->context, &requests_[index], &call->response,
-                            [this, call](grpc::Status status) { OnDone(call, status); });
-  }
-
-  void OnDone(Call* call, const grpc::Status& status) {
-    const Clock::time_point now = Clock::now();
-    const absl::StatusCode code = status.ok()
-                                      ? CheckResponse(call->response, spec_.images_per_request)
-                                      : static_cast<absl::StatusCode>(status.error_code());
-    recorder_.Add(now, absl::FromChrono(now - call->due), spec_.images_per_request, code);
-    delete call;
-    if (spec_.arrival == Arrival::kClosedLoop) Issue(now);
-    std::lock_guard lock(mu_);
-    if (--outstanding_ == 0) idle_cv_.notify_all();
-  }
-
-  void SendOnSchedule() {
-    std::mt19937_64 rng(spec_.seed);
-    std::exponential_distribution<double> poisson_gap(spec_.rate_per_s);
-    const auto gap = [&] {
-      const double seconds =
-          spec_.arrival == Arrival::kPoisson ? poisson_gap(rng) : 1.0 / spec_.rate_per_s;
-      return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
-    };
-    Clock::time_point due = Clock::now();
-    for (;;) {
-      std::this_thread::sleep_until(due);
-      // Everything due by now goes out now: a late wake-up sends a burst, and each request's
-      // latency still counts from when it was due.
-      for (const Clock::time_point now = Clock::now(); due <= now; due += gap()) {
-        bool send = false;
-        {
-          std::lock_guard lock(mu_);
-          if (stopping_) return;
-          send = outstanding_ < spec_.max_outstanding;
-          if (!send) ++dropped_;
-        }
-        if (send) Issue(due);
-      }
-    }
-  }
-
-  Inference::Stub& stub_;
-  const LoadSpec& spec_;
-  const std::vector<ClassifyRequest>& requests_;
-  Recorder& recorder_;
-  std::thread sender_;
-
-  std::mutex mu_;
-  std::condition_variable idle_cv_;
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  size_t outstanding_ ABSL_GUARDED_BY(mu_) = 0;
-  uint64_t next_request_ ABSL_GUARDED_BY(mu_) = 0;
-  uint64_t dropped_ ABSL_GUARDED_BY(mu_) = 0;
-};
-
 // Drives `spec.streams` ClassifyStream calls, each with its share of the concurrency in flight.
 class StreamDriver {
  public:
@@ -270,15 +163,10 @@ absl::Status CheckSpec(const LoadSpec& spec, const std::vector<std::string>& ima
   if (spec.arrival == Arrival::kClosedLoop && spec.concurrency == 0) {
     return absl::InvalidArgumentError("a closed loop needs a concurrency of at least 1");
   }
-  if (spec.arrival != Arrival::kClosedLoop) {
-    if (!(spec.rate_per_s > 0) || !std::isfinite(spec.rate_per_s)) {
-      return absl::InvalidArgumentError(
-          absl::StrFormat("an open loop needs a positive request rate, got %g", spec.rate_per_s));
-    }
-    if (spec.mode == LoadMode::kStream) {
-      return absl::InvalidArgumentError(
-          "open-loop rates are for unary calls; a stream's flow control makes it a closed loop");
-    }
+  // The rate of an open loop is checked by ClassifyDriver::Create(), before any call.
+  if (spec.arrival != Arrival::kClosedLoop && spec.mode == LoadMode::kStream) {
+    return absl::InvalidArgumentError(
+        "open-loop rates are for unary calls; a stream's flow control makes it a closed loop");
   }
   return absl::OkStatus();
 }
@@ -372,24 +260,46 @@ absl::StatusOr<LevelResult> RunLoadLevel(const std::shared_ptr<grpc::ChannelInte
                                          const LoadSpec& spec,
                                          const std::vector<std::string>& images) {
   if (absl::Status s = CheckSpec(spec, images); !s.ok()) return s;
+  const std::vector<ClassifyRequest> requests = BuildRequests(spec, images);
+  Recorder recorder;
+  const bool unary_mode = spec.mode == LoadMode::kUnary;
+  std::unique_ptr<ClassifyDriver> unary;
+  if (unary_mode) {
+    PYNQ_ASSIGN_OR_RETURN(
+        unary,
+        ClassifyDriver::Create(
+            channel,
+            {.arrival = spec.arrival,
+             .concurrency = spec.concurrency,
+             .rate_per_s = spec.rate_per_s,
+             .max_outstanding = spec.max_outstanding,
+             .seed = spec.seed,
+             .call_timeout = spec.request_timeout,
+             .request = [&requests](uint64_t index, ClassifyRequest&) -> const ClassifyRequest& {
+               return requests[index % requests.size()];
+             },
+             .on_done = [&spec, &recorder](const ClassifyDriver::Completion& c) {
+               const absl::StatusCode code =
+                   c.status.ok() ? CheckResponse(c.response, spec.images_per_request)
+                                 : static_cast<absl::StatusCode>(c.status.error_code());
+               recorder.Add(c.done, absl::FromChrono(c.done - c.due), spec.images_per_request,
+                            code);
+             }}));
+  }
   std::unique_ptr<Inference::Stub> stub = Inference::NewStub(channel);
   // Checked before any load: no daemon, or no such model, fails here.
   absl::StatusOr<ServerTotals> first = FetchServerTotals(*stub, spec.model, spec.request_timeout);
   if (!first.ok()) return first.status();
 
-  const std::vector<ClassifyRequest> requests = BuildRequests(spec, images);
-  Recorder recorder;
-  UnaryDriver unary(*stub, spec, requests, recorder);
   StreamDriver stream(*stub, spec, requests, recorder);
-  const bool unary_mode = spec.mode == LoadMode::kUnary;
   if (unary_mode) {
-    unary.Start();
+    unary->Start();
   } else {
     stream.Start();
   }
   const auto stop = [&] {
     if (unary_mode) {
-      unary.Stop();
+      unary->Stop();
     } else {
       stream.Stop();
     }
@@ -424,7 +334,7 @@ absl::StatusOr<LevelResult> RunLoadLevel(const std::shared_ptr<grpc::ChannelInte
   const size_t from = result.stable ? windows.size() - kStableWindows : 0;
   Summarize(recorder.Between(bounds[from], bounds.back()),
             absl::FromChrono(bounds.back() - bounds[from]), result);
-  if (unary_mode) result.client_dropped = unary.dropped();
+  if (unary_mode) result.client_dropped = unary->dropped();
 
   const ServerTotals& a = totals[from];
   const ServerTotals& b = totals.back();

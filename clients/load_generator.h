@@ -26,6 +26,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "clients/classify_driver.h"
 
 namespace pynq::clients {
 
@@ -34,17 +35,12 @@ enum class LoadMode {
   kStream,  // requests pipelined over ClassifyStream calls
 };
 
-enum class Arrival {
-  kClosedLoop,  // `concurrency` requests always in flight: each answer sends the next
-  kConstant,    // open loop: a request every 1/rate seconds
-  kPoisson,     // open loop: exponentially distributed gaps with mean 1/rate seconds
-};
-
 struct LoadSpec {
   std::string model;
   LoadMode mode = LoadMode::kUnary;
   // Images per request; at least 1.
   uint32_t images_per_request = 1;
+  // When requests start (clients/classify_driver.h); open loops are for unary calls only.
   Arrival arrival = Arrival::kClosedLoop;
   // Closed loop: requests in flight; at least 1.
   uint32_t concurrency = 1;

@@ -37,7 +37,6 @@ class Batch {
 
   State state() const { return state_; }
   size_t size() const { return images_; }
-  size_t capacity() const { return capacity_; }
   size_t room() const { return capacity_ - images_; }
 
   // Adds images [first, first + count) of `request`, dispatched at `dispatched` (their queue

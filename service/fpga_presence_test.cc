@@ -3,9 +3,9 @@
 #include <filesystem>
 #include <fstream>
 
-#include "clients/test_temp_dir.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/temp_dir.h"
 
 namespace pynq::service {
 namespace {
@@ -31,7 +31,7 @@ class FpgaPresenceTest : public ::testing::Test {
     fs::create_directory_symlink(device, root_ / "class/drm" / node / "device");
   }
 
-  clients::TestTempDir temp_;
+  testing::TestTempDir temp_;
   const fs::path root_ = temp_.path();
 };
 

@@ -1,5 +1,8 @@
-// The one place where absl::Status becomes a gRPC status (STYLE.md "Errors"). absl's and gRPC's
-// codes share their numbers (both are google.rpc.Code), so the conversion keeps code and message.
+// The one place where absl::Status becomes a gRPC status: everything below the gRPC handlers
+// returns absl::Status, and only the handlers convert. absl's and gRPC's codes share their numbers
+// (both are google.rpc.Code), so the conversion keeps code and message.
+//
+//   reactor->Finish(ToGrpcStatus(status));
 #ifndef PYNQ_SERVICE_GRPC_STATUS_H_
 #define PYNQ_SERVICE_GRPC_STATUS_H_
 

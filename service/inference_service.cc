@@ -9,141 +9,12 @@
 #include "absl/strings/str_join.h"
 #include "service/classify_stream.h"
 #include "service/grpc_status.h"
+#include "service/proto_mapping.h"
 #include "spdlog/spdlog.h"
 
 namespace pynq::service {
 
 namespace v1 = ::pynq_infer::v1;
-
-namespace {
-
-// Whether class a ranks before class b: higher score first, then the lower index.
-bool RanksBefore(absl::Span<const int32_t> scores, uint32_t a, uint32_t b) {
-  return scores[a] > scores[b] || (scores[a] == scores[b] && a < b);
-}
-
-// The best class ranked strictly after `after` (or the best of all when `after` is none). Picking
-// top-k by repeated selection needs no scratch memory, and k is small.
-uint32_t NextBest(absl::Span<const int32_t> scores, const uint32_t* after) {
-  uint32_t best = 0;
-  bool found = false;
-  for (uint32_t c = 0; c < scores.size(); ++c) {
-    if (after != nullptr && !RanksBefore(scores, *after, c)) continue;
-    if (!found || RanksBefore(scores, c, best)) {
-      best = c;
-      found = true;
-    }
-  }
-  return best;
-}
-
-void FillResults(const v1::ClassifyRequest& request, const InferenceRequest& done,
-                 const ServedModel& served, v1::ClassifyResponse* response) {
-  const accel::Model& model = *served.model;
-  response->set_model(model.name());
-  response->set_model_version(model.version());
-  response->set_backend(std::string(served.batcher->accelerator().backend_name()));
-  response->set_tag(request.tag());
-  for (size_t i = 0; i < done.image_count(); ++i) {
-    absl::Span<const int32_t> scores = done.scores(i);
-    v1::Classification* result = response->add_results();
-    result->mutable_scores()->Add(scores.begin(), scores.end());
-    uint32_t previous = NextBest(scores, nullptr);
-    result->set_class_index(previous);
-    result->set_label(model.labels()[previous]);
-    for (uint32_t k = 0; k < request.top_k(); ++k) {
-      const uint32_t c = k == 0 ? previous : NextBest(scores, &previous);
-      v1::ClassScore* top = result->add_top();
-      top->set_class_index(c);
-      top->set_label(model.labels()[c]);
-      top->set_score(scores[c]);
-      previous = c;
-    }
-    const ImageTiming& timing = done.timing(i);
-    result->set_queue_us(absl::ToInt64Microseconds(timing.queue));
-    result->set_accelerator_us(absl::ToInt64Microseconds(timing.accelerator));
-    result->set_batch_size(timing.batch_size);
-  }
-}
-
-void FillLatency(const LatencySummary& s, v1::LatencySummary* out) {
-  out->set_count(s.count);
-  out->set_mean_us(s.mean_us);
-  out->set_p50_us(s.p50_us);
-  out->set_p90_us(s.p90_us);
-  out->set_p99_us(s.p99_us);
-  out->set_max_us(s.max_us);
-}
-
-void FillEngineMetrics(const accel::FpgaAccelerator& fpga, v1::ModelMetrics* out) {
-  const accel::FpgaEngine::Health health = fpga.engine().health();
-  const accel::FpgaAccelerator::Stats stats = fpga.stats();
-  out->set_device(std::string(fpga.engine().device_name()));
-  out->set_engine_state(std::string(accel::EngineStateName(health.state)));
-  out->set_engine_faults(health.faults);
-  out->set_engine_resets(health.resets);
-  out->set_faulted_batches(stats.faulted_batches);
-  out->set_fallback_batches(stats.fallback_batches);
-  out->set_fallback_images(stats.fallback_images);
-  out->set_last_engine_fault(health.last_fault);
-}
-
-void FillModelMetrics(const ServedModel& served, const ModelMetricsSnapshot& s,
-                      v1::ModelMetrics* m) {
-  const Batcher& batcher = *served.batcher;
-  m->set_model(served.model->name());
-  m->set_backend(std::string(batcher.accelerator().backend_name()));
-  m->set_requests_ok(s.requests_ok);
-  m->set_requests_failed(s.requests_failed);
-  m->set_images(s.images);
-  m->set_batches(s.batches);
-  m->set_images_per_s_1s(s.images_per_s_1s);
-  m->set_images_per_s_10s(s.images_per_s_10s);
-  m->set_images_per_s_60s(s.images_per_s_60s);
-  m->set_images_per_s_total(s.images_per_s_total);
-  FillLatency(s.latency, m->mutable_latency());
-  FillLatency(s.queue, m->mutable_queue());
-  FillLatency(s.accelerator, m->mutable_accelerator());
-  m->set_queue_depth(static_cast<uint32_t>(batcher.queue_depth()));
-  for (size_t r = 0; r < kFailureReasons; ++r) {
-    v1::FailureCount* failure = m->add_failures();
-    failure->set_reason(std::string(FailureReasonName(static_cast<FailureReason>(r))));
-    failure->set_count(s.failures[r]);
-  }
-  m->set_failed_batches(s.batches_failed);
-  for (size_t k = 0; k < BatchSizeHistogram::kBuckets; ++k) {
-    v1::BatchSizeBucket* bucket = m->add_batch_sizes();
-    bucket->set_max_images(static_cast<uint32_t>(BatchSizeHistogram::UpperBound(k)));
-    bucket->set_batches(s.batch_sizes[k]);
-  }
-  const Batcher::Options& options = batcher.options();
-  m->set_max_batch_size(static_cast<uint32_t>(options.max_batch_size));
-  m->set_max_queue_delay_us(static_cast<uint64_t>(absl::ToInt64Microseconds(options.max_queue_delay)));
-  m->set_max_queue_images(static_cast<uint32_t>(options.max_queue_images));
-  for (size_t size : options.preferred_batch_sizes) {
-    m->add_preferred_batch_sizes(static_cast<uint32_t>(size));
-  }
-  m->set_max_batches_in_flight(static_cast<uint32_t>(batcher.batches_in_flight()));
-}
-
-void FillModelInfo(const ServedModel& served, v1::ModelInfo* info) {
-  const accel::Model& model = *served.model;
-  info->set_name(model.name());
-  info->set_version(model.version());
-  info->set_description(model.description());
-  info->set_channels(model.input_shape().c);
-  info->set_height(model.input_shape().h);
-  info->set_width(model.input_shape().w);
-  info->set_input_bytes(static_cast<uint32_t>(model.input_bytes()));
-  for (const std::string& label : model.labels()) info->add_labels(label);
-  for (const std::string& line : model.LayerSummary()) info->add_layers(line);
-  info->set_file_bytes(model.file_bytes());
-  info->set_backend(std::string(served.batcher->accelerator().backend_name()));
-  info->set_max_batch_size(static_cast<uint32_t>(served.batcher->options().max_batch_size));
-  info->set_file(served.file_name);
-}
-
-}  // namespace
 
 InferenceRequest::Options CallerOf(grpc::CallbackServerContext* context) {
   // gRPC reports "no deadline" as the largest time point.
@@ -197,6 +68,10 @@ absl::Status InferenceService::Submit(const v1::ClassifyRequest& request,
                                       const InferenceRequest::Options& caller,
                                       std::function<void(const absl::Status&)> on_done) {
   absl::StatusOr<std::shared_ptr<const ServedModel>> served = Validate(request);
+  if (served.ok() && refusing_) {
+    (*served)->metrics->RecordFailure(FailureReason::kShuttingDown);
+    return absl::UnavailableError("pynq-inferd is shutting down and accepts no new requests");
+  }
   if (!served.ok()) {
     if (std::shared_ptr<const ServedModel> m = registry_->Find(request.model()); m != nullptr) {
       m->metrics->RecordFailure(FailureReason::kInvalidRequest);
@@ -226,16 +101,36 @@ absl::Status InferenceService::Submit(const v1::ClassifyRequest& request,
   return accepted_by->batcher->Submit(std::move(inference));
 }
 
+namespace {
+
+// The reactor of one unary Classify call: tells the service when gRPC is done with the call, so a
+// graceful stop knows when every answer has left the daemon (InferenceService::WaitForCalls()).
+class ClassifyCall final : public grpc::ServerUnaryReactor {
+ public:
+  explicit ClassifyCall(InferenceService* service) : service_(service) {
+    service_->CallStarted();
+  }
+  void OnDone() override {
+    service_->CallFinished();
+    delete this;
+  }
+
+ private:
+  InferenceService* const service_;
+};
+
+}  // namespace
+
 grpc::ServerUnaryReactor* InferenceService::Classify(grpc::CallbackServerContext* context,
                                                      const v1::ClassifyRequest* request,
                                                      v1::ClassifyResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  auto* call = new ClassifyCall(this);
   absl::Status queued =
-      Submit(*request, response, CallerOf(context), [reactor](const absl::Status& status) {
-        reactor->Finish(ToGrpcStatus(status));
+      Submit(*request, response, CallerOf(context), [call](const absl::Status& status) {
+        call->Finish(ToGrpcStatus(status));
       });
-  if (!queued.ok()) reactor->Finish(ToGrpcStatus(queued));
-  return reactor;
+  if (!queued.ok()) call->Finish(ToGrpcStatus(queued));
+  return call;
 }
 
 grpc::ServerBidiReactor<v1::ClassifyRequest, v1::ClassifyResponse>*
@@ -244,11 +139,12 @@ InferenceService::ClassifyStream(grpc::CallbackServerContext* context) {
 }
 
 void InferenceService::BeginShutdown() {
+  refusing_ = true;
   std::vector<ClassifyStreamReactor*> streams;
   {
-    std::lock_guard lock(streams_mu_);
+    std::lock_guard lock(calls_mu_);
     shutting_down_ = true;
-    // Pinned under streams_mu_, so none is deleted before it has been told to stop; told after
+    // Pinned under calls_mu_, so none is deleted before it has been told to stop; told after
     // releasing it, because stopping may finish the stream and run OnDone() (RemoveStream()) on
     // this thread.
     for (ClassifyStreamReactor* stream : streams_) {
@@ -262,16 +158,34 @@ void InferenceService::BeginShutdown() {
   }
 }
 
+size_t InferenceService::WaitForCalls(absl::Time deadline) {
+  std::unique_lock lock(calls_mu_);
+  calls_done_.wait_until(lock, absl::ToChronoTime(deadline),
+                         [this] { return unary_calls_ == 0 && streams_.empty(); });
+  return unary_calls_ + streams_.size();
+}
+
 bool InferenceService::AddStream(ClassifyStreamReactor* stream) {
-  std::lock_guard lock(streams_mu_);
+  std::lock_guard lock(calls_mu_);
   if (shutting_down_) return false;
   streams_.insert(stream);
   return true;
 }
 
 void InferenceService::RemoveStream(ClassifyStreamReactor* stream) {
-  std::lock_guard lock(streams_mu_);
+  std::lock_guard lock(calls_mu_);
   streams_.erase(stream);
+  if (streams_.empty()) calls_done_.notify_all();
+}
+
+void InferenceService::CallStarted() {
+  std::lock_guard lock(calls_mu_);
+  ++unary_calls_;
+}
+
+void InferenceService::CallFinished() {
+  std::lock_guard lock(calls_mu_);
+  if (--unary_calls_ == 0) calls_done_.notify_all();
 }
 
 grpc::ServerUnaryReactor* InferenceService::GetMetrics(grpc::CallbackServerContext* context,
@@ -282,7 +196,6 @@ grpc::ServerUnaryReactor* InferenceService::GetMetrics(grpc::CallbackServerConte
   for (const auto& served : registry_->models()) {
     v1::ModelMetrics* m = response->add_models();
     FillModelMetrics(*served, served->metrics->Snapshot(now), m);
-    if (served->fpga != nullptr) FillEngineMetrics(*served->fpga, m);
   }
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(grpc::Status::OK);
@@ -299,6 +212,10 @@ grpc::ServerUnaryReactor* InferenceService::ListModels(grpc::CallbackServerConte
 }
 
 absl::Status InferenceService::CheckManagementAllowed(std::string_view rpc) const {
+  if (refusing_) {
+    return absl::UnavailableError(
+        absl::StrFormat("%s: pynq-inferd is shutting down and changes no models", rpc));
+  }
   if (options_.allow_model_management) return absl::OkStatus();
   return absl::FailedPreconditionError(absl::StrFormat(
       "%s is disabled: the daemon changes its models at run time only when started with "

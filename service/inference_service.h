@@ -12,6 +12,8 @@
 #ifndef PYNQ_SERVICE_INFERENCE_SERVICE_H_
 #define PYNQ_SERVICE_INFERENCE_SERVICE_H_
 
+#include <atomic>
+#include <condition_variable>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -80,33 +82,49 @@ class InferenceService final : public pynq_infer::v1::Inference::CallbackService
                       const InferenceRequest::Options& caller,
                       std::function<void(const absl::Status&)> on_done);
 
-  // The first step of a graceful stop, before grpc::Server::Shutdown(): every open
-  // ClassifyStream stops reading, answers what it has read and ends with UNAVAILABLE, and
-  // streams opened later end at once the same way. Unary calls are unaffected (the gRPC server
-  // stops accepting them). Thread-safe; idempotent.
+  // The first step of a graceful stop, while the gRPC server still serves: every request from
+  // now on is refused with UNAVAILABLE (counted as shutting_down), so its refusal reaches the
+  // client over a healthy connection; every open ClassifyStream stops reading, answers what it
+  // has read and ends with UNAVAILABLE, and streams opened later end at once the same way; model
+  // management is refused. What was accepted before is still answered. Thread-safe; idempotent.
   void BeginShutdown();
+
+  // After BeginShutdown() and once every accepted request has been answered (the registry has
+  // drained): blocks until every Classify and ClassifyStream call has finished, that is, handed
+  // its last answer and its status to gRPC, or until `deadline`. Returns how many calls are still
+  // open. Thread-safe.
+  size_t WaitForCalls(absl::Time deadline);
 
   // For ClassifyStreamReactor: registers a live stream, false (not registered) when shutting
   // down; and unregisters one that is done.
   bool AddStream(ClassifyStreamReactor* stream);
   void RemoveStream(ClassifyStreamReactor* stream);
+  // For the unary Classify reactor: one call started, one call finished (its OnDone()).
+  void CallStarted();
+  void CallFinished();
 
   const Options& options() const { return options_; }
 
  private:
   absl::StatusOr<std::shared_ptr<const ServedModel>> Validate(
       const pynq_infer::v1::ClassifyRequest& request) const;
-  // kFailedPrecondition naming the flag unless model management is allowed.
+  // kFailedPrecondition naming the flag unless model management is allowed; kUnavailable while
+  // shutting down.
   absl::Status CheckManagementAllowed(std::string_view rpc) const;
 
   ModelRegistry* const registry_;
   const Options options_;
   const absl::Time started_;
 
-  // Taken once per stream opened and closed, never per request.
-  std::mutex streams_mu_;
-  std::unordered_set<ClassifyStreamReactor*> streams_ ABSL_GUARDED_BY(streams_mu_);
-  bool shutting_down_ ABSL_GUARDED_BY(streams_mu_) = false;
+  // Read by every Submit(); set once by BeginShutdown().
+  std::atomic<bool> refusing_{false};
+
+  // Taken once per call (or stream) started and finished, never per image.
+  std::mutex calls_mu_;
+  std::condition_variable calls_done_;
+  std::unordered_set<ClassifyStreamReactor*> streams_ ABSL_GUARDED_BY(calls_mu_);
+  size_t unary_calls_ ABSL_GUARDED_BY(calls_mu_) = 0;
+  bool shutting_down_ ABSL_GUARDED_BY(calls_mu_) = false;
 };
 
 }  // namespace pynq::service

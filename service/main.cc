@@ -19,7 +19,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
-#include "accel/fpga/devices/sim/sim_device.h"
+#include "accel/backends/backend_factory.h"
+#include "base/status_macros.h"
 #include "service/batcher_config.h"
 #include "service/fpga_presence.h"
 #include "service/metrics_reporter.h"
@@ -69,13 +70,18 @@ ABSL_FLAG(int, max_message_bytes, 4 << 20,
 ABSL_FLAG(int, max_stream_in_flight, 64,
           "Unanswered requests per ClassifyStream before the daemon stops reading that stream.");
 ABSL_FLAG(int, shutdown_grace_s, 30,
-          "On SIGTERM/SIGINT: seconds calls in progress get to be answered before they are "
-          "cancelled; every accepted request is still run to completion.");
+          "On SIGTERM/SIGINT the daemon refuses new requests (UNAVAILABLE) and answers every "
+          "request it accepted; this many seconds is how long it waits for clients to take "
+          "their answers before it cancels the calls still open.");
+ABSL_FLAG(int, shutdown_linger_ms, 250,
+          "On SIGTERM/SIGINT, after the last answer has been sent: milliseconds the connections "
+          "stay open (refusing new calls) so that clients read their answers before the "
+          "connections close.");
 ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error or off.");
-ABSL_FLAG(std::string, accelerator, "cpu",
+ABSL_FLAG(pynq::accel::AcceleratorKind, accelerator, pynq::accel::AcceleratorKind::kCpu,
           "What runs the models: cpu; fpga (the HLS engine on --device; fail if it cannot be "
           "opened); or auto (the engine if --device opens, else the CPU, saying why in the log).");
-ABSL_FLAG(std::string, device, "sim",
+ABSL_FLAG(pynq::accel::DeviceKind, device, pynq::accel::DeviceKind::kSim,
           "The engine's device with --accelerator=fpga|auto: sim (the virtual board: the engine's "
           "HLS C++ on the host), xrt (XRT + zocl, Zynq UltraScale+) or mmio (/dev/uio or /dev/mem "
           "+ u-dma-buf, Zynq-7000).");
@@ -142,23 +148,21 @@ absl::Status WritePortFile(const std::string& path, int port) {
   return absl::OkStatus();
 }
 
-// The accelerator flags in, validated options out.
-absl::Status BuildBackendOptions(pynq::service::BackendOptions& backend) {
+// The accelerator flags in, validated options out. The accelerator and device kinds were parsed
+// by their flags; the fault plan is checked by the backend factory.
+absl::Status BuildBackendOptions(pynq::accel::BackendOptions& backend) {
   const int timeout_ms = absl::GetFlag(FLAGS_engine_timeout_ms);
   if (timeout_ms < 1) {
     return absl::InvalidArgumentError(
         absl::StrCat("--engine_timeout_ms must be at least 1, not ", timeout_ms));
   }
-  absl::StatusOr<pynq::accel::SimFaultPlan> fault =
-      pynq::accel::ParseSimFaultPlan(absl::GetFlag(FLAGS_sim_fault));
-  if (!fault.ok()) return fault.status();
   backend.accelerator = absl::GetFlag(FLAGS_accelerator);
   backend.device = absl::GetFlag(FLAGS_device);
   backend.overlay_manifest = absl::GetFlag(FLAGS_overlay_manifest);
-  backend.sim.timing = absl::GetFlag(FLAGS_sim_timing);
-  backend.sim.clock_mhz = absl::GetFlag(FLAGS_sim_clock_mhz);
-  backend.sim.fault = *fault;
-  backend.engine.call_timeout = absl::Milliseconds(timeout_ms);
+  backend.sim_timing = absl::GetFlag(FLAGS_sim_timing);
+  backend.sim_clock_mhz = absl::GetFlag(FLAGS_sim_clock_mhz);
+  backend.sim_fault = absl::GetFlag(FLAGS_sim_fault);
+  backend.engine_timeout = absl::Milliseconds(timeout_ms);
   backend.cpu_fallback = absl::GetFlag(FLAGS_cpu_fallback);
   return absl::OkStatus();
 }
@@ -176,6 +180,10 @@ absl::Status BuildOptions(ModelRegistry::Options& registry, Server::Options& ser
         "--max_batch_size, --max_queue_images, --max_images_per_request and "
         "--max_stream_in_flight must be at least 1, --max_queue_delay_us at least 0, "
         "--max_message_bytes at least 1024");
+  }
+  if (absl::GetFlag(FLAGS_shutdown_grace_s) < 0 || absl::GetFlag(FLAGS_shutdown_linger_ms) < 0) {
+    return absl::InvalidArgumentError(
+        "--shutdown_grace_s and --shutdown_linger_ms must not be negative");
   }
   if (absl::GetFlag(FLAGS_dispatch_stall_ms) < 1 || absl::GetFlag(FLAGS_status_interval_ms) < 1) {
     return absl::InvalidArgumentError(
@@ -213,6 +221,7 @@ absl::Status BuildOptions(ModelRegistry::Options& registry, Server::Options& ser
   registry.batcher_by_model = *std::move(by_model);
   server.listen_address = absl::GetFlag(FLAGS_listen);
   server.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
+  server.shutdown_linger = absl::Milliseconds(absl::GetFlag(FLAGS_shutdown_linger_ms));
   server.service = {.max_images_per_request = static_cast<size_t>(per_request),
                     .max_stream_in_flight = static_cast<size_t>(in_flight),
                     .allow_model_management = absl::GetFlag(FLAGS_allow_model_management)};
@@ -224,10 +233,8 @@ int Fail(const absl::Status& status) {
   return EXIT_FAILURE;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  // --help lists the flags of this file; by default Abseil looks for a file named after the binary.
+// --help lists the flags of this file; by default Abseil looks for a file named after the binary.
+void ParseFlags(int argc, char** argv) {
   absl::FlagsUsageConfig usage;
   usage.contains_help_flags = [](absl::string_view file) {
     return absl::EndsWith(file, "service/main.cc");
@@ -239,44 +246,40 @@ int main(int argc, char** argv) {
       "reflection), batching requests per model.\n"
       "Usage: pynq-inferd --model_dir=DIR [--listen=HOST:PORT] [--flagfile=FILE] ...");
   absl::ParseCommandLine(argc, argv);
+}
+
+absl::Status SetLogLevel() {
   const std::string log_level = absl::GetFlag(FLAGS_log_level);
   // spdlog maps any unknown name to "off"; a typo must not silence the daemon.
   const spdlog::level::level_enum level = spdlog::level::from_str(log_level);
   if (level == spdlog::level::off && log_level != "off") {
-    return Fail(absl::InvalidArgumentError(absl::StrCat(
-        "--log_level=", log_level, " is not one of trace, debug, info, warn, error, off")));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--log_level=", log_level, " is not one of trace, debug, info, warn, error, off"));
   }
   spdlog::set_level(level);
+  return absl::OkStatus();
+}
 
-  // Block the stop signals before any thread starts, so every thread inherits the mask and
-  // only sigwait() below receives them.
+// Blocks SIGTERM and SIGINT in the calling thread. Called before any thread starts, so every
+// thread inherits the mask and only WaitForStopSignal() receives them.
+sigset_t BlockStopSignals() {
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGTERM);
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  return stop_signals;
+}
 
-  ModelRegistry::Options registry_options;
-  Server::Options server_options;
-  if (absl::Status s = BuildOptions(registry_options, server_options); !s.ok()) return Fail(s);
-  if (absl::Status s = BuildBackendOptions(registry_options.backend); !s.ok()) return Fail(s);
+int WaitForStopSignal(const sigset_t& stop_signals) {
+  int signal = 0;
+  sigwait(&stop_signals, &signal);
+  return signal;
+}
 
-  // Ownership first, before anything is loaded: a second daemon leaves before touching the PL.
-  // Declared before everything it protects, so it is released last.
-  absl::StatusOr<std::unique_ptr<PlLock>> pl_lock =
-      PlLock::Acquire({.path = absl::GetFlag(FLAGS_pl_lock_file)});
-  if (!pl_lock.ok()) return Fail(pl_lock.status());
-  if (const FpgaPresence fpga = DetectFpga(); fpga.present()) {
-    spdlog::info("{}", fpga.Describe());
-  } else {
-    spdlog::warn("{}; serving on the CPU backend", fpga.Describe());
-  }
-
-  absl::StatusOr<std::unique_ptr<ModelRegistry>> registry =
-      ModelRegistry::Create(registry_options);
-  if (!registry.ok()) return Fail(registry.status());
-  spdlog::info("accelerator: {}", (*registry)->backend_description());
-  for (const auto& served : (*registry)->models()) {
+void LogServedModels(const ModelRegistry& registry) {
+  spdlog::info("accelerator: {}", registry.backend_description());
+  for (const auto& served : registry.models()) {
     const Batcher::Options& batching = served->batcher->options();
     spdlog::info(
         "model {} {} from {}: {}x{}x{} input, {} classes, backend {}; batches of up to {} "
@@ -290,63 +293,114 @@ int main(int argc, char** argv) {
         absl::ToInt64Microseconds(batching.max_queue_delay), batching.max_queue_images,
         served->batcher->batches_in_flight());
   }
+}
 
-  absl::StatusOr<std::unique_ptr<Server>> server =
-      Server::Start(registry->get(), server_options);
-  if (!server.ok()) return Fail(server.status());
-  spdlog::info("serving on {} (port {})", server_options.listen_address, (*server)->port());
-  if (const std::string path = absl::GetFlag(FLAGS_port_file); !path.empty()) {
-    if (absl::Status s = WritePortFile(path, (*server)->port()); !s.ok()) return Fail(s);
-  }
-
-#ifdef PYNQ_WITH_PROMETHEUS
-  std::unique_ptr<pynq::service::PrometheusExporter> exporter;
-  if (const std::string address = absl::GetFlag(FLAGS_prometheus_listen); !address.empty()) {
-    absl::StatusOr<std::unique_ptr<pynq::service::PrometheusExporter>> started =
-        pynq::service::PrometheusExporter::Start(registry->get(), {.listen_address = address});
-    if (!started.ok()) return Fail(started.status());
-    exporter = *std::move(started);
-    spdlog::info("Prometheus metrics on {} (port {}), path /metrics", address, exporter->port());
-    if (const std::string path = absl::GetFlag(FLAGS_prometheus_port_file); !path.empty()) {
-      if (absl::Status s = WritePortFile(path, exporter->port()); !s.ok()) return Fail(s);
+// Everything the daemon runs, started in order by Start() and stopped by Drain(). The members are
+// declared in start order, so they are destroyed in reverse: the PL lock, taken first, is
+// released last, after everything that drives the engine is gone.
+class Daemon {
+ public:
+  // Takes the PL, loads the models, starts serving (gRPC, Prometheus, the metrics log) and tells
+  // systemd it is ready. The first failure is returned; what started is stopped by the destructor.
+  absl::Status Start() {
+    ModelRegistry::Options registry_options;
+    Server::Options server_options;
+    PYNQ_RETURN_IF_ERROR(BuildOptions(registry_options, server_options));
+    PYNQ_RETURN_IF_ERROR(BuildBackendOptions(registry_options.backend));
+    // Ownership first, before anything is loaded: a second daemon leaves before touching the PL.
+    PYNQ_ASSIGN_OR_RETURN(pl_lock_, PlLock::Acquire({.path = absl::GetFlag(FLAGS_pl_lock_file)}));
+    if (const FpgaPresence fpga = DetectFpga(); fpga.present()) {
+      spdlog::info("{}", fpga.Describe());
+    } else {
+      spdlog::warn("{}; serving on the CPU backend", fpga.Describe());
     }
+    PYNQ_ASSIGN_OR_RETURN(registry_, ModelRegistry::Create(registry_options));
+    LogServedModels(*registry_);
+    PYNQ_RETURN_IF_ERROR(StartServer(server_options));
+    PYNQ_RETURN_IF_ERROR(StartPrometheus());
+    if (const int interval_s = absl::GetFlag(FLAGS_metrics_log_interval_s); interval_s > 0) {
+      reporter_ = MetricsReporter::Start(registry_.get(), absl::Seconds(interval_s));
+    }
+    return NotifyReady();
   }
+
+  // Stops accepting, answers every accepted request and logs the last metrics. Blocks until then.
+  void Drain(int signal) {
+    spdlog::info("received {}; draining", signal == SIGTERM ? "SIGTERM" : "SIGINT");
+    notifier_->NotifyStopping("draining: answering accepted requests");
+    server_->Shutdown(absl::Seconds(absl::GetFlag(FLAGS_shutdown_grace_s)));
+    // The last lines cover everything up to the drain, so the log accounts for every request.
+    if (reporter_ != nullptr) reporter_->LogNow();
+    spdlog::info("stopped");
+  }
+
+ private:
+  absl::Status StartServer(const Server::Options& options) {
+    PYNQ_ASSIGN_OR_RETURN(server_, Server::Start(registry_.get(), options));
+    spdlog::info("serving on {} (port {})", options.listen_address, server_->port());
+    if (const std::string path = absl::GetFlag(FLAGS_port_file); !path.empty()) {
+      PYNQ_RETURN_IF_ERROR(WritePortFile(path, server_->port()));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status StartPrometheus() {
+    const std::string address = absl::GetFlag(FLAGS_prometheus_listen);
+    if (address.empty()) return absl::OkStatus();
+#ifdef PYNQ_WITH_PROMETHEUS
+    PYNQ_ASSIGN_OR_RETURN(exporter_, pynq::service::PrometheusExporter::Start(
+                                         registry_.get(), {.listen_address = address}));
+    spdlog::info("Prometheus metrics on {} (port {}), path /metrics", address, exporter_->port());
+    if (const std::string path = absl::GetFlag(FLAGS_prometheus_port_file); !path.empty()) {
+      PYNQ_RETURN_IF_ERROR(WritePortFile(path, exporter_->port()));
+    }
+    return absl::OkStatus();
 #else
-  if (!absl::GetFlag(FLAGS_prometheus_listen).empty()) {
-    return Fail(absl::FailedPreconditionError(
+    return absl::FailedPreconditionError(
         "--prometheus_listen: this pynq-inferd was built without Prometheus "
-        "(-DPYNQ_WITH_PROMETHEUS=OFF)"));
-  }
+        "(-DPYNQ_WITH_PROMETHEUS=OFF)");
 #endif
-  std::unique_ptr<MetricsReporter> reporter;
-  if (const int interval_s = absl::GetFlag(FLAGS_metrics_log_interval_s); interval_s > 0) {
-    reporter = MetricsReporter::Start(registry->get(), absl::Seconds(interval_s));
   }
 
   // READY=1 only now that the models are loaded and the server answers.
-  const absl::Duration stall_limit = absl::Milliseconds(absl::GetFlag(FLAGS_dispatch_stall_ms));
-  const ModelRegistry& served = **registry;
-  absl::StatusOr<std::unique_ptr<SystemdNotifier>> notifier = SystemdNotifier::Create(
-      {.check_alive = [&served, stall_limit] {
-         return CheckDispatchAlive(served, stall_limit, absl::Now());
-       },
-       .status = [&served] { return DescribeServing(served, absl::Now()); },
-       .status_interval = absl::Milliseconds(absl::GetFlag(FLAGS_status_interval_ms))});
-  if (!notifier.ok()) return Fail(notifier.status());
-  if (absl::Status s = (*notifier)->NotifyReady(); !s.ok()) return Fail(s);
-  if ((*notifier)->watchdog_timeout() > absl::ZeroDuration()) {
-    spdlog::info("systemd watchdog every {}; pings stop when a dispatch stalls for {}",
-                 absl::FormatDuration((*notifier)->watchdog_timeout()),
-                 absl::FormatDuration(stall_limit));
+  absl::Status NotifyReady() {
+    const absl::Duration stall_limit = absl::Milliseconds(absl::GetFlag(FLAGS_dispatch_stall_ms));
+    const ModelRegistry& served = *registry_;
+    PYNQ_ASSIGN_OR_RETURN(
+        notifier_,
+        SystemdNotifier::Create(
+            {.check_alive = [&served, stall_limit] {
+               return CheckDispatchAlive(served, stall_limit, absl::Now());
+             },
+             .status = [&served] { return DescribeServing(served, absl::Now()); },
+             .status_interval = absl::Milliseconds(absl::GetFlag(FLAGS_status_interval_ms))}));
+    PYNQ_RETURN_IF_ERROR(notifier_->NotifyReady());
+    if (notifier_->watchdog_timeout() > absl::ZeroDuration()) {
+      spdlog::info("systemd watchdog every {}; pings stop when a dispatch stalls for {}",
+                   absl::FormatDuration(notifier_->watchdog_timeout()),
+                   absl::FormatDuration(stall_limit));
+    }
+    return absl::OkStatus();
   }
 
-  int signal = 0;
-  sigwait(&stop_signals, &signal);
-  spdlog::info("received {}; draining", signal == SIGTERM ? "SIGTERM" : "SIGINT");
-  (*notifier)->NotifyStopping("draining: answering accepted requests");
-  (*server)->Shutdown(absl::Seconds(absl::GetFlag(FLAGS_shutdown_grace_s)));
-  // The last lines cover everything up to the drain, so the log accounts for every request.
-  if (reporter != nullptr) reporter->LogNow();
-  spdlog::info("stopped");
+  std::unique_ptr<PlLock> pl_lock_;
+  std::unique_ptr<ModelRegistry> registry_;
+  std::unique_ptr<Server> server_;
+#ifdef PYNQ_WITH_PROMETHEUS
+  std::unique_ptr<pynq::service::PrometheusExporter> exporter_;
+#endif
+  std::unique_ptr<MetricsReporter> reporter_;
+  std::unique_ptr<SystemdNotifier> notifier_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  ParseFlags(argc, argv);
+  if (absl::Status s = SetLogLevel(); !s.ok()) return Fail(s);
+  const sigset_t stop_signals = BlockStopSignals();
+  Daemon daemon;
+  if (absl::Status s = daemon.Start(); !s.ok()) return Fail(s);
+  daemon.Drain(WaitForStopSignal(stop_signals));
   return EXIT_SUCCESS;
 }

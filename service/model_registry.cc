@@ -128,12 +128,9 @@ absl::StatusOr<std::shared_ptr<const ServedModel>> ModelRegistry::Build(
   auto configured = options_.batcher_by_model.find(name);
   const Batcher::Options& batching =
       configured == options_.batcher_by_model.end() ? options_.batcher : configured->second;
-  absl::StatusOr<std::unique_ptr<accel::Accelerator>> accelerator = backends_->Make(
-      built->model, std::max(options_.cpu.max_batch_size, batching.max_batch_size));
-  if (!accelerator.ok()) {
-    return Annotate(accelerator.status(), path);
-  }
-  built->fpga = dynamic_cast<const accel::FpgaAccelerator*>(accelerator->get());
+  absl::StatusOr<std::unique_ptr<accel::Accelerator>> accelerator =
+      backends_->Make(built->model, batching.max_batch_size);
+  if (!accelerator.ok()) return Annotate(accelerator.status(), path);
   std::shared_ptr<ModelMetrics>& metrics = metrics_[name];
   if (metrics == nullptr) metrics = std::make_shared<ModelMetrics>();
   built->metrics = metrics;
@@ -165,7 +162,7 @@ absl::StatusOr<std::shared_ptr<const ServedModel>> ModelRegistry::Build(
 absl::StatusOr<std::unique_ptr<ModelRegistry>> ModelRegistry::Create(const Options& options) {
   PYNQ_ASSIGN_OR_RETURN(std::vector<fs::path> files, ListModelFiles(options.model_dir));
   std::unique_ptr<ModelRegistry> registry(new ModelRegistry(options));
-  PYNQ_ASSIGN_OR_RETURN(registry->backends_, BackendFactory::Create(options.backend));
+  PYNQ_ASSIGN_OR_RETURN(registry->backends_, accel::BackendFactory::Create(options.backend));
   std::lock_guard change(registry->change_mu_);
   for (const fs::path& file : files) {
     PYNQ_ASSIGN_OR_RETURN(std::shared_ptr<const ServedModel> served,
@@ -192,6 +189,7 @@ absl::StatusOr<std::unique_ptr<ModelRegistry>> ModelRegistry::Create(const Optio
 absl::StatusOr<ModelRegistry::LoadResult> ModelRegistry::Load(std::string_view file_name) {
   PYNQ_ASSIGN_OR_RETURN(const fs::path path, ResolveInModelDir(options_.model_dir, file_name));
   std::lock_guard change(change_mu_);
+  if (draining_) return absl::UnavailableError("the daemon is shutting down: no model is loaded");
   LoadResult result;
   PYNQ_ASSIGN_OR_RETURN(result.loaded, Build(path.string(), file_name));
   std::lock_guard lock(mu_);
@@ -202,6 +200,7 @@ absl::StatusOr<ModelRegistry::LoadResult> ModelRegistry::Load(std::string_view f
 
 absl::StatusOr<std::shared_ptr<const ServedModel>> ModelRegistry::Unload(std::string_view name) {
   std::lock_guard change(change_mu_);
+  if (draining_) return absl::UnavailableError("the daemon is shutting down: no model is unloaded");
   std::lock_guard lock(mu_);
   auto it = models_.find(name);
   if (it == models_.end()) {
@@ -227,6 +226,9 @@ std::vector<std::shared_ptr<const ServedModel>> ModelRegistry::models() const {
 }
 
 void ModelRegistry::Drain() {
+  // Held throughout: no model is built or swapped while the served ones drain.
+  std::lock_guard change(change_mu_);
+  draining_ = true;
   const std::vector<std::shared_ptr<const ServedModel>> served = models();
   for (const auto& m : served) m->batcher->Drain();
   // What is left alive besides the served models are versions that were replaced or unloaded:

@@ -45,10 +45,9 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "accel/cpu/cpu_backend.h"
-#include "accel/fpga/fpga_backend.h"
+#include "accel/accelerator.h"
+#include "accel/backends/backend_factory.h"
 #include "accel/model/model.h"
-#include "service/backend_factory.h"
 #include "service/batcher.h"
 #include "service/metrics.h"
 
@@ -63,8 +62,6 @@ struct ServedModel {
   std::string file_name;
   // Shared by every version of the model's name (see "Metrics" above).
   std::shared_ptr<ModelMetrics> metrics;
-  // The batcher's accelerator when it is the FPGA backend (for its fault counters), else null.
-  const accel::FpgaAccelerator* fpga = nullptr;
   std::unique_ptr<Batcher> batcher;
 };
 
@@ -77,10 +74,8 @@ class ModelRegistry {
     Batcher::Options batcher;
     // Batching of particular models, by model name; also applies to models loaded later.
     std::map<std::string, Batcher::Options> batcher_by_model;
-    // The CPU backend's options; its max_batch_size is raised to each model's batch size.
-    accel::CpuAccelerator::Options cpu;
     // What runs the models (--accelerator, --device, ...).
-    BackendOptions backend;
+    accel::BackendOptions backend;
   };
 
   // Loads every *.pim file in options.model_dir. Fails, naming the file, if any file is invalid
@@ -104,7 +99,8 @@ class ModelRegistry {
     std::shared_ptr<const ServedModel> replaced;
   };
   // Loads `file_name`, a *.pim file directly in the model directory, and serves it, replacing
-  // (atomically, see "Swapping") a loaded model of the same name. Errors, with the problem named:
+  // (atomically, see "Swapping") a loaded model of the same name. Errors, with the problem named
+  // (and kUnavailable once Drain() has begun):
   //   kInvalidArgument   `file_name` is empty, absolute, contains ".." or a "/", or does not end
   //                      in .pim: only files of the model directory itself can be loaded.
   //   kPermissionDenied  the file is a symbolic link that resolves outside the model directory.
@@ -116,19 +112,20 @@ class ModelRegistry {
   absl::StatusOr<LoadResult> Load(std::string_view file_name);
 
   // Stops serving `name`: later lookups fail, requests it accepted still finish (in the
-  // background, see "Retiring"). Returns the unloaded version; kNotFound if `name` is not loaded.
+  // background, see "Retiring"). Returns the unloaded version; kNotFound if `name` is not loaded,
+  // kUnavailable once Drain() has begun.
   absl::StatusOr<std::shared_ptr<const ServedModel>> Unload(std::string_view name);
 
-  // Drains every served model's batcher (Batcher::Drain()) and waits until every unloaded or
-  // replaced version has answered all it accepted and been destroyed. For the end of serving:
-  // call it after the server stopped taking calls, with no Load() or Unload() running.
+  // Drains every served model's batcher (Batcher::Drain(): each answers what it accepted and
+  // refuses the rest) and waits until every unloaded or replaced version has answered all it
+  // accepted and been destroyed. For the end of serving: it waits for a Load() or Unload() in
+  // progress, and later ones fail with kUnavailable. Idempotent.
   void Drain();
 
-  // The FPGA engine the models share, or nullptr when the CPU serves them all.
-  accel::FpgaEngine* engine() const { return backends_->engine(); }
+  // The health of the engine the models share, or nullptr when the CPU serves them all.
+  accel::EngineHealth* engine_health() const { return backends_->engine_health(); }
   // What serves the models, for the log.
   const std::string& backend_description() const { return backends_->description(); }
-  const std::string& model_dir() const { return options_.model_dir; }
 
  private:
   // The retirement thread's queue; shared with every ServedModel's deleter, so a reference that
@@ -151,7 +148,7 @@ class ModelRegistry {
 
   const Options options_;
   // Declared before models_, so the engine outlives every model's accelerator.
-  std::unique_ptr<BackendFactory> backends_;
+  std::unique_ptr<accel::BackendFactory> backends_;
   std::shared_ptr<Retirement> retirement_ = std::make_shared<Retirement>();
   std::thread retire_thread_;
 
@@ -161,6 +158,8 @@ class ModelRegistry {
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<const ServedModel>, std::less<>> models_
       ABSL_GUARDED_BY(mu_);
+  // Set by Drain(): the models no longer change.
+  bool draining_ ABSL_GUARDED_BY(change_mu_) = false;
   // Every name's metrics, kept after the name is unloaded.
   std::map<std::string, std::shared_ptr<ModelMetrics>, std::less<>> metrics_
       ABSL_GUARDED_BY(change_mu_);

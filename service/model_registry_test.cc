@@ -1,6 +1,5 @@
 #include "service/model_registry.h"
 
-#include <stdlib.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -16,19 +15,13 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "service/inference_request.h"
+#include "tests/support/temp_dir.h"
 
 namespace pynq::service {
 namespace {
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
-
-std::string MakeTempDir() {
-  std::string pattern = ::testing::TempDir() + "model_registry_test.XXXXXX";
-  const char* made = mkdtemp(pattern.data());
-  EXPECT_NE(made, nullptr);
-  return pattern;
-}
 
 // Writes a valid random binarized model named `name`, version `version`, to dir/file.
 void WriteModel(const std::string& dir, const std::string& file, const std::string& name,
@@ -60,11 +53,7 @@ absl::Status SubmitOne(const std::shared_ptr<const ServedModel>& served, Outcome
 
 class ModelRegistryTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = MakeTempDir();
-    WriteModel(dir_, "alpha.pim", "alpha", "1");
-  }
-  void TearDown() override { fs::remove_all(dir_); }
+  void SetUp() override { WriteModel(dir_, "alpha.pim", "alpha", "1"); }
 
   std::unique_ptr<ModelRegistry> MakeRegistry() {
     absl::StatusOr<std::unique_ptr<ModelRegistry>> registry = ModelRegistry::Create(
@@ -73,7 +62,8 @@ class ModelRegistryTest : public ::testing::Test {
     return registry.ok() ? *std::move(registry) : nullptr;
   }
 
-  std::string dir_;
+  testing::TestTempDir temp_;
+  const std::string dir_ = temp_.path();
 };
 
 TEST_F(ModelRegistryTest, LoadReplacesAndTheOldVersionStillAnswersWhatItHolds) {
@@ -135,7 +125,8 @@ TEST_F(ModelRegistryTest, LoadAddsANewNameAndUnloadRemovesIt) {
 TEST_F(ModelRegistryTest, LoadRejectsPathsOutsideTheModelDirectory) {
   std::unique_ptr<ModelRegistry> registry = MakeRegistry();
   ASSERT_NE(registry, nullptr);
-  const std::string outside = MakeTempDir();
+  const testing::TestTempDir outside_dir;
+  const std::string outside = outside_dir.path();
   WriteModel(outside, "evil.pim", "evil", "1");
   fs::create_directory(fs::path(dir_) / "sub");
   WriteModel(dir_ + "/sub", "nested.pim", "nested", "1");
@@ -171,7 +162,6 @@ TEST_F(ModelRegistryTest, LoadRejectsPathsOutsideTheModelDirectory) {
   absl::StatusOr<ModelRegistry::LoadResult> linked = registry->Load("link-in.pim");
   ASSERT_TRUE(linked.ok()) << linked.status();
   EXPECT_EQ(linked->loaded->model->name(), "alpha");
-  fs::remove_all(outside);
 }
 
 TEST_F(ModelRegistryTest, ABadFileKeepsTheLoadersCodeAndChangesNothing) {

@@ -7,9 +7,9 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
-#include "clients/test_temp_dir.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/temp_dir.h"
 
 namespace pynq::service {
 namespace {
@@ -26,7 +26,7 @@ class PlLockTest : public ::testing::Test {
     return text.str();
   }
 
-  clients::TestTempDir temp_;
+  testing::TestTempDir temp_;
   const fs::path dir_ = temp_.path();
 };
 

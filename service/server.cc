@@ -1,5 +1,6 @@
 #include "service/server.h"
 
+#include <algorithm>
 #include <chrono>
 #include <utility>
 
@@ -8,11 +9,14 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/server_builder.h"
+#include "spdlog/spdlog.h"
 
 namespace pynq::service {
 
 Server::Server(ModelRegistry* registry, const Options& options)
-    : registry_(registry), service_(registry, options.service) {}
+    : registry_(registry),
+      shutdown_linger_(options.shutdown_linger),
+      service_(registry, options.service) {}
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(ModelRegistry* registry,
                                                       const Options& options) {
@@ -34,11 +38,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ModelRegistry* registry,
   }
   grpc::HealthCheckServiceInterface* health = server->server_->GetHealthCheckService();
   health->SetServingStatus(kServiceName, true);
-  if (accel::FpgaEngine* engine = registry->engine(); engine != nullptr) {
+  if (accel::EngineHealth* engine = registry->engine_health(); engine != nullptr) {
     engine->SetHealthListener(
         [health](bool ok) { health->SetServingStatus(kAcceleratorServiceName, ok); });
     health->SetServingStatus(kAcceleratorServiceName,
-                             engine->health().state == accel::FpgaEngine::State::kOk);
+                             engine->state() == accel::EngineState::kOk);
   } else {
     health->SetServingStatus(kAcceleratorServiceName, true);
   }
@@ -51,16 +55,22 @@ Server::~Server() {
 
 void Server::Shutdown(absl::Duration grace) {
   shut_down_ = true;
+  const absl::Time deadline = absl::Now() + grace;
   // The listener must not reach the health service after it is gone; batches still drain below.
-  if (accel::FpgaEngine* engine = registry_->engine(); engine != nullptr) {
+  if (accel::EngineHealth* engine = registry_->engine_health(); engine != nullptr) {
     engine->SetHealthListener(nullptr);
   }
   server_->GetHealthCheckService()->Shutdown();
-  // Open streams stop reading first; otherwise a busy stream would keep the shutdown waiting
-  // for the whole grace period.
+  // Refusals and answers travel over connections that are still up: only once every accepted
+  // request has been answered, and its answer has had time to reach its client, do the
+  // connections close (see Options::shutdown_linger for why that wait matters).
   service_.BeginShutdown();
-  server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
   registry_->Drain();
+  if (const size_t open = service_.WaitForCalls(deadline); open > 0) {
+    spdlog::warn("{} calls still open after the shutdown grace; gRPC cancels them", open);
+  }
+  absl::SleepFor(std::min(shutdown_linger_, std::max(deadline - absl::Now(), absl::ZeroDuration())));
+  server_->Shutdown(absl::ToChronoTime(deadline));
 }
 
 }  // namespace pynq::service

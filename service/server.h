@@ -32,6 +32,11 @@ class Server {
     std::string listen_address = "0.0.0.0:50051";
     // Largest request message accepted; larger ones fail with RESOURCE_EXHAUSTED.
     int max_message_bytes = 4 << 20;
+    // On Shutdown(): how long the connections stay open (refusing new calls) after the last
+    // answer was handed to gRPC, so every client reads its answers before its connection
+    // closes. A client still sending when a connection closes gets a reset, and gRPC then fails
+    // every call on that connection, including ones whose answers were sent but not yet read.
+    absl::Duration shutdown_linger = absl::Milliseconds(250);
     InferenceService::Options service;
   };
 
@@ -46,16 +51,23 @@ class Server {
   // The port actually bound.
   int port() const { return port_; }
 
-  // Graceful stop: health turns NOT_SERVING, open streams answer what they have read and end
-  // with UNAVAILABLE (InferenceService::BeginShutdown()), no new call is accepted, calls in
-  // progress get up to `grace` to be answered (the batchers keep dispatching meanwhile), and
-  // finally every batcher drains, so no accepted request is lost. Blocks until done. Call once, from one thread.
+  // Graceful stop, so that no accepted request is lost:
+  //   1. health turns NOT_SERVING;
+  //   2. the service refuses every new request with UNAVAILABLE and open streams stop reading
+  //      (InferenceService::BeginShutdown()), while the connections stay up so refusals arrive;
+  //   3. every batcher answers what it accepted (ModelRegistry::Drain(), not bounded by `grace`:
+  //      an accepted request is always run);
+  //   4. the calls hand their last answers to gRPC (up to `grace` from the start, for clients
+  //      that do not read), then the connections stay open for Options::shutdown_linger;
+  //   5. the gRPC server stops, cancelling whatever call is still open when `grace` has passed.
+  // Blocks until done. Call once, from one thread.
   void Shutdown(absl::Duration grace);
 
  private:
   Server(ModelRegistry* registry, const Options& options);
 
   ModelRegistry* const registry_;
+  const absl::Duration shutdown_linger_;
   // Declared before server_: the gRPC server, destroyed first, calls into the service.
   InferenceService service_;
   std::unique_ptr<grpc::Server> server_;

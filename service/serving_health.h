@@ -23,7 +23,9 @@ namespace pynq::service {
 absl::Status CheckDispatchAlive(const ModelRegistry& registry, absl::Duration bound,
                                 absl::Time now);
 
-// Each model with its backend and its throughput over the last ModelMetrics::kWindow.
+// Each model with its backend and its throughput over the last 10 seconds (the
+// images_per_s_10s of ModelMetrics::Snapshot()), for systemd's STATUS= line, e.g.
+// "serving mnist-bnn-tfc (cpu) at 812.5 images/s".
 std::string DescribeServing(const ModelRegistry& registry, absl::Time now);
 
 }  // namespace pynq::service

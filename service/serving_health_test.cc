@@ -8,9 +8,9 @@
 
 #include "absl/strings/str_format.h"
 #include "accel/model/model_builder.h"
-#include "clients/test_temp_dir.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/temp_dir.h"
 
 namespace pynq::service {
 namespace {
@@ -37,7 +37,7 @@ class ServingHealthTest : public ::testing::Test {
     ASSERT_NE(served_, nullptr);
     image_.assign(served_->model->input_bytes(), 1);
   }
-  clients::TestTempDir temp_;
+  testing::TestTempDir temp_;
   const fs::path dir_ = temp_.path();
   std::unique_ptr<ModelRegistry> registry_;
   std::shared_ptr<const ServedModel> served_;

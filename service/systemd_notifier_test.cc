@@ -10,7 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/notify_listener.h"
+#include "tests/support/notify_listener.h"
 
 namespace pynq::service {
 namespace {

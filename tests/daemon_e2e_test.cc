@@ -19,8 +19,11 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "pynq_infer/v1/inference.grpc.pb.h"
-#include "tests/daemon_process.h"
-#include "tests/zoo_manifest.h"
+#include "tests/support/daemon_process.h"
+#include "tests/support/source_dir.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/test_data.h"
+#include "tests/support/zoo_manifest.h"
 
 namespace pynq {
 namespace {
@@ -42,19 +45,11 @@ std::string Backend() {
 class DaemonE2eTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    const std::string src = testing::SourceDir();
-    auto images = clients::ReadIdxImages(src + "/models/data/mnist-heldout-images.idx3-ubyte");
-    ASSERT_TRUE(images.ok()) << images.status();
-    auto labels = clients::ReadIdxLabels(src + "/models/data/mnist-heldout-labels.idx1-ubyte");
-    ASSERT_TRUE(labels.ok()) << labels.status();
-    auto golden =
-        clients::ReadIdxInt32Matrix(src + "/models/golden/mnist-bnn-tfc.heldout-scores.idx2-int");
-    ASSERT_TRUE(golden.ok()) << golden.status();
-    images_ = new clients::GrayImages(std::move(*images));
-    labels_ = new std::vector<uint8_t>(std::move(*labels));
-    golden_ = new clients::Int32Matrix(std::move(*golden));
-    ASSERT_EQ(images_->count, 2000u);
-    ASSERT_EQ(golden_->rows, 2000u);
+    auto heldout = testing::ReadHeldOutSet(kModel);
+    ASSERT_TRUE(heldout.ok()) << heldout.status();
+    heldout_ = new testing::TestSet(*std::move(heldout));
+    ASSERT_EQ(heldout_->images.count, 2000u);
+    ASSERT_EQ(heldout_->golden.rows, 2000u);
 
     testing::DaemonProcess::Options options{
         .args = {absl::StrCat("--max_images_per_request=", kMaxImagesPerRequest),
@@ -63,7 +58,7 @@ class DaemonE2eTest : public ::testing::Test {
                  // No fallback, so a fault fails the test (every shipped model runs on the engine);
                  // a generous timeout, so a loaded machine does not make one.
                  "--cpu_fallback=false", "--engine_timeout_ms=10000",
-                 "--model_dir=" + src + "/models/zoo"}};
+                 "--model_dir=" + testing::SourceDir() + "/models/zoo"}};
     auto daemon = testing::DaemonProcess::Start(options);
     ASSERT_TRUE(daemon.ok()) << daemon.status();
     daemon_ = daemon->release();
@@ -80,9 +75,7 @@ class DaemonE2eTest : public ::testing::Test {
       EXPECT_EQ(exit_code.value_or(-1), 0);
     }
     delete daemon_;
-    delete images_;
-    delete labels_;
-    delete golden_;
+    delete heldout_;
   }
 
   void SetUp() override {
@@ -97,7 +90,7 @@ class DaemonE2eTest : public ::testing::Test {
   }
 
   static std::string Image(size_t i) {
-    absl::Span<const uint8_t> pixels = images_->image(i);
+    absl::Span<const uint8_t> pixels = heldout_->images.image(i);
     return std::string(pixels.begin(), pixels.end());
   }
 
@@ -122,17 +115,13 @@ class DaemonE2eTest : public ::testing::Test {
 
   static testing::DaemonProcess* daemon_;
   static std::shared_ptr<grpc::Channel>* channel_;
-  static clients::GrayImages* images_;
-  static std::vector<uint8_t>* labels_;
-  static clients::Int32Matrix* golden_;
+  static testing::TestSet* heldout_;
   std::unique_ptr<v1::Inference::Stub> stub_;
 };
 
 testing::DaemonProcess* DaemonE2eTest::daemon_ = nullptr;
 std::shared_ptr<grpc::Channel>* DaemonE2eTest::channel_ = nullptr;
-clients::GrayImages* DaemonE2eTest::images_ = nullptr;
-std::vector<uint8_t>* DaemonE2eTest::labels_ = nullptr;
-clients::Int32Matrix* DaemonE2eTest::golden_ = nullptr;
+testing::TestSet* DaemonE2eTest::heldout_ = nullptr;
 
 TEST_F(DaemonE2eTest, HealthIsServing) {
   auto health = grpc::health::v1::Health::NewStub(*channel_);
@@ -202,13 +191,13 @@ TEST_F(DaemonE2eTest, ListModelsDescribesTheShippedModel) {
 TEST_F(DaemonE2eTest, HeldOutScoresMatchGoldenAndAccuracyMeetsTarget) {
   constexpr size_t kThreads = 4;
   constexpr size_t kPerRequest = 25;
-  std::vector<std::vector<int32_t>> scores(images_->count);
-  std::vector<uint32_t> predicted(images_->count);
+  std::vector<std::vector<int32_t>> scores(heldout_->images.count);
+  std::vector<uint32_t> predicted(heldout_->images.count);
   std::vector<std::thread> threads;
   for (size_t t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       auto stub = v1::Inference::NewStub(*channel_);
-      for (size_t first = t * kPerRequest; first < images_->count;
+      for (size_t first = t * kPerRequest; first < heldout_->images.count;
            first += kThreads * kPerRequest) {
         v1::ClassifyResponse response;
         grpc::Status status = stub->Classify(Context().get(), Request(first, kPerRequest), &response);
@@ -225,16 +214,16 @@ TEST_F(DaemonE2eTest, HeldOutScoresMatchGoldenAndAccuracyMeetsTarget) {
   }
   for (auto& th : threads) th.join();
   size_t correct = 0;
-  for (size_t i = 0; i < images_->count; ++i) {
-    absl::Span<const int32_t> expected = golden_->row(i);
+  for (size_t i = 0; i < heldout_->images.count; ++i) {
+    absl::Span<const int32_t> expected = heldout_->golden.row(i);
     ASSERT_THAT(scores[i], ::testing::ElementsAreArray(expected.begin(), expected.end()))
         << "image " << i;
     const auto best = static_cast<uint32_t>(
         std::max_element(expected.begin(), expected.end()) - expected.begin());
     EXPECT_EQ(predicted[i], best) << "image " << i;  // max_element picks the first of ties too
-    correct += predicted[i] == (*labels_)[i];
+    correct += predicted[i] == heldout_->labels[i];
   }
-  const double accuracy = 100.0 * static_cast<double>(correct) / images_->count;
+  const double accuracy = 100.0 * static_cast<double>(correct) / heldout_->images.count;
   EXPECT_GE(accuracy, 91.0);
   std::printf("held-out accuracy through the daemon: %.2f%%\n", accuracy);
 }
@@ -342,7 +331,7 @@ TEST_F(DaemonE2eTest, StreamAnswersInOrderAndReportsBadRequestsInline) {
       EXPECT_EQ(response.error().code(), 0) << response.error().message();
       ASSERT_EQ(response.results_size(), static_cast<int>(1 + received % 3));
       for (int k = 0; k < response.results_size(); ++k) {
-        absl::Span<const int32_t> expected = golden_->row(received + k);
+        absl::Span<const int32_t> expected = heldout_->golden.row(received + k);
         EXPECT_THAT(response.results(k).scores(),
                     ::testing::ElementsAreArray(expected.begin(), expected.end()));
       }
@@ -396,12 +385,10 @@ TEST_F(DaemonE2eTest, MetricsCountWhatWasServed) {
 TEST_F(DaemonE2eTest, CliEvalReportsAccuracyAndWritesGoldenScores) {
   const char* cli = std::getenv("PYNQ_INFER_CLI");
   ASSERT_NE(cli, nullptr) << "PYNQ_INFER_CLI is not set";
-  const std::string scores_path = ::testing::TempDir() + "/eval-scores.idx";
-  const std::string src = testing::SourceDir();
+  const std::string scores_path = testing::TestTempPath("eval-scores.idx");
   const std::string command = absl::StrCat(
       cli, " eval --server=", daemon_->address(), " --model=", kModel,
-      " --images=", src, "/models/data/mnist-heldout-images.idx3-ubyte",
-      " --labels=", src, "/models/data/mnist-heldout-labels.idx1-ubyte",
+      " --images=", testing::HeldOutImagesPath(), " --labels=", testing::HeldOutLabelsPath(),
       " --images_per_request=3 --min_accuracy=91 --scores_out=", scores_path);
   FILE* pipe = popen(command.c_str(), "r");
   ASSERT_NE(pipe, nullptr);
@@ -416,7 +403,7 @@ TEST_F(DaemonE2eTest, CliEvalReportsAccuracyAndWritesGoldenScores) {
   EXPECT_THAT(output, HasSubstr("backend: " + Backend() + "\n"));
   auto written = clients::ReadIdxInt32Matrix(scores_path);
   ASSERT_TRUE(written.ok()) << written.status();
-  EXPECT_EQ(written->values, golden_->values);
+  EXPECT_EQ(written->values, heldout_->golden.values);
 }
 
 }  // namespace

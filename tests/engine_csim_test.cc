@@ -20,10 +20,11 @@
 #include "accel/cpu/cpu_backend.h"
 #include "accel/model/model.h"
 #include "accel/model/model_builder.h"
-#include "clients/idx_file.h"
 #include "gtest/gtest.h"
 #include "overlays/nn_engine/timing_model.h"
-#include "tests/zoo_manifest.h"
+#include "tests/support/source_dir.h"
+#include "tests/support/test_data.h"
+#include "tests/support/zoo_manifest.h"
 
 namespace pynq::engine {
 namespace {
@@ -37,11 +38,6 @@ using TinyStreamConfig = EngineConfig<1, 192, 128, 72, 16>;
 // with the pools after them, and dense layers in tiles of 16 rows (binarized ones, whose tiles are
 // 64 rows, cannot be streamed).
 using TinyParamsConfig = EngineConfig<1, 1024, 512, 72, 4>;
-
-std::string SourceDir() {
-  const char* dir = std::getenv("PYNQ_SOURCE_DIR");
-  return dir == nullptr ? "." : dir;
-}
 
 std::vector<uint64_t> Words(absl::Span<const uint8_t> bytes) {
   std::vector<uint64_t> words(std::max<size_t>(1, (bytes.size() + 7) / 8), 0);
@@ -185,29 +181,27 @@ std::vector<int32_t> RunCpu(std::shared_ptr<const Model> model, absl::Span<const
 // tests run every path on random models).
 TEST(EngineCsimTest, EveryShippedModelMatchesCpuBackendAndGoldenOnItsWholeTestSet) {
   absl::StatusOr<std::vector<testing::ZooEntry>> zoo =
-      testing::ReadZooManifest(SourceDir() + "/models");
+      testing::ReadZooManifest(testing::SourceDir() + "/models");
   ASSERT_TRUE(zoo.ok()) << zoo.status();
   ASSERT_EQ(zoo->size(), 6u);
   for (const testing::ZooEntry& entry : *zoo) {
     SCOPED_TRACE(entry.name);
     auto model = Model::LoadFile(entry.model_path);
     ASSERT_TRUE(model.ok()) << model.status();
-    auto images = clients::ReadIdxImages(entry.images_path);
-    ASSERT_TRUE(images.ok()) << images.status();
-    auto golden = clients::ReadIdxInt32Matrix(entry.golden_path);
-    ASSERT_TRUE(golden.ok()) << golden.status();
-    ASSERT_EQ(golden->rows, images->count);
+    auto set = testing::ReadTestSet(entry);
+    ASSERT_TRUE(set.ok()) << set.status();
+    ASSERT_EQ(set->golden.rows, set->images.count);
 
     Engine<DefaultEngineConfig> engine(**model);
     const EngineOutputs loaded = engine.Load(3, 0xC0FFEE);
     ASSERT_EQ(loaded.status, kStatusOk);
     EXPECT_EQ(loaded.checksum, ExpectedWeightsChecksum(**model));
     const size_t image_bytes = (*model)->input_bytes();
-    const absl::Span<const uint8_t> all(images->pixels);
+    const absl::Span<const uint8_t> all(set->images.pixels);
     std::vector<int32_t> resident;
     constexpr size_t kBatch = 500;
-    for (size_t first = 0; first < images->count; first += kBatch) {
-      const size_t n = std::min(kBatch, images->count - first);
+    for (size_t first = 0; first < set->images.count; first += kBatch) {
+      const size_t n = std::min(kBatch, set->images.count - first);
       const absl::Span<const uint8_t> batch = all.subspan(first * image_bytes, n * image_bytes);
       std::vector<int32_t> part =
           engine.Run(**model, batch, true, static_cast<uint32_t>(first), 3, 0xC0FFEE);
@@ -217,7 +211,8 @@ TEST(EngineCsimTest, EveryShippedModelMatchesCpuBackendAndGoldenOnItsWholeTestSe
       }
     }
     EXPECT_TRUE(resident == RunCpu(*model, all)) << "engine scores differ from the CPU backend";
-    EXPECT_TRUE(resident == golden->values) << "engine scores differ from " << entry.golden_path;
+    EXPECT_TRUE(resident == set->golden.values)
+        << "engine scores differ from " << entry.golden_path;
   }
 }
 
@@ -419,7 +414,7 @@ TEST(EngineCsimTest, StreamedCornersMatchCpuBackend) {
 }
 
 std::shared_ptr<const Model> ZooModel(const std::string& name) {
-  auto model = Model::LoadFile(SourceDir() + "/models/zoo/" + name + ".pim");
+  auto model = Model::LoadFile(testing::ShippedModelPath(name));
   EXPECT_TRUE(model.ok()) << model.status();
   return *model;
 }

@@ -9,13 +9,14 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "clients/idx_file.h"
 #include "gmock/gmock.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "pynq_infer/v1/inference.grpc.pb.h"
-#include "tests/daemon_process.h"
+#include "tests/support/daemon_process.h"
+#include "tests/support/source_dir.h"
+#include "tests/support/test_data.h"
 
 namespace pynq {
 namespace {
@@ -26,19 +27,11 @@ using ::testing::HasSubstr;
 class FpgaE2eTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    const std::string src = testing::SourceDir();
-    auto images = clients::ReadIdxImages(src + "/models/data/mnist-heldout-images.idx3-ubyte");
-    ASSERT_TRUE(images.ok()) << images.status();
-    auto golden =
-        clients::ReadIdxInt32Matrix(src + "/models/golden/mnist-bnn-tfc.heldout-scores.idx2-int");
-    ASSERT_TRUE(golden.ok()) << golden.status();
-    images_ = new clients::GrayImages(std::move(*images));
-    golden_ = new clients::Int32Matrix(std::move(*golden));
+    auto heldout = testing::ReadHeldOutSet("mnist-bnn-tfc");
+    ASSERT_TRUE(heldout.ok()) << heldout.status();
+    heldout_ = new testing::TestSet(*std::move(heldout));
   }
-  static void TearDownTestSuite() {
-    delete images_;
-    delete golden_;
-  }
+  static void TearDownTestSuite() { delete heldout_; }
 
   void TearDown() override {
     // Close the connection first: the daemon's graceful stop would otherwise wait for it.
@@ -72,7 +65,7 @@ class FpgaE2eTest : public ::testing::Test {
     v1::ClassifyRequest request;
     request.set_model("mnist-bnn-tfc");
     for (size_t i = first; i < first + count; ++i) {
-      absl::Span<const uint8_t> pixels = images_->image(i);
+      absl::Span<const uint8_t> pixels = heldout_->images.image(i);
       request.add_images(std::string(pixels.begin(), pixels.end()));
     }
     return stub_->Classify(Context().get(), request, response);
@@ -86,7 +79,7 @@ class FpgaE2eTest : public ::testing::Test {
       grpc::Status status = Classify(at, per_request, &response);
       ASSERT_TRUE(status.ok()) << status.error_message();
       for (size_t k = 0; k < per_request; ++k) {
-        absl::Span<const int32_t> expected = golden_->row(at + k);
+        absl::Span<const int32_t> expected = heldout_->golden.row(at + k);
         ASSERT_THAT(response.results(k).scores(),
                     ::testing::ElementsAreArray(expected.begin(), expected.end()))
             << "image " << at + k;
@@ -110,15 +103,13 @@ class FpgaE2eTest : public ::testing::Test {
     return response.status();
   }
 
-  static clients::GrayImages* images_;
-  static clients::Int32Matrix* golden_;
+  static testing::TestSet* heldout_;
   std::unique_ptr<testing::DaemonProcess> daemon_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::Inference::Stub> stub_;
 };
 
-clients::GrayImages* FpgaE2eTest::images_ = nullptr;
-clients::Int32Matrix* FpgaE2eTest::golden_ = nullptr;
+testing::TestSet* FpgaE2eTest::heldout_ = nullptr;
 
 constexpr auto kServing = grpc::health::v1::HealthCheckResponse::SERVING;
 constexpr auto kNotServing = grpc::health::v1::HealthCheckResponse::NOT_SERVING;

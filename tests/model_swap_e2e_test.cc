@@ -4,7 +4,6 @@
 // test writes a copy of the shipped model with version 1.0.1 into a temporary model directory),
 // and requests that arrive while the model is unloaded get NOT_FOUND.
 #include <grpcpp/grpcpp.h>
-#include <stdlib.h>
 
 #include <algorithm>
 #include <atomic>
@@ -23,12 +22,12 @@
 #include "absl/time/time.h"
 #include "accel/model/model.h"
 #include "accel/model/model_builder.h"
-#include "clients/idx_file.h"
-#include "clients/image_io.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "pynq_infer/v1/inference.grpc.pb.h"
-#include "tests/daemon_process.h"
+#include "tests/support/daemon_process.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/test_data.h"
 
 namespace pynq {
 namespace {
@@ -76,21 +75,12 @@ std::vector<uint8_t> WithVersion(std::vector<uint8_t> file, const std::string& f
 class ModelSwapE2eTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    const std::string src = testing::SourceDir();
-    auto images = clients::ReadIdxImages(src + "/models/data/mnist-heldout-images.idx3-ubyte");
-    ASSERT_TRUE(images.ok()) << images.status();
-    images_ = *std::move(images);
-    auto golden =
-        clients::ReadIdxInt32Matrix(src + "/models/golden/mnist-bnn-tfc.heldout-scores.idx2-int");
-    ASSERT_TRUE(golden.ok()) << golden.status();
-    golden_ = *std::move(golden);
-    std::string pattern = ::testing::TempDir() + "model_swap_e2e.XXXXXX";
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-    shipped_ = ReadBytes(src + "/models/zoo/mnist-bnn-tfc.pim");
+    auto heldout = testing::ReadHeldOutSet(kModel);
+    ASSERT_TRUE(heldout.ok()) << heldout.status();
+    heldout_ = *std::move(heldout);
+    shipped_ = ReadBytes(testing::ShippedModelPath(kModel));
     WriteBytes(dir_ + "/mnist-bnn-tfc.pim", shipped_);
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   std::unique_ptr<testing::DaemonProcess> StartDaemon(bool allow_management) {
     absl::StatusOr<std::unique_ptr<testing::DaemonProcess>> daemon = testing::DaemonProcess::Start(
@@ -105,15 +95,15 @@ class ModelSwapE2eTest : public ::testing::Test {
     request.set_model(kModel);
     for (int i = 0; i < kImagesPerRequest; ++i) {
       const absl::Span<const uint8_t> pixels =
-          images_.image((first + static_cast<size_t>(i)) % images_.count);
+          heldout_.images.image((first + static_cast<size_t>(i)) % heldout_.images.count);
       request.add_images(reinterpret_cast<const char*>(pixels.data()), pixels.size());
     }
     return request;
   }
 
-  clients::GrayImages images_;
-  clients::Int32Matrix golden_;
-  std::string dir_;
+  testing::TestSet heldout_;
+  testing::TestTempDir temp_;
+  const std::string dir_ = temp_.path();
   std::vector<uint8_t> shipped_;
 };
 
@@ -205,7 +195,7 @@ TEST_F(ModelSwapE2eTest, SwapsUnderLoadLoseNoRequest) {
     clients.emplace_back([&, t] {
       auto client = v1::Inference::NewStub(channel);
       for (size_t n = 0; !stop.load(); ++n) {
-        const size_t first = (t * 500 + n * kImagesPerRequest) % images_.count;
+        const size_t first = (t * 500 + n * kImagesPerRequest) % heldout_.images.count;
         grpc::ClientContext context;
         context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
         v1::ClassifyResponse response;
@@ -225,7 +215,7 @@ TEST_F(ModelSwapE2eTest, SwapsUnderLoadLoseNoRequest) {
         } else {
           for (int i = 0; i < kImagesPerRequest && problem.empty(); ++i) {
             const absl::Span<const int32_t> expected =
-                golden_.row((first + static_cast<size_t>(i)) % images_.count);
+                heldout_.golden.row((first + static_cast<size_t>(i)) % heldout_.images.count);
             const auto& scores = response.results(i).scores();
             if (!std::equal(scores.begin(), scores.end(), expected.begin(), expected.end())) {
               problem = absl::StrCat("image ", first + i, ": scores differ from the golden file");

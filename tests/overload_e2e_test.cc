@@ -13,10 +13,7 @@
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
-#include <condition_variable>
 #include <cstdio>
-#include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -31,19 +28,20 @@
 #include "absl/time/clock.h"
 #include "accel/cpu/cpu_backend.h"
 #include "accel/model/model_builder.h"
+#include "clients/classify_driver.h"
 #include "clients/windowed_stream.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "pynq_infer/v1/inference.grpc.pb.h"
-#include "tests/daemon_process.h"
+#include "tests/support/daemon_process.h"
+#include "tests/support/temp_dir.h"
 
 namespace pynq {
 namespace {
 
 namespace v1 = ::pynq_infer::v1;
 using ::testing::HasSubstr;
-using Clock = std::chrono::steady_clock;
 
 constexpr char kModel[] = "heavy-test-model";
 // AddressSanitizer holds freed memory in a quarantine of up to 256 MB, so a daemon built with it
@@ -60,23 +58,17 @@ constexpr size_t kDistinctImages = 64;
 class Workspace {
  public:
   Workspace() {
-    char dir[] = "/tmp/pynq-overload-test-XXXXXX";
-    path_ = mkdtemp(dir);
     accel::ModelSpec spec = accel::RandomBnnSpec({.seed = 5, .hidden = {4096, 4096, 4096}});
     spec.name = kModel;
     bytes_ = accel::SerializeModel(spec);
-    std::ofstream(path_ + "/heavy.pim", std::ios::binary)
+    std::ofstream(path() + "/heavy.pim", std::ios::binary)
         .write(reinterpret_cast<const char*>(bytes_.data()), static_cast<std::streamsize>(bytes_.size()));
   }
-  ~Workspace() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  const std::string& path() const { return path_; }
+  const std::string& path() const { return dir_.path(); }
   const std::vector<uint8_t>& model_bytes() const { return bytes_; }
 
  private:
-  std::string path_;
+  testing::TestTempDir dir_{testing::TestTempDir::Options{.prefix = "pynq-overload-test-"}};
   std::vector<uint8_t> bytes_;
 };
 
@@ -165,69 +157,28 @@ struct Outcomes {
   }
 };
 
-// Unary Classify calls through gRPC's callback API, up to `max_outstanding` at once: each answer
-// sends the next until Stop(). Open-loop enough to swamp the daemon, bounded on the client.
-class UnaryLoad {
- public:
-  UnaryLoad(std::shared_ptr<grpc::Channel> channel, const Images& images, Outcomes& outcomes,
-            int max_outstanding)
-      : stub_(v1::Inference::NewStub(channel)), images_(images), outcomes_(outcomes) {
-    for (int i = 0; i < max_outstanding; ++i) Issue();
-  }
-
-  // Stops sending and waits (up to `timeout`) until every call sent has been answered; returns
-  // how many are still unanswered.
-  size_t Stop(absl::Duration timeout) {
-    std::unique_lock lock(mu_);
-    stopping_ = true;
-    idle_.wait_for(lock, absl::ToChronoNanoseconds(timeout), [this] { return outstanding_ == 0; });
-    return outstanding_;
-  }
-  uint64_t sent() {
-    std::lock_guard lock(mu_);
-    return sent_;
-  }
-
- private:
-  struct Call {
-    grpc::ClientContext context;
-    v1::ClassifyRequest request;
-    v1::ClassifyResponse response;
-    size_t tag;
-  };
-
-  void Issue() {
-    size_t tag;
-    {
-      std::lock_guard lock(mu_);
-      if (stopping_) return;
-      ++outstanding_;
-      tag = sent_++;
-    }
-    auto* call = new Call();
-    call->tag = tag;
-    call->request = images_.Request(tag);
-    call->context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
-    stub_->async()->Classify(&call->context, &call->request, &call->response,
-                             [this, call](grpc::Status status) {
-                               outcomes_.Add(status.error_code(), status.error_message(),
-                                             status.ok() && images_.Correct(call->response, call->tag));
-                               delete call;
-                               Issue();
-                               std::lock_guard lock(mu_);
-                               if (--outstanding_ == 0) idle_.notify_all();
-                             });
-  }
-
-  std::unique_ptr<v1::Inference::Stub> stub_;
-  const Images& images_;
-  Outcomes& outcomes_;
-  std::mutex mu_;
-  std::condition_variable idle_;
-  bool stopping_ = false;
-  size_t outstanding_ = 0;
-  uint64_t sent_ = 0;
-};
+// Unary Classify calls of Images::Request(index), `in_flight` at once, each answer sending the
+// next until Stop(): open-loop enough to swamp the daemon, bounded on the client. Each answer is
+// counted in `outcomes`. Starts nothing until Start().
+std::unique_ptr<clients::ClassifyDriver> UnaryLoad(std::shared_ptr<grpc::Channel> channel,
+                                                   const Images& images, Outcomes& outcomes,
+                                                   uint32_t in_flight) {
+  absl::StatusOr<std::unique_ptr<clients::ClassifyDriver>> driver = clients::ClassifyDriver::Create(
+      std::move(channel),
+      {.concurrency = in_flight,
+       .call_timeout = absl::Seconds(60),
+       .request = [&images](uint64_t index,
+                            v1::ClassifyRequest& scratch) -> const v1::ClassifyRequest& {
+         scratch = images.Request(index);
+         return scratch;
+       },
+       .on_done = [&images, &outcomes](const clients::ClassifyDriver::Completion& c) {
+         outcomes.Add(c.status.error_code(), c.status.error_message(),
+                      c.status.ok() && images.Correct(c.response, c.index));
+       }});
+  EXPECT_TRUE(driver.ok()) << driver.status();
+  return driver.ok() ? *std::move(driver) : nullptr;
+}
 
 // Resident memory of process `pid`, bytes (VmRSS), or 0 if it cannot be read.
 uint64_t ResidentBytes(pid_t pid) {
@@ -280,14 +231,16 @@ TEST(OverloadE2eTest, OverloadIsRefusedAtOnceMemoryStaysBoundedAndEveryAcceptedR
   std::vector<uint64_t> rss;
   {
     // 512 requests of 16 images outstanding against a queue of 256 images, for 3 seconds.
-    UnaryLoad load(channel, images, outcomes, 512);
+    std::unique_ptr<clients::ClassifyDriver> load = UnaryLoad(channel, images, outcomes, 512);
+    ASSERT_NE(load, nullptr);
+    load->Start();
     const absl::Time end = absl::Now() + absl::Seconds(3);
     while (absl::Now() < end) {
       rss.push_back(ResidentBytes((*daemon)->pid()));
       absl::SleepFor(absl::Milliseconds(50));
     }
-    ASSERT_EQ(load.Stop(absl::Seconds(60)), 0u) << "calls left unanswered";
-    EXPECT_EQ(outcomes.Total(), load.sent());
+    ASSERT_EQ(load->Stop(absl::Seconds(60)), 0u) << "calls left unanswered";
+    EXPECT_EQ(outcomes.Total(), load->sent());
   }
 
   const uint64_t ok = outcomes.Count(grpc::StatusCode::OK);
@@ -358,6 +311,8 @@ TEST(OverloadE2eTest, SigtermUnderLoadLosesNoAcceptedRequest) {
 
   Outcomes unary;
   Outcomes streamed;
+  std::unique_ptr<clients::ClassifyDriver> load = UnaryLoad(channel, images, unary, 128);
+  ASSERT_NE(load, nullptr);
   std::atomic<bool> stop_streams{false};
   std::vector<std::thread> streams;
   std::vector<absl::Status> stream_status(2);
@@ -376,14 +331,14 @@ TEST(OverloadE2eTest, SigtermUnderLoadLosesNoAcceptedRequest) {
           });
     });
   }
-  UnaryLoad load(channel, images, unary, 128);
+  load->Start();
   absl::SleepFor(absl::Seconds(1));
 
   // SIGTERM while the queue is full of accepted work; the clients keep sending meanwhile.
   unary.mark = true;
   streamed.mark = true;
   absl::StatusOr<int> exit_code = (*daemon)->Stop(absl::Seconds(60));
-  ASSERT_EQ(load.Stop(absl::Seconds(60)), 0u) << "calls left unanswered";
+  ASSERT_EQ(load->Stop(absl::Seconds(60)), 0u) << "calls left unanswered";
   stop_streams = true;
   for (std::thread& t : streams) t.join();
   ASSERT_TRUE(exit_code.ok()) << exit_code.status();

@@ -10,10 +10,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "clients/test_temp_dir.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/daemon_process.h"
+#include "tests/support/daemon_process.h"
+#include "tests/support/source_dir.h"
+#include "tests/support/temp_dir.h"
 
 namespace pynq {
 namespace {
@@ -51,7 +52,7 @@ class PlLockE2eTest : public ::testing::Test {
     return daemon.ok() ? std::move(*daemon) : nullptr;
   }
 
-  clients::TestTempDir temp_;
+  testing::TestTempDir temp_;
   const std::string dir_ = temp_.path();
   std::string lock_flag_;
   std::string model_flag_;

@@ -30,8 +30,8 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "pynq_infer/v1/inference.grpc.pb.h"
-#include "tests/daemon_process.h"
-#include "tests/notify_listener.h"
+#include "tests/support/daemon_process.h"
+#include "tests/support/notify_listener.h"
 
 namespace pynq {
 namespace {

@@ -17,8 +17,11 @@
 #include "clients/idx_file.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/daemon_process.h"
-#include "tests/zoo_manifest.h"
+#include "tests/support/daemon_process.h"
+#include "tests/support/source_dir.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/test_data.h"
+#include "tests/support/zoo_manifest.h"
 
 namespace pynq {
 namespace {
@@ -62,7 +65,7 @@ TEST_P(ZooE2eTest, EveryShippedModelMeetsItsTargetThroughTheDaemon) {
 
   for (const testing::ZooEntry& entry : *zoo) {
     SCOPED_TRACE(entry.name);
-    const std::string scores_path = ::testing::TempDir() + "/" + entry.name + ".scores";
+    const std::string scores_path = testing::TestTempPath(entry.name + ".scores");
     std::string report;
     const int status = RunCommand(
         absl::StrCat(cli, " eval --server=", (*daemon)->address(), " --model=", entry.name,
@@ -77,10 +80,10 @@ TEST_P(ZooE2eTest, EveryShippedModelMeetsItsTargetThroughTheDaemon) {
     EXPECT_GE(accuracy, entry.min_accuracy_pct) << report;
     auto written = clients::ReadIdxInt32Matrix(scores_path);
     ASSERT_TRUE(written.ok()) << written.status() << "\n" << report;
-    auto golden = clients::ReadIdxInt32Matrix(entry.golden_path);
-    ASSERT_TRUE(golden.ok()) << golden.status();
-    EXPECT_EQ(written->rows, golden->rows);
-    EXPECT_TRUE(written->values == golden->values) << "scores differ from " << entry.golden_path;
+    auto set = testing::ReadTestSet(entry);
+    ASSERT_TRUE(set.ok()) << set.status();
+    EXPECT_EQ(written->rows, set->golden.rows);
+    EXPECT_TRUE(written->values == set->golden.values) << "scores differ from " << entry.golden_path;
     std::printf("%-4s %-20s %6.0f images  accuracy %6.2f%% (target %.1f%%)  %8.0f images/s\n",
                 backend.c_str(), entry.name.c_str(), ReportValue(report, "images"), accuracy,
                 entry.min_accuracy_pct, ReportValue(report, "images_per_s"));

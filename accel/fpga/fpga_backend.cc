@@ -6,10 +6,10 @@
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "overlays/nn_engine/abi/memory_layout.h"
-#include "overlays/nn_engine/abi/registers.h"
 #include "accel/model/model_format.h"
 #include "base/status_macros.h"
+#include "overlays/nn_engine/abi/memory_layout.h"
+#include "overlays/nn_engine/abi/registers.h"
 #include "spdlog/spdlog.h"
 
 namespace pynq::accel {
@@ -335,6 +335,20 @@ absl::Status FpgaAccelerator::Fallback(Slot& slot, const absl::Status& why,
 FpgaAccelerator::Stats FpgaAccelerator::stats() const {
   std::lock_guard lock(mu_);
   return stats_;
+}
+
+std::optional<EngineReport> FpgaAccelerator::engine_report() const {
+  const FpgaEngine::Health health = engine_->health();
+  const Stats batches = stats();
+  return EngineReport{.device = std::string(engine_->device_name()),
+                      .state = health.state,
+                      .faults = health.faults,
+                      .resets = health.resets,
+                      .last_fault = health.last_fault,
+                      .engine_batches = batches.engine_batches,
+                      .faulted_batches = batches.faulted_batches,
+                      .fallback_batches = batches.fallback_batches,
+                      .fallback_images = batches.fallback_images};
 }
 
 }  // namespace pynq::accel

@@ -92,8 +92,10 @@ class FpgaAccelerator final : public Accelerator {
   // status or bus error), kUnavailable (engine disabled).
   absl::Status Run(absl::Span<const uint8_t> images, absl::Span<int32_t> scores) override;
 
+  // This model's batch counters. Thread-safe.
   Stats stats() const;
-  const FpgaEngine& engine() const { return *engine_; }
+  // The engine's health and device, and stats(). See Accelerator::engine_report().
+  std::optional<EngineReport> engine_report() const override;
   // Whether the weights are resident on chip (else streamed), and the reservation if so.
   bool resident() const { return reservation_.has_value(); }
   const std::optional<OnChipStore::Reservation>& reservation() const { return reservation_; }

@@ -6,7 +6,6 @@
 // handshake: a forgotten slot, key or base register shows as extra weight loads.
 #include "accel/fpga/fpga_backend.h"
 
-#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <string>
@@ -16,22 +15,17 @@
 #include "accel/cpu/cpu_backend.h"
 #include "accel/fpga/devices/sim/sim_device.h"
 #include "accel/model/model_builder.h"
-#include "clients/idx_file.h"
 #include "overlays/nn_engine/program.h"
 #include "overlays/nn_engine/timing_model.h"
-#include "tests/zoo_manifest.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/source_dir.h"
+#include "tests/support/test_data.h"
 
 namespace pynq::accel {
 namespace {
 
 using ::testing::HasSubstr;
-
-std::string SourceDir() {
-  const char* dir = std::getenv("PYNQ_SOURCE_DIR");
-  return dir == nullptr ? "." : dir;
-}
 
 // Forwards to a SimDevice, optionally lying in one register: a stand-in for a bitstream that is
 // not the engine this driver expects.
@@ -114,13 +108,10 @@ class FpgaResidencyTest : public FpgaBackendTest,
 // use), gives the golden scores, resident and streamed; nothing fell back to the CPU, and a
 // resident model's weights were loaded once.
 TEST_P(FpgaResidencyTest, HeldOutScoresMatchGoldenFromTwoThreads) {
-  auto model = Model::LoadFile(SourceDir() + "/models/zoo/mnist-bnn-tfc.pim");
+  auto model = Model::LoadFile(testing::ShippedModelPath("mnist-bnn-tfc"));
   ASSERT_TRUE(model.ok()) << model.status();
-  auto images = clients::ReadIdxImages(SourceDir() + "/models/data/mnist-heldout-images.idx3-ubyte");
-  ASSERT_TRUE(images.ok());
-  auto golden =
-      clients::ReadIdxInt32Matrix(SourceDir() + "/models/golden/mnist-bnn-tfc.heldout-scores.idx2-int");
-  ASSERT_TRUE(golden.ok());
+  auto heldout = testing::ReadHeldOutSet("mnist-bnn-tfc");
+  ASSERT_TRUE(heldout.ok()) << heldout.status();
   MakeEngine({.timing = true, .clock_mhz = 100});
   const bool streamed = GetParam() == FpgaAccelerator::Options::Residency::kStreamed;
   auto fpga = Fpga(*model, {.max_batch_size = 64, .cpu_fallback = false, .residency = GetParam()});
@@ -129,7 +120,7 @@ TEST_P(FpgaResidencyTest, HeldOutScoresMatchGoldenFromTwoThreads) {
   EXPECT_EQ(fpga->resident(), !streamed);
 
   std::vector<int32_t> scores(2000 * 10);
-  const absl::Span<const uint8_t> pixels(images->pixels);
+  const absl::Span<const uint8_t> pixels(heldout->images.pixels);
   auto worker = [&](size_t first_batch) {
     // Batches of varying size, so a stale batch register or trailer shows.
     for (size_t b = 0, first = 0; first < 2000; ++b) {
@@ -148,7 +139,7 @@ TEST_P(FpgaResidencyTest, HeldOutScoresMatchGoldenFromTwoThreads) {
   b.join();
   for (size_t i = 0; i < 2000; ++i) {
     ASSERT_TRUE(std::equal(scores.begin() + i * 10, scores.begin() + i * 10 + 10,
-                           golden->values.begin() + i * 10))
+                           heldout->golden.values.begin() + i * 10))
         << "image " << i;
   }
   const FpgaAccelerator::Stats stats = fpga->stats();
@@ -175,7 +166,7 @@ TEST_F(FpgaBackendTest, TheVirtualBoardChargesTheTimingModelsCycles) {
   MakeEngine({.timing = true, .clock_mhz = 100});
   for (const char* name : {"mnist-bnn-tfc", "mnist-int8-mlp", "mnist-lenet5-int8"}) {
     SCOPED_TRACE(name);
-    auto model = Model::LoadFile(SourceDir() + "/models/zoo/" + name + ".pim");
+    auto model = Model::LoadFile(testing::ShippedModelPath(name));
     ASSERT_TRUE(model.ok()) << model.status();
     const absl::Span<const uint8_t> section = (*model)->program_section();
     std::vector<uint64_t> words((section.size() + 7) / 8, 0);
@@ -243,7 +234,7 @@ TEST_F(FpgaBackendTest, ModelsSharingTheEngineKeepTheirOwnResults) {
 // afterwards takes them.
 TEST_F(FpgaBackendTest, TheZooSharesTheStoreAndWhatDoesNotFitIsStreamed) {
   absl::StatusOr<std::vector<testing::ZooEntry>> zoo =
-      testing::ReadZooManifest(SourceDir() + "/models");
+      testing::ReadZooManifest(testing::SourceDir() + "/models");
   ASSERT_TRUE(zoo.ok()) << zoo.status();
   std::sort(zoo->begin(), zoo->end(),
             [](const testing::ZooEntry& a, const testing::ZooEntry& b) { return a.name < b.name; });
@@ -269,15 +260,14 @@ TEST_F(FpgaBackendTest, TheZooSharesTheStoreAndWhatDoesNotFitIsStreamed) {
   EXPECT_LT(resident, fpgas.size());
   for (size_t m = 0; m < fpgas.size(); ++m) {
     SCOPED_TRACE((*zoo)[m].name);
-    auto images = clients::ReadIdxImages((*zoo)[m].images_path);
-    auto golden = clients::ReadIdxInt32Matrix((*zoo)[m].golden_path);
-    ASSERT_TRUE(images.ok() && golden.ok());
+    auto test_set = testing::ReadTestSet((*zoo)[m]);
+    ASSERT_TRUE(test_set.ok()) << test_set.status();
     const size_t n = 32, classes = models[m]->num_classes();
     std::vector<int32_t> scores(n * classes);
-    ASSERT_TRUE(fpgas[m]->Run(absl::MakeConstSpan(images->pixels).subspan(0, n * 784),
+    ASSERT_TRUE(fpgas[m]->Run(absl::MakeConstSpan(test_set->images.pixels).subspan(0, n * 784),
                               absl::MakeSpan(scores))
                     .ok());
-    EXPECT_TRUE(std::equal(scores.begin(), scores.end(), golden->values.begin()));
+    EXPECT_TRUE(std::equal(scores.begin(), scores.end(), test_set->golden.values.begin()));
   }
   // Unload the first resident model; a model made again now fits where it was.
   size_t first = 0;

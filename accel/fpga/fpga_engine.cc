@@ -4,23 +4,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "base/status_macros.h"
 #include "overlays/nn_engine/abi/memory_layout.h"
 #include "overlays/nn_engine/abi/registers.h"
-#include "base/status_macros.h"
 
 namespace pynq::accel {
-
-std::string_view EngineStateName(FpgaEngine::State state) {
-  switch (state) {
-    case FpgaEngine::State::kOk:
-      return "ok";
-    case FpgaEngine::State::kFaulted:
-      return "faulted";
-    case FpgaEngine::State::kDisabled:
-      return "disabled";
-  }
-  return "unknown";
-}
 
 absl::StatusOr<std::shared_ptr<FpgaEngine>> FpgaEngine::Create(std::unique_ptr<Device> device,
                                                                const Options& options) {

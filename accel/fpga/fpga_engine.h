@@ -27,6 +27,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "accel/accelerator.h"
 #include "accel/fpga/device.h"
 #include "accel/fpga/onchip_store.h"
 #include "overlays/nn_engine/abi/memory_layout.h"
@@ -34,7 +35,7 @@
 
 namespace pynq::accel {
 
-class FpgaEngine {
+class FpgaEngine final : public EngineHealth {
  public:
   struct Options {
     // A call that has not raised ap_done by then is a fault (the engine is reset).
@@ -43,11 +44,7 @@ class FpgaEngine {
     int max_consecutive_faults = 3;
   };
 
-  enum class State {
-    kOk,        // the last call succeeded (or none ran yet)
-    kFaulted,   // the last call faulted; the engine was reset and the next call tries it again
-    kDisabled,  // too many faults in a row, or a reset failed: no more calls
-  };
+  using State = EngineState;
 
   struct Health {
     State state = State::kOk;
@@ -101,9 +98,9 @@ class FpgaEngine {
 
   Health health() const;
 
-  // Called with false when the state leaves kOk and with true when it returns, from the thread
-  // that saw the change, outside every lock of this class. Set it before the first Call().
-  void SetHealthListener(std::function<void(bool ok)> listener);
+  // See EngineHealth.
+  EngineState state() const override { return health().state; }
+  void SetHealthListener(std::function<void(bool ok)> listener) override;
 
  private:
   FpgaEngine(std::unique_ptr<Device> device, const Options& options);
@@ -126,9 +123,6 @@ class FpgaEngine {
   int consecutive_faults_ ABSL_GUARDED_BY(state_mu_) = 0;
   std::function<void(bool)> listener_ ABSL_GUARDED_BY(state_mu_);
 };
-
-// "ok", "faulted" or "disabled".
-std::string_view EngineStateName(FpgaEngine::State state);
 
 }  // namespace pynq::accel
 

@@ -4,6 +4,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/source_dir.h"
 
 namespace pynq::accel {
 namespace {
@@ -39,10 +40,9 @@ TEST(OverlayManifestTest, ParsesAnMmioManifestAndResolvesFiles) {
 }
 
 TEST(OverlayManifestTest, ShippedManifestsParse) {
-  const char* src = std::getenv("PYNQ_SOURCE_DIR");
-  ASSERT_NE(src, nullptr);
   for (const char* board : {"pynq-z2", "kv260"}) {
-    auto m = ReadOverlayManifest(std::string(src) + "/overlays/" + board + "/nn_engine.manifest");
+    auto m =
+        ReadOverlayManifest(testing::SourceDir() + "/overlays/" + board + "/nn_engine.manifest");
     ASSERT_TRUE(m.ok()) << m.status();
     EXPECT_EQ(m->board, board);
     EXPECT_EQ(m->clock_mhz, 100);

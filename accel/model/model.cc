@@ -115,7 +115,18 @@ class ModelParser {
   }
 
  private:
+  // HEADER (MODEL_FORMAT.md "Header"), in the order its checks must run: a file that is not a
+  // model at all, then one this build cannot read, then one damaged in transit, then one whose
+  // sections are laid out wrongly.
   absl::Status ParseHeader() {
+    PYNQ_RETURN_IF_ERROR(CheckMagic());
+    PYNQ_RETURN_IF_ERROR(CheckVersions());
+    PYNQ_RETURN_IF_ERROR(CheckSizeAndChecksum());
+    return LocateSections();
+  }
+
+  // The magic bytes, and room for the header and the checksum.
+  absl::Status CheckMagic() {
     const size_t magic_bytes = std::min(file_.size(), format::kMagic.size());
     if (magic_bytes > 0 && std::memcmp(file_.data(), format::kMagic.data(), magic_bytes) != 0) {
       return absl::InvalidArgumentError(
@@ -126,6 +137,11 @@ class ModelParser {
           "truncated: the file has %d bytes, fewer than its %d-byte header and checksum",
           file_.size(), format::kHeaderBytes + format::kChecksumBytes));
     }
+    return absl::OkStatus();
+  }
+
+  // The format and engine ABI versions this build reads, and the header size they imply.
+  absl::Status CheckVersions() {
     const auto format_version = LoadLe<uint16_t>(file_, format::kFormatVersionOffset);
     const auto abi_version = LoadLe<uint16_t>(file_, format::kAbiVersionOffset);
     if (format_version != format::kFormatVersion) {
@@ -143,6 +159,12 @@ class ModelParser {
       return absl::InvalidArgumentError(absl::StrFormat(
           "header_bytes is %d, expected %d", header_bytes, format::kHeaderBytes));
     }
+    return absl::OkStatus();
+  }
+
+  // The file's size as the header states it, the CRC-32 over everything before it, and the
+  // header's reserved bytes.
+  absl::Status CheckSizeAndChecksum() {
     const auto file_bytes = LoadLe<uint32_t>(file_, format::kFileBytesOffset);
     if (file_bytes > file_.size()) {
       return absl::DataLossError(absl::StrFormat(
@@ -165,7 +187,13 @@ class ModelParser {
                                format::kHeaderBytes - format::kReservedOffset))) {
       return absl::InvalidArgumentError("header: reserved bytes 44..63 are not zero");
     }
+    return absl::OkStatus();
+  }
 
+  // The META, PROGRAM and WEIGHTS sections: inside the file, in the fixed layout, WEIGHTS aligned
+  // and zero-padded. Sets meta_, program_ and weights_.
+  absl::Status LocateSections() {
+    const size_t body = file_.size() - format::kChecksumBytes;
     std::array<SectionRange, 3> sections = {
         SectionRange{"META", LoadLe<uint32_t>(file_, format::kMetaOffsetOffset),
                      LoadLe<uint32_t>(file_, format::kMetaOffsetOffset + 4)},

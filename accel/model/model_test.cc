@@ -11,6 +11,7 @@
 #include "accel/model/model_builder.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/temp_dir.h"
 
 namespace pynq::accel {
 namespace {
@@ -489,7 +490,7 @@ TEST(ModelTest, LoadFileReportsMissingFileAndPrefixesPath) {
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(missing.status().message(), HasSubstr("/nonexistent/m.pim"));
 
-  const std::string path = ::testing::TempDir() + "/bad.pim";
+  const std::string path = testing::TestTempPath("bad.pim");
   std::vector<uint8_t> file = SerializeModel(SmallSpec());
   file.resize(file.size() / 2);
   std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(file.data()),

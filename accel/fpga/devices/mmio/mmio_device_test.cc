@@ -16,7 +16,6 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -28,9 +27,10 @@
 #include "accel/fpga/devices/sim/sim_engine.h"
 #include "accel/fpga/fpga_backend.h"
 #include "accel/model/model_builder.h"
-#include "clients/idx_file.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/test_data.h"
 
 namespace pynq::accel {
 namespace {
@@ -65,9 +65,6 @@ void* MapFile(const std::string& path, size_t bytes) {
 class FileBoard {
  public:
   FileBoard() : ddr_words_(kDmaBytes / 8, 0xA5A5A5A5A5A5A5A5ull) {
-    char dir[] = "/dev/shm/pynq-board-XXXXXX";
-    EXPECT_NE(mkdtemp(dir), nullptr);
-    dir_ = dir;
     sysfs_ = dir_ + "/sysfs";
     std::filesystem::create_directory(sysfs_);
     registers_ = static_cast<volatile uint32_t*>(MapFile(dir_ + "/uio0", kRegisterBytes));
@@ -94,7 +91,6 @@ class FileBoard {
     for (int fd : {for_device_, for_cpu_, owner_}) close(fd);
     munmap(const_cast<uint32_t*>(registers_), kRegisterBytes);
     munmap(region_, kDmaBytes);
-    std::filesystem::remove_all(dir_);
   }
 
   MmioDevice::Options DeviceOptions() const {
@@ -150,7 +146,10 @@ class FileBoard {
     registers_[0] = engine::kCtrlDone | engine::kCtrlIdle | engine::kCtrlReady;
   }
 
-  std::string dir_;
+  // Memory-backed, as the registers and the u-dma-buf region are on a board.
+  testing::TestTempDir temp_{
+      testing::TestTempDir::Options{.parent = "/dev/shm", .prefix = "pynq-board-"}};
+  const std::string dir_ = temp_.path();
   std::string sysfs_;
   volatile uint32_t* registers_ = nullptr;
   uint8_t* region_ = nullptr;
@@ -165,11 +164,6 @@ class FileBoard {
   std::thread thread_;
 };
 
-std::string SourceDir() {
-  const char* dir = std::getenv("PYNQ_SOURCE_DIR");
-  return dir == nullptr ? "." : dir;
-}
-
 TEST(MmioDeviceTest, ServesTheShippedModelBitIdenticallyThroughFiles) {
   FileBoard board;
   auto device = MmioDevice::Create(board.DeviceOptions());
@@ -177,25 +171,25 @@ TEST(MmioDeviceTest, ServesTheShippedModelBitIdenticallyThroughFiles) {
   auto engine = FpgaEngine::Create(std::move(*device), {.call_timeout = absl::Seconds(10)});
   ASSERT_TRUE(engine.ok()) << engine.status();
   EXPECT_EQ((*engine)->device_name(), "mmio");
-  auto model = Model::LoadFile(SourceDir() + "/models/zoo/mnist-bnn-tfc.pim");
+  auto model = Model::LoadFile(testing::ShippedModelPath("mnist-bnn-tfc"));
   ASSERT_TRUE(model.ok()) << model.status();
   auto fpga = FpgaAccelerator::Create(*model, *engine, {.max_batch_size = 50, .cpu_fallback = false});
   ASSERT_TRUE(fpga.ok()) << fpga.status();
-  auto images = clients::ReadIdxImages(SourceDir() + "/models/data/mnist-heldout-images.idx3-ubyte");
-  auto golden =
-      clients::ReadIdxInt32Matrix(SourceDir() + "/models/golden/mnist-bnn-tfc.heldout-scores.idx2-int");
-  ASSERT_TRUE(images.ok() && golden.ok());
+  auto heldout = testing::ReadHeldOutSet("mnist-bnn-tfc");
+  ASSERT_TRUE(heldout.ok()) << heldout.status();
   // 400 images in batches of 50 and 17, through both buffer sets.
   std::vector<int32_t> scores(400 * 10);
   int batches = 0;
   for (size_t first = 0; first < 400; ++batches) {
     const size_t n = std::min<size_t>(batches % 2 == 0 ? 50 : 17, 400 - first);
-    absl::Status s = (*fpga)->Run(absl::MakeConstSpan(images->pixels).subspan(first * 784, n * 784),
+    absl::Status s = (*fpga)->Run(
+        absl::MakeConstSpan(heldout->images.pixels).subspan(first * 784, n * 784),
                                   absl::MakeSpan(scores).subspan(first * 10, n * 10));
     ASSERT_TRUE(s.ok()) << s;
     first += n;
   }
-  EXPECT_EQ(scores, std::vector<int32_t>(golden->values.begin(), golden->values.begin() + 4000));
+  const std::vector<int32_t>& golden = heldout->golden.values;
+  EXPECT_EQ(scores, std::vector<int32_t>(golden.begin(), golden.begin() + 4000));
   EXPECT_EQ(batches, 12);
   EXPECT_EQ(board.calls(), 3 + batches);        // IDENTIFY, CHECK, LOAD, the batches
   EXPECT_TRUE((*fpga)->resident());

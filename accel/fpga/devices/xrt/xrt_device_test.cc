@@ -8,6 +8,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/temp_dir.h"
 
 namespace pynq::accel {
 namespace {
@@ -22,7 +23,7 @@ TEST(XrtDeviceTest, MissingXclbinIsNotFound) {
 }
 
 TEST(XrtDeviceTest, NoDeviceIsUnavailableWithXrtsReason) {
-  const std::string xclbin = ::testing::TempDir() + "/empty.xclbin";
+  const std::string xclbin = testing::TestTempPath("empty.xclbin");
   std::ofstream(xclbin) << "not really an xclbin";
   auto device = XrtDevice::Create({.xclbin_path = xclbin, .device_index = 0});
   EXPECT_EQ(device.status().code(), absl::StatusCode::kUnavailable);

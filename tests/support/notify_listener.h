@@ -8,23 +8,25 @@
 //   absl::StatusOr<std::string> status = systemd->AwaitLine("STATUS=", absl::Seconds(60));
 //
 // Not thread-safe: one test thread reads it.
-#ifndef PYNQ_TESTS_NOTIFY_LISTENER_H_
-#define PYNQ_TESTS_NOTIFY_LISTENER_H_
+#ifndef PYNQ_TESTS_SUPPORT_NOTIFY_LISTENER_H_
+#define PYNQ_TESTS_SUPPORT_NOTIFY_LISTENER_H_
 
 #include <memory>
 #include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "tests/support/temp_dir.h"
 
 namespace pynq::testing {
 
 class NotifyListener {
  public:
-  // Binds a socket at a fresh path under /tmp. kInternal, with errno's text, on failure.
+  // Binds a socket in a fresh TestTempDir. kInternal, with errno's text, on failure.
   static absl::StatusOr<std::unique_ptr<NotifyListener>> Create();
   // Closes the socket and removes its directory.
   ~NotifyListener();
@@ -43,14 +45,15 @@ class NotifyListener {
   // The lines of the next datagram, or nullopt if none arrives by `until`.
   std::optional<std::vector<std::string>> ReceiveLines(absl::Time until);
 
-  NotifyListener(std::string dir, std::string path, int fd)
+  NotifyListener(TestTempDir dir, std::string path, int fd)
       : dir_(std::move(dir)), path_(std::move(path)), fd_(fd) {}
 
-  const std::string dir_;
+  // Holds the socket; removed after it is closed.
+  const TestTempDir dir_;
   const std::string path_;
   const int fd_;
 };
 
 }  // namespace pynq::testing
 
-#endif  // PYNQ_TESTS_NOTIFY_LISTENER_H_
+#endif  // PYNQ_TESTS_SUPPORT_NOTIFY_LISTENER_H_

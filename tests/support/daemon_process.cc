@@ -1,4 +1,4 @@
-#include "tests/daemon_process.h"
+#include "tests/support/daemon_process.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -12,6 +12,8 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/test_data.h"
 
 namespace pynq::testing {
 
@@ -30,29 +32,26 @@ std::string DescribeWaitStatus(int status) {
 
 }  // namespace
 
-std::string SourceDir() { return EnvOrEmpty("PYNQ_SOURCE_DIR"); }
-
 absl::StatusOr<std::unique_ptr<DaemonProcess>> DaemonProcess::Start(const Options& options) {
   const std::string binary = options.binary.empty() ? EnvOrEmpty("PYNQ_INFERD") : options.binary;
   if (binary.empty()) return absl::FailedPreconditionError("PYNQ_INFERD is not set");
-  std::unique_ptr<DaemonProcess> daemon(new DaemonProcess());
-  char dir_template[] = "/tmp/pynq-inferd-test-XXXXXX";
-  if (mkdtemp(dir_template) == nullptr) return absl::InternalError("mkdtemp failed");
-  daemon->work_dir_ = dir_template;
-  const std::string port_file = daemon->work_dir_ + "/port";
+  absl::StatusOr<TestTempDir> work_dir = TestTempDir::Create({.prefix = "pynq-inferd-test-"});
+  if (!work_dir.ok()) return work_dir.status();
+  std::unique_ptr<DaemonProcess> daemon(new DaemonProcess(*std::move(work_dir)));
+  const std::string& work = daemon->work_dir_.path();
+  const std::string port_file = work + "/port";
 
   // Each daemon gets its own PL lock, so tests never contend with each other or with a daemon
   // running on the machine; a test that wants two daemons to contend passes --pl_lock_file.
   std::vector<std::string> args = {binary, "--listen=127.0.0.1:0", "--port_file=" + port_file,
-                                   "--pl_lock_file=" + daemon->work_dir_ + "/pl.lock"};
+                                   "--pl_lock_file=" + work + "/pl.lock"};
   if (!options.only_models.empty()) {
-    const std::string model_dir = daemon->work_dir_ + "/models";
+    const std::string model_dir = work + "/models";
     std::error_code error;
     std::filesystem::create_directory(model_dir, error);
     for (const std::string& name : options.only_models) {
       const std::string file = name + ".pim";
-      std::filesystem::create_symlink(SourceDir() + "/models/zoo/" + file,
-                                      model_dir + "/" + file, error);
+      std::filesystem::create_symlink(ShippedModelPath(name), model_dir + "/" + file, error);
       if (error) {
         return absl::InternalError(
             absl::StrCat("cannot link model ", file, " into ", model_dir, ": ", error.message()));
@@ -103,10 +102,6 @@ DaemonProcess::~DaemonProcess() {
   if (pid_ > 0) {
     kill(pid_, SIGKILL);
     waitpid(pid_, nullptr, 0);
-  }
-  if (!work_dir_.empty()) {
-    std::error_code ignored;
-    std::filesystem::remove_all(work_dir_, ignored);
   }
 }
 

@@ -1,7 +1,6 @@
-#include "tests/notify_listener.h"
+#include "tests/support/notify_listener.h"
 
 #include <poll.h>
-#include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -9,7 +8,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <filesystem>
 #include <system_error>
 
 #include "absl/status/status.h"
@@ -18,13 +16,14 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "tests/support/temp_dir.h"
 
 namespace pynq::testing {
 
 absl::StatusOr<std::unique_ptr<NotifyListener>> NotifyListener::Create() {
-  char dir[] = "/tmp/pynq-notify-XXXXXX";
-  if (mkdtemp(dir) == nullptr) return absl::InternalError("mkdtemp failed");
-  const std::string path = absl::StrCat(dir, "/notify");
+  absl::StatusOr<TestTempDir> dir = TestTempDir::Create({.prefix = "pynq-notify-"});
+  if (!dir.ok()) return dir.status();
+  const std::string path = dir->path() + "/notify";
   const int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   sockaddr_un address = {};
   address.sun_family = AF_UNIX;
@@ -32,17 +31,12 @@ absl::StatusOr<std::unique_ptr<NotifyListener>> NotifyListener::Create() {
   if (fd < 0 || bind(fd, reinterpret_cast<const sockaddr*>(&address), sizeof(address)) != 0) {
     const std::string error = std::error_code(errno, std::generic_category()).message();
     if (fd >= 0) close(fd);
-    std::filesystem::remove_all(dir);
     return absl::InternalError(absl::StrCat("cannot bind a datagram socket at ", path, ": ", error));
   }
-  return std::unique_ptr<NotifyListener>(new NotifyListener(dir, path, fd));
+  return std::unique_ptr<NotifyListener>(new NotifyListener(*std::move(dir), path, fd));
 }
 
-NotifyListener::~NotifyListener() {
-  close(fd_);
-  std::error_code ignored;
-  std::filesystem::remove_all(dir_, ignored);
-}
+NotifyListener::~NotifyListener() { close(fd_); }
 
 std::optional<std::string> NotifyListener::Receive(absl::Duration timeout) {
   pollfd ready = {.fd = fd_, .events = POLLIN, .revents = 0};

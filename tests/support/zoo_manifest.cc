@@ -1,4 +1,4 @@
-#include "tests/zoo_manifest.h"
+#include "tests/support/zoo_manifest.h"
 
 #include <utility>
 

@@ -4,8 +4,8 @@
 //
 //   PYNQ_ASSIGN_OR_RETURN(std::vector<ZooEntry> zoo, ReadZooManifest(SourceDir() + "/models"));
 //   for (const ZooEntry& e : zoo) { ... e.model_path ... e.min_accuracy_pct ... }
-#ifndef PYNQ_TESTS_ZOO_MANIFEST_H_
-#define PYNQ_TESTS_ZOO_MANIFEST_H_
+#ifndef PYNQ_TESTS_SUPPORT_ZOO_MANIFEST_H_
+#define PYNQ_TESTS_SUPPORT_ZOO_MANIFEST_H_
 
 #include <string>
 #include <vector>
@@ -30,4 +30,4 @@ absl::StatusOr<std::vector<ZooEntry>> ReadZooManifest(const std::string& models_
 
 }  // namespace pynq::testing
 
-#endif  // PYNQ_TESTS_ZOO_MANIFEST_H_
+#endif  // PYNQ_TESTS_SUPPORT_ZOO_MANIFEST_H_

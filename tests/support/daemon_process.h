@@ -6,17 +6,19 @@
 //   auto channel = grpc::CreateChannel(daemon->address(), grpc::InsecureChannelCredentials());
 //   ...
 //   absl::StatusOr<int> exit_code = daemon->Stop();  // SIGTERM, then waits
-#ifndef PYNQ_TESTS_DAEMON_PROCESS_H_
-#define PYNQ_TESTS_DAEMON_PROCESS_H_
+#ifndef PYNQ_TESTS_SUPPORT_DAEMON_PROCESS_H_
+#define PYNQ_TESTS_SUPPORT_DAEMON_PROCESS_H_
 
 #include <sys/types.h>
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "tests/support/temp_dir.h"
 
 namespace pynq::testing {
 
@@ -54,17 +56,15 @@ class DaemonProcess {
   absl::StatusOr<int> Stop(absl::Duration timeout = absl::Seconds(60));
 
  private:
-  DaemonProcess() = default;
+  explicit DaemonProcess(TestTempDir work_dir) : work_dir_(std::move(work_dir)) {}
   absl::StatusOr<int> Wait(absl::Duration timeout);
 
   pid_t pid_ = -1;
   std::string address_;
-  std::string work_dir_;
+  // The port file, the PL lock and the model directory; removed after the daemon is killed.
+  TestTempDir work_dir_;
 };
-
-// $PYNQ_SOURCE_DIR (set by CTest): the repository, for the shipped models and data.
-std::string SourceDir();
 
 }  // namespace pynq::testing
 
-#endif  // PYNQ_TESTS_DAEMON_PROCESS_H_
+#endif  // PYNQ_TESTS_SUPPORT_DAEMON_PROCESS_H_
