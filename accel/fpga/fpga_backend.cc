@@ -22,6 +22,27 @@ std::string DescribeStatusWord(uint32_t status) {
                          engine::StatusOp(status));
 }
 
+// engine::WeightsChecksum of a model (abi/memory_layout.h): what the engine's LOAD reads, from
+// the model file.
+uint32_t ModelWeightsChecksum(const Model& model) {
+  engine::WeightsChecksum sum;
+  const absl::Span<const uint8_t> section = model.weights_section();
+  for (const Layer& layer : model.layers()) {
+    if (!engine::HasWeights(layer.op)) continue;
+    for (uint32_t w = 0; w < (layer.weights_bytes + 7) / 8; ++w) {
+      uint64_t word = 0;
+      std::memcpy(&word, section.data() + layer.weights_offset + 8 * w, sizeof(word));
+      sum.AddWord(word);
+    }
+    for (uint32_t i = 0; i < layer.params_bytes / 4; ++i) {
+      int32_t param = 0;
+      std::memcpy(&param, section.data() + layer.params_offset + 4 * i, sizeof(param));
+      sum.AddParam(param);
+    }
+  }
+  return sum.Value();
+}
+
 // Copies `bytes` to a new DMA buffer and syncs it to the device.
 absl::StatusOr<std::unique_ptr<DmaBuffer>> UploadSection(FpgaEngine& engine,
                                                          absl::Span<const uint8_t> bytes) {
@@ -54,6 +75,7 @@ absl::StatusOr<std::unique_ptr<FpgaAccelerator>> FpgaAccelerator::Create(
   }
   std::unique_ptr<FpgaAccelerator> fpga(new FpgaAccelerator(model, engine, options));
   PYNQ_RETURN_IF_ERROR(fpga->LoadProgram());
+  PYNQ_RETURN_IF_ERROR(fpga->PlaceWeights());
   for (Slot& slot : fpga->slots_) {
     PYNQ_ASSIGN_OR_RETURN(slot.input,
                           engine->Allocate(options.max_batch_size * fpga->input_stride_));
@@ -75,7 +97,12 @@ FpgaAccelerator::FpgaAccelerator(std::shared_ptr<const Model> model,
       engine_(std::move(engine)),
       options_(options),
       input_stride_(engine::InputStride(static_cast<uint32_t>(model_->input_bytes()))),
-      output_stride_(engine::OutputStride(static_cast<uint32_t>(model_->num_classes()))) {}
+      output_stride_(engine::OutputStride(static_cast<uint32_t>(model_->num_classes()))),
+      weights_checksum_(ModelWeightsChecksum(*model_)) {}
+
+FpgaAccelerator::~FpgaAccelerator() {
+  if (reservation_) engine_->store().Release(*reservation_);
+}
 
 absl::Status FpgaAccelerator::LoadProgram() {
   PYNQ_ASSIGN_OR_RETURN(program_, UploadSection(*engine_, model_->program_section()));
@@ -85,6 +112,10 @@ absl::Status FpgaAccelerator::LoadProgram() {
                                        .weights = weights_->device_address(),
                                        .command = engine::kCommandCheck}));
   const uint32_t code = engine::StatusCode(check.status);
+  need_rows_ = check.need_rows;
+  need_params_ = check.need_params;
+  streamable_ = code == engine::kStatusOk;
+  if (code == engine::kStatusTooLarge) return absl::OkStatus();  // may still fit resident
   if (code == engine::kStatusUnsupportedOp) {
     return absl::UnimplementedError(absl::StrFormat(
         "fpga: the engine rejected model %s: layer %d has op %d, which it does not implement",
@@ -95,6 +126,72 @@ absl::Status FpgaAccelerator::LoadProgram() {
         "fpga: the engine rejected the program of model %s: %s", model_->name(),
         DescribeStatusWord(check.status)));
   }
+  return absl::OkStatus();
+}
+
+absl::Status FpgaAccelerator::PlaceWeights() {
+  OnChipStore& store = engine_->store();
+  if (options_.residency == Options::Residency::kAuto) {
+    reservation_ = store.Reserve(need_rows_, need_params_);
+  }
+  if (reservation_) {
+    if (absl::Status loaded = LoadWeights(); !loaded.ok()) {
+      store.Release(*reservation_);
+      reservation_.reset();
+      return loaded;
+    }
+    spdlog::info("model {}: weights resident on the engine: store rows {}..{}, params rows {}..{} "
+                 "(slot {}); {} of {} store rows in use",
+                 model_->name(), reservation_->weights_base,
+                 reservation_->weights_base + reservation_->rows, reservation_->params_base,
+                 reservation_->params_base + reservation_->params, reservation_->slot,
+                 store.usage().rows, store.capacity().rows);
+    return absl::OkStatus();
+  }
+  const OnChipStore::Usage usage = store.usage();
+  if (!streamable_) {
+    return absl::UnimplementedError(absl::StrFormat(
+        "fpga: model %s needs %d store rows and %d params rows resident (the engine has %d and "
+        "%d, %d and %d in use), and one of its layers is too large to stream",
+        model_->name(), need_rows_, need_params_, store.capacity().rows,
+        store.capacity().params, usage.rows, usage.params));
+  }
+  PYNQ_ASSIGN_OR_RETURN(scratch_, engine_->Allocate(engine::ScratchBytes(
+                                      static_cast<uint32_t>(options_.max_batch_size))));
+  spdlog::info("model {}: weights streamed: each batch loads them in tiles ({}; it needs {} store "
+               "rows resident, {} of {} in use)",
+               model_->name(),
+               options_.residency == Options::Residency::kStreamed ? "as configured"
+                                                                   : "they do not fit",
+               need_rows_, usage.rows, store.capacity().rows);
+  return absl::OkStatus();
+}
+
+absl::Status FpgaAccelerator::LoadWeights() {
+  PYNQ_ASSIGN_OR_RETURN(FpgaEngine::CallResult load,
+                        engine_->Call({.program = program_->device_address(),
+                                       .weights = weights_->device_address(),
+                                       .command = engine::kCommandLoad,
+                                       .slot = reservation_->slot,
+                                       .key = reservation_->key,
+                                       .weights_base = reservation_->weights_base,
+                                       .params_base = reservation_->params_base}));
+  if (engine::StatusCode(load.status) != engine::kStatusOk) {
+    const std::string what = absl::StrCat("engine LOAD of model ", model_->name(),
+                                          " failed with ", DescribeStatusWord(load.status));
+    engine_->ReportFault(what);
+    return absl::InternalError(what);
+  }
+  if (load.checksum != weights_checksum_) {
+    const std::string what = absl::StrFormat(
+        "engine LOAD of model %s read weights with checksum 0x%08x, the model file's is 0x%08x: "
+        "the weights in device memory are not the model's",
+        model_->name(), load.checksum, weights_checksum_);
+    engine_->ReportFault(what);
+    return absl::DataLossError(what);
+  }
+  std::lock_guard lock(mu_);
+  ++stats_.weight_loads;
   return absl::OkStatus();
 }
 
@@ -154,14 +251,27 @@ absl::Status FpgaAccelerator::RunOnEngine(Slot& slot, absl::Span<const uint8_t> 
     ++stats_.faulted_batches;
     return status;
   };
-  absl::StatusOr<FpgaEngine::CallResult> call = engine_->Call(
-      {.program = program_->device_address(),
-       .weights = weights_->device_address(),
-       .input = slot.input->device_address(),
-       .output = slot.output->device_address(),
-       .batch = static_cast<uint32_t>(n),
-       .command = engine::kCommandRun,
-       .tag = tag});
+  const FpgaEngine::CallArgs run = {
+      .program = program_->device_address(),
+      .weights = weights_->device_address(),
+      .input = slot.input->device_address(),
+      .output = slot.output->device_address(),
+      .batch = static_cast<uint32_t>(n),
+      .command = engine::kCommandRun,
+      .tag = tag,
+      .scratch = scratch_ != nullptr ? scratch_->device_address() : 0,
+      .slot = reservation_ ? reservation_->slot : engine::kSlotStreamed,
+      .key = reservation_ ? reservation_->key : 0,
+      .weights_base = reservation_ ? reservation_->weights_base : 0,
+      .params_base = reservation_ ? reservation_->params_base : 0};
+  absl::StatusOr<FpgaEngine::CallResult> call = engine_->Call(run);
+  if (call.ok() && reservation_ &&
+      engine::StatusCode(call->status) == engine::kStatusNotResident) {
+    // The engine lost the resident copy (a reset, say): load it again and run once more. The
+    // RUN touched no memory.
+    if (absl::Status loaded = LoadWeights(); !loaded.ok()) return faulted(loaded);
+    call = engine_->Call(run);
+  }
   if (!call.ok()) return faulted(call.status());  // FpgaEngine counted and reset it
   auto bad_output = [&](absl::StatusCode code, std::string what) {
     engine_->ReportFault(what);

@@ -1,9 +1,12 @@
 // The FPGA driver on the virtual board: bit-identical scores to the CPU backend and the golden
-// file, two batches in flight, several models sharing one engine, and the fault policy (hang,
-// corrupted output, bus error; reset, CPU fallback, disabling). These tests are the ones that
-// fail when the driver forgets a sync, a register write or the done handshake.
+// file, resident and streamed, two batches in flight, several models sharing one engine and its
+// on-chip store (what does not fit is streamed; a lost resident copy is loaded again), and the
+// fault policy (hang, corrupted output, bus error; reset, CPU fallback, disabling). These tests
+// are the ones that fail when the driver forgets a sync, a register write or the done
+// handshake: a forgotten slot, key or base register shows as extra weight loads.
 #include "accel/fpga/fpga_backend.h"
 
+#include <cstring>
 #include <random>
 #include <string>
 #include <thread>
@@ -12,8 +15,11 @@
 #include "accel/cpu/cpu_backend.h"
 #include "accel/fpga/devices/sim/sim_device.h"
 #include "accel/model/model_builder.h"
+#include "overlays/nn_engine/program.h"
+#include "overlays/nn_engine/timing_model.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/source_dir.h"
 #include "tests/support/test_data.h"
 
 namespace pynq::accel {
@@ -95,17 +101,23 @@ class FpgaBackendTest : public ::testing::Test {
   std::shared_ptr<FpgaEngine> engine_;
 };
 
+class FpgaResidencyTest : public FpgaBackendTest,
+                          public ::testing::WithParamInterface<FpgaAccelerator::Options::Residency> {};
+
 // Every held-out image, in batches of up to 64 from two threads at once (both buffer sets in
-// use), gives the golden scores; nothing fell back to the CPU.
-TEST_F(FpgaBackendTest, HeldOutScoresMatchGoldenFromTwoThreads) {
+// use), gives the golden scores, resident and streamed; nothing fell back to the CPU, and a
+// resident model's weights were loaded once.
+TEST_P(FpgaResidencyTest, HeldOutScoresMatchGoldenFromTwoThreads) {
   auto model = Model::LoadFile(testing::ShippedModelPath("mnist-bnn-tfc"));
   ASSERT_TRUE(model.ok()) << model.status();
   auto heldout = testing::ReadHeldOutSet("mnist-bnn-tfc");
   ASSERT_TRUE(heldout.ok()) << heldout.status();
   MakeEngine({.timing = true, .clock_mhz = 100});
-  auto fpga = Fpga(*model, {.max_batch_size = 64, .cpu_fallback = false});
+  const bool streamed = GetParam() == FpgaAccelerator::Options::Residency::kStreamed;
+  auto fpga = Fpga(*model, {.max_batch_size = 64, .cpu_fallback = false, .residency = GetParam()});
   ASSERT_NE(fpga, nullptr);
   EXPECT_EQ(fpga->max_concurrent_runs(), 2u);
+  EXPECT_EQ(fpga->resident(), !streamed);
 
   std::vector<int32_t> scores(2000 * 10);
   const absl::Span<const uint8_t> pixels(heldout->images.pixels);
@@ -134,18 +146,72 @@ TEST_F(FpgaBackendTest, HeldOutScoresMatchGoldenFromTwoThreads) {
   EXPECT_GT(stats.engine_batches, 40u);
   EXPECT_EQ(stats.faulted_batches, 0u);
   EXPECT_EQ(stats.fallback_batches, 0u);
+  EXPECT_EQ(stats.weight_loads, streamed ? 0u : 1u);
   EXPECT_EQ(engine_->health().state, FpgaEngine::State::kOk);
   EXPECT_EQ(board_->stats().ignored_starts, 0u);
 }
 
-// Models of different shapes take turns on one engine: each call must carry its own program,
-// weights, buffers and batch size.
+INSTANTIATE_TEST_SUITE_P(
+    Residency, FpgaResidencyTest,
+    ::testing::Values(FpgaAccelerator::Options::Residency::kAuto,
+                      FpgaAccelerator::Options::Residency::kStreamed),
+    [](const auto& info) {
+      return info.param == FpgaAccelerator::Options::Residency::kAuto ? "Resident" : "Streamed";
+    });
+
+// The virtual board with its timing on charges each call the cycles timing_model.h gives for it
+// (the C simulation's count, which engine_csim_test checks against the model), resident and
+// streamed, for the shipped MNIST models at batch 64 and 1: what --sim_timing delays ap_done by.
+TEST_F(FpgaBackendTest, TheVirtualBoardChargesTheTimingModelsCycles) {
+  MakeEngine({.timing = true, .clock_mhz = 100});
+  for (const char* name : {"mnist-bnn-tfc", "mnist-int8-mlp", "mnist-lenet5-int8"}) {
+    SCOPED_TRACE(name);
+    auto model = Model::LoadFile(testing::ShippedModelPath(name));
+    ASSERT_TRUE(model.ok()) << model.status();
+    const absl::Span<const uint8_t> section = (*model)->program_section();
+    std::vector<uint64_t> words((section.size() + 7) / 8, 0);
+    std::memcpy(words.data(), section.data(), section.size());
+    engine::LayerDesc layers[engine::kMaxLayers];
+    uint32_t count = 0;
+    engine::Clock unused;
+    ASSERT_EQ(engine::StatusCode(engine::ReadProgram<engine::DefaultEngineConfig>(
+                  words.data(), layers, count, unused)),
+              engine::kStatusOk);
+    for (auto residency : {FpgaAccelerator::Options::Residency::kAuto,
+                           FpgaAccelerator::Options::Residency::kStreamed}) {
+      auto fpga =
+          Fpga(*model, {.max_batch_size = 64, .cpu_fallback = false, .residency = residency});
+      ASSERT_NE(fpga, nullptr);
+      for (uint32_t n : {64u, 1u}) {
+        std::vector<uint8_t> images = RandomImages(n, n);
+        std::vector<int32_t> scores(n * (*model)->num_classes());
+        ASSERT_TRUE(fpga->Run(images, absl::MakeSpan(scores)).ok());
+        EXPECT_EQ(board_->stats().cycles_last,
+                  engine::CallCycles<engine::DefaultEngineConfig>(
+                      layers, count, engine::kCommandRun, n, fpga->resident()))
+            << (fpga->resident() ? "resident" : "streamed") << ", batch " << n;
+      }
+    }
+  }
+}
+
+// Models of different shapes take turns on one engine, three resident in their own rows and one
+// streamed: each call must carry its own program, weights, buffers, batch size, slot, key, bases
+// and scratch. A resident model's weights are loaded once.
 TEST_F(FpgaBackendTest, ModelsSharingTheEngineKeepTheirOwnResults) {
   MakeEngine();
   std::vector<std::shared_ptr<const Model>> models = {
-      RandomModel(1, {64}, 10), RandomModel(2, {200, 65}, 7), RandomModel(3, {}, 3)};
+      RandomModel(1, {64}, 10), RandomModel(2, {200, 65}, 7), RandomModel(3, {}, 3),
+      RandomModel(4, {300}, 5)};
   std::vector<std::unique_ptr<FpgaAccelerator>> fpgas;
-  for (const auto& m : models) fpgas.push_back(Fpga(m, {.max_batch_size = 16, .cpu_fallback = false}));
+  for (size_t i = 0; i < models.size(); ++i) {
+    fpgas.push_back(Fpga(models[i], {.max_batch_size = 16,
+                                     .cpu_fallback = false,
+                                     .residency = i == 3
+                                                      ? FpgaAccelerator::Options::Residency::kStreamed
+                                                      : FpgaAccelerator::Options::Residency::kAuto}));
+    ASSERT_NE(fpgas.back(), nullptr) << "model " << i;
+  }
   for (uint32_t round = 0; round < 6; ++round) {
     for (size_t i = 0; i < models.size(); ++i) {
       const size_t n = 1 + (round * 5 + i * 3) % 16;
@@ -155,6 +221,97 @@ TEST_F(FpgaBackendTest, ModelsSharingTheEngineKeepTheirOwnResults) {
       EXPECT_EQ(scores, Cpu(models[i], images)) << "model " << i << ", round " << round;
     }
   }
+  for (size_t i = 0; i < models.size(); ++i) {
+    EXPECT_EQ(fpgas[i]->resident(), i != 3) << "model " << i;
+    EXPECT_EQ(fpgas[i]->stats().weight_loads, i != 3 ? 1u : 0u) << "model " << i;
+    EXPECT_EQ(fpgas[i]->stats().engine_batches, 6u) << "model " << i;
+  }
+}
+
+// The six shipped models on one PYNQ-Z2 engine, made in name order as the daemon loads them:
+// each takes store rows while they last (first come, first served), the rest are streamed; every
+// one gives its golden scores. Unloading a resident model gives its rows back, and a model made
+// afterwards takes them.
+TEST_F(FpgaBackendTest, TheZooSharesTheStoreAndWhatDoesNotFitIsStreamed) {
+  absl::StatusOr<std::vector<testing::ZooEntry>> zoo =
+      testing::ReadZooManifest(testing::SourceDir() + "/models");
+  ASSERT_TRUE(zoo.ok()) << zoo.status();
+  std::sort(zoo->begin(), zoo->end(),
+            [](const testing::ZooEntry& a, const testing::ZooEntry& b) { return a.name < b.name; });
+  MakeEngine();
+  const OnChipStore::Capacity capacity = engine_->store().capacity();
+  std::vector<std::shared_ptr<const Model>> models;
+  std::vector<std::unique_ptr<FpgaAccelerator>> fpgas;
+  uint32_t rows = 0;
+  for (const testing::ZooEntry& entry : *zoo) {
+    auto model = Model::LoadFile(entry.model_path);
+    ASSERT_TRUE(model.ok()) << model.status();
+    models.push_back(*model);
+    fpgas.push_back(Fpga(*model, {.max_batch_size = 32, .cpu_fallback = false}));
+    ASSERT_NE(fpgas.back(), nullptr);
+    if (fpgas.back()->resident()) rows += fpgas.back()->reservation()->rows;
+  }
+  EXPECT_EQ(engine_->store().usage().rows, rows);
+  EXPECT_LE(rows, capacity.rows);
+  // All six need more than the store has, so some are streamed; what is resident came first.
+  size_t resident = 0;
+  for (const auto& f : fpgas) resident += f->resident() ? 1 : 0;
+  EXPECT_GE(resident, 1u);
+  EXPECT_LT(resident, fpgas.size());
+  for (size_t m = 0; m < fpgas.size(); ++m) {
+    SCOPED_TRACE((*zoo)[m].name);
+    auto test_set = testing::ReadTestSet((*zoo)[m]);
+    ASSERT_TRUE(test_set.ok()) << test_set.status();
+    const size_t n = 32, classes = models[m]->num_classes();
+    std::vector<int32_t> scores(n * classes);
+    ASSERT_TRUE(fpgas[m]->Run(absl::MakeConstSpan(test_set->images.pixels).subspan(0, n * 784),
+                              absl::MakeSpan(scores))
+                    .ok());
+    EXPECT_TRUE(std::equal(scores.begin(), scores.end(), test_set->golden.values.begin()));
+  }
+  // Unload the first resident model; a model made again now fits where it was.
+  size_t first = 0;
+  while (!fpgas[first]->resident()) ++first;
+  const uint32_t freed = fpgas[first]->reservation()->rows;
+  fpgas[first].reset();
+  EXPECT_EQ(engine_->store().usage().rows, rows - freed);
+  auto again = Fpga(models[first], {.max_batch_size = 32, .cpu_fallback = false});
+  ASSERT_NE(again, nullptr);
+  EXPECT_TRUE(again->resident());
+}
+
+// DDR above 4 GiB (ZynqMP's high DDR starts at 32 GiB): every address register's high word
+// matters, resident and streamed.
+TEST_F(FpgaBackendTest, DdrAbove4GiBUsesTheHighAddressWords) {
+  MakeEngine({.ddr_base = uint64_t{0x8} << 32});
+  auto model = RandomModel(10, {100}, 10);
+  std::vector<uint8_t> images = RandomImages(10, 8);
+  for (auto residency : {FpgaAccelerator::Options::Residency::kAuto,
+                         FpgaAccelerator::Options::Residency::kStreamed}) {
+    auto fpga = Fpga(model, {.max_batch_size = 8, .cpu_fallback = false, .residency = residency});
+    ASSERT_NE(fpga, nullptr);
+    std::vector<int32_t> scores(80);
+    ASSERT_TRUE(fpga->Run(images, absl::MakeSpan(scores)).ok());
+    EXPECT_EQ(scores, Cpu(model, images));
+  }
+}
+
+// A reset of the engine (after a hang) loses the resident copies; the next batch finds its copy
+// gone, loads it again and gets the right scores.
+TEST_F(FpgaBackendTest, AResetMakesTheDriverLoadTheWeightsAgain) {
+  MakeEngine();
+  auto model = RandomModel(9, {100}, 10);
+  auto fpga = Fpga(model, {.max_batch_size = 8, .cpu_fallback = false});
+  ASSERT_NE(fpga, nullptr);
+  ASSERT_TRUE(fpga->resident());
+  std::vector<uint8_t> images = RandomImages(9, 8);
+  std::vector<int32_t> scores(80);
+  ASSERT_TRUE(fpga->Run(images, absl::MakeSpan(scores)).ok());
+  ASSERT_TRUE(board_->Reset().ok());
+  ASSERT_TRUE(fpga->Run(images, absl::MakeSpan(scores)).ok());
+  EXPECT_EQ(scores, Cpu(model, images));
+  EXPECT_EQ(fpga->stats().weight_loads, 2u);
+  EXPECT_EQ(fpga->stats().faulted_batches, 0u);
 }
 
 TEST_F(FpgaBackendTest, RejectsBadBatchShapesAndSizes) {
@@ -188,7 +345,8 @@ TEST_F(FpgaBackendTest, AnEngineWithoutAnOpOfTheModelIsUnimplementedAtLoad) {
 TEST_F(FpgaBackendTest, ABitstreamThatIsNotTheEngineIsRefused) {
   for (const auto& [offset, value, message] :
        {std::tuple{engine::kRegId, 0x12345678u, "is not nn_engine: ID register 0x12345678"},
-        std::tuple{engine::kRegVersion, 0x00020001u, "implements ABI 2"}}) {
+        std::tuple{engine::kRegVersion, 0x00020001u, "implements ABI 2"},
+        std::tuple{engine::kRegVersion, 0x00010001u, "register map is revision 1"}}) {
     auto board = SimDevice::Create({});
     ASSERT_TRUE(board.ok());
     auto engine = FpgaEngine::Create(

@@ -34,6 +34,16 @@ absl::StatusOr<std::shared_ptr<FpgaEngine>> FpgaEngine::Create(std::unique_ptr<D
         "%s: the engine implements ABI %d (version register 0x%08x); this driver needs ABI %d",
         d.name(), engine->version_ >> 16, engine->version_, engine::kEngineAbiMajor));
   }
+  if ((engine->version_ & 0xFFFFu) != engine::kEngineRevision) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "%s: the engine's register map is revision %d (version register 0x%08x); this driver "
+        "needs revision %d: rebuild the bitstream from this source tree",
+        d.name(), engine->version_ & 0xFFFFu, engine->version_, engine::kEngineRevision));
+  }
+  PYNQ_ASSIGN_OR_RETURN(const uint32_t rows, d.Read32(engine::kRegStoreRows));
+  PYNQ_ASSIGN_OR_RETURN(const uint32_t params, d.Read32(engine::kRegStoreParams));
+  engine->store_ = std::make_unique<OnChipStore>(
+      OnChipStore::Capacity{.rows = rows, .params = params, .slots = engine::kResidentSlots});
   return engine;
 }
 
@@ -49,13 +59,20 @@ absl::StatusOr<FpgaEngine::CallResult> FpgaEngine::Dispatch(const CallArgs& args
       {engine::kRegInputLo, Low32(args.input)},     {engine::kRegInputHi, High32(args.input)},
       {engine::kRegOutputLo, Low32(args.output)},   {engine::kRegOutputHi, High32(args.output)},
       {engine::kRegBatch, args.batch},              {engine::kRegCommand, args.command},
-      {engine::kRegTag, args.tag}};
+      {engine::kRegTag, args.tag},
+      {engine::kRegScratchLo, Low32(args.scratch)}, {engine::kRegScratchHi, High32(args.scratch)},
+      {engine::kRegSlot, args.slot},                {engine::kRegKey, args.key},
+      {engine::kRegWeightsBase, args.weights_base}, {engine::kRegParamsBase, args.params_base}};
   for (const auto& [offset, value] : writes) PYNQ_RETURN_IF_ERROR(d.Write32(offset, value));
   PYNQ_RETURN_IF_ERROR(d.Write32(engine::kRegCtrl, engine::kCtrlStart));
   PYNQ_RETURN_IF_ERROR(d.WaitForDone(options_.call_timeout));
   CallResult result;
   PYNQ_ASSIGN_OR_RETURN(result.status, d.Read32(engine::kRegStatus));
   PYNQ_ASSIGN_OR_RETURN(result.checksum, d.Read32(engine::kRegChecksum));
+  if (args.command == engine::kCommandCheck || args.command == engine::kCommandLoad) {
+    PYNQ_ASSIGN_OR_RETURN(result.need_rows, d.Read32(engine::kRegNeedRows));
+    PYNQ_ASSIGN_OR_RETURN(result.need_params, d.Read32(engine::kRegNeedParams));
+  }
   return result;
 }
 

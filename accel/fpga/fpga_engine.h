@@ -1,7 +1,8 @@
 // FpgaEngine: the driver's view of the one engine in the programmable logic, shared by every
 // model the daemon serves on it. It checks the loaded bitstream's identity, runs one engine call
 // at a time (write every argument register, set ap_start, wait for ap_done, read the results),
-// and owns the fault policy: a call that fails or does not finish within its timeout marks the
+// keeps the account of the engine's on-chip weight store that the models share (store()), and
+// owns the fault policy: a call that fails or does not finish within its timeout marks the
 // engine faulted and resets it; after too many faults in a row the engine is disabled and the
 // models fall back to the CPU (fpga_backend.h).
 //
@@ -28,6 +29,7 @@
 #include "absl/time/time.h"
 #include "accel/accelerator.h"
 #include "accel/fpga/device.h"
+#include "accel/fpga/onchip_store.h"
 #include "overlays/nn_engine/abi/memory_layout.h"
 #include "overlays/nn_engine/abi/registers.h"
 
@@ -57,11 +59,15 @@ class FpgaEngine final : public EngineHealth {
   struct CallResult {
     uint32_t status = 0;    // engine::kRegStatus
     uint32_t checksum = 0;  // engine::kRegChecksum
+    // CHECK and LOAD: engine::kRegNeedRows, kRegNeedParams (what the program takes resident).
+    uint32_t need_rows = 0;
+    uint32_t need_params = 0;
   };
 
-  // Takes the device, runs an IDENTIFY call and checks the ID and ABI version registers.
-  // kFailedPrecondition if the loaded bitstream is not nn_engine ABI v1; device errors as they
-  // come (kDeadlineExceeded if even IDENTIFY does not finish).
+  // Takes the device, runs an IDENTIFY call, checks the ID and version registers and reads the
+  // store's size. kFailedPrecondition if the loaded bitstream is not nn_engine ABI v1 with this
+  // driver's register map revision; device errors as they come (kDeadlineExceeded if even
+  // IDENTIFY does not finish).
   static absl::StatusOr<std::shared_ptr<FpgaEngine>> Create(std::unique_ptr<Device> device,
                                                             const Options& options);
 
@@ -71,6 +77,8 @@ class FpgaEngine final : public EngineHealth {
   uint32_t version() const { return version_; }
   uint32_t caps() const { return caps_; }
   const Options& options() const { return options_; }
+  // The on-chip store the models on this engine share (sized by IDENTIFY). Thread-safe.
+  OnChipStore& store() { return *store_; }
 
   // A DMA buffer on the engine's device (Device::Allocate()). Thread-safe; does not wait for a
   // call in progress. Buffers must not outlive this FpgaEngine.
@@ -105,6 +113,7 @@ class FpgaEngine final : public EngineHealth {
   const Options options_;
   uint32_t version_ = 0;
   uint32_t caps_ = 0;
+  std::unique_ptr<OnChipStore> store_;
 
   // Held for a whole call: the engine runs one at a time.
   std::mutex call_mu_;

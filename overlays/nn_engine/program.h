@@ -3,11 +3,15 @@
 //
 //   LayerDesc layers[kMaxLayers];
 //   uint32_t count = 0;
-//   uint32_t status = ReadProgram<Config>(program_port, layers, count);
+//   uint32_t status = ReadProgram<Config>(program_port, layers, count, clock);
 //   if (status != kStatusOk) ...  // nothing else is read
 //
 // ReadProgram() also validates what the engine's fixed-size buffers depend on, so no later loop
 // can index past them whatever the program says; the driver's loader has checked the rest.
+//
+// A memory port is what an m_axi pointer argument is: `uint64_t*` for the synthesized top and
+// the C-simulation tests, or any type with PortRead() / PortWrite() overloads found by argument
+// lookup (the virtual board's range-checked DDR window, accel/fpga/devices/sim/sim_engine.cc).
 #ifndef PYNQ_OVERLAYS_NN_ENGINE_PROGRAM_H_
 #define PYNQ_OVERLAYS_NN_ENGINE_PROGRAM_H_
 
@@ -18,9 +22,14 @@
 #include "overlays/nn_engine/abi/ops.h"
 #include "overlays/nn_engine/abi/registers.h"
 #include "overlays/nn_engine/engine_config.h"
+#include "overlays/nn_engine/hls_compat.h"
 
 namespace pynq {
 namespace engine {
+
+// Word `word` of a memory port, and a write to it.
+inline uint64_t PortRead(const uint64_t* port, uint32_t word) { return port[word]; }
+inline void PortWrite(uint64_t* port, uint32_t word, uint64_t value) { port[word] = value; }
 
 struct LayerDesc {
   Op op;
@@ -62,23 +71,43 @@ inline bool SpatialShapeOk(Op op, const uint64_t in[3], const uint64_t out[3], i
 // scores op last (BNN_DENSE_SCORES or INT8_DENSE_SCORES), binarized ops on bits and int8 ops on
 // int8, each layer's input the previous layer's output, every tensor within kMaxFeatures
 // elements, the scores within kMaxClasses, conv and pool shapes consistent with their args.
+// Cycles: two bursts (the header, then the descriptors, one word per cycle) and the decode, one
+// descriptor per cycle.
 template <typename Config, typename Port>
-uint32_t ReadProgram(const Port& program, LayerDesc layers[kMaxLayers], uint32_t& count) {
-  const uint64_t header = program.Read(0);
-  count = Lo(header);
-  if (count < 1 || count > kMaxLayers || Hi(header) != 0 || program.Read(1) != 0) {
+uint32_t ReadProgram(const Port& program, LayerDesc layers[kMaxLayers], uint32_t& count,
+                     Clock& clock) {
+  uint64_t header[kProgramHeaderWords];
+  clock.Add(kMemLatencyCycles);
+Header:
+  for (uint32_t i = 0; i < kProgramHeaderWords; ++i) {
+#pragma HLS PIPELINE II = 1
+    header[i] = PortRead(program, i);
+    clock.Tick(1);
+  }
+  clock.Add(kDepthProgram);
+  count = Lo(header[0]);
+  if (count < 1 || count > kMaxLayers || Hi(header[0]) != 0 || header[1] != 0) {
     return MakeStatus(kStatusBadProgram, 0, 0);
   }
+  uint64_t words[kMaxLayers * kLayerWords];
+  clock.Add(kMemLatencyCycles);
+Descriptors:
+  for (uint32_t i = 0; i < kMaxLayers * kLayerWords; ++i) {
+#pragma HLS PIPELINE II = 1
+#pragma HLS LOOP_TRIPCOUNT min = 8 max = 128
+    if (i >= count * kLayerWords) break;
+    words[i] = PortRead(program, kProgramHeaderWords + i);
+    clock.Tick(1);
+  }
+  clock.Add(kDepthProgram);
+  uint32_t status = MakeStatus(kStatusOk, 0, 0);
 Layers:
   for (uint32_t l = 0; l < kMaxLayers; ++l) {
+#pragma HLS PIPELINE II = 1
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = 16
     if (l >= count) break;
-    uint64_t w[kLayerWords];
-  Words:
-    for (uint32_t i = 0; i < kLayerWords; ++i) {
-#pragma HLS PIPELINE II = 1
-      w[i] = program.Read(kProgramHeaderWords + l * kLayerWords + i);
-    }
+    clock.Tick(1);
+    const uint64_t* w = &words[l * kLayerWords];
     const uint32_t code = Lo(w[0]);
     const uint32_t flags = Hi(w[0]);
     const uint64_t in[3] = {Lo(w[1]), Hi(w[1]), Lo(w[2])};
@@ -86,8 +115,14 @@ Layers:
     const uint64_t n_in = in[0] * in[1] * in[2];
     const uint64_t n_out = out[0] * out[1] * out[2];
     const int32_t arg0 = static_cast<int32_t>(Lo(w[6]));
-    if (flags != 0 || Hi(w[7]) != 0) return MakeStatus(kStatusBadProgram, l, code);
-    if (!MaskHasOp(kImplementedOps, code)) return MakeStatus(kStatusUnsupportedOp, l, code);
+    if (flags != 0 || Hi(w[7]) != 0) {
+      status = MakeStatus(kStatusBadProgram, l, code);
+      break;
+    }
+    if (!MaskHasOp(kImplementedOps, code)) {
+      status = MakeStatus(kStatusUnsupportedOp, l, code);
+      break;
+    }
     const Op op = static_cast<Op>(code);
     const bool first = l == 0;
     const bool last = l + 1 == count;
@@ -103,7 +138,10 @@ Layers:
         input_op == first && scores_op == last && (!input_op || n_out == n_in) &&
         (!scores_op || n_out <= kMaxClasses) && chained && SpatialShapeOk(op, in, out, arg0) &&
         Lo(w[4]) % 8 == 0 && Lo(w[5]) % 8 == 0;
-    if (!shape_ok) return MakeStatus(kStatusBadShape, l, code);
+    if (!shape_ok) {
+      status = MakeStatus(kStatusBadShape, l, code);
+      break;
+    }
     layers[l].op = op;
     layers[l].in_c = static_cast<uint32_t>(in[0]);
     layers[l].in_h = static_cast<uint32_t>(in[1]);
@@ -118,7 +156,8 @@ Layers:
     layers[l].arg0 = arg0;
     layers[l].arg1 = static_cast<int32_t>(Hi(w[6]));
   }
-  return MakeStatus(kStatusOk, 0, 0);
+  clock.Add(kDepthDecode);
+  return status;
 }
 
 }  // namespace engine

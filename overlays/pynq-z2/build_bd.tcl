@@ -53,6 +53,15 @@ launch_runs impl_1 -to_step write_bitstream -jobs 2
 wait_on_run impl_1
 if {[get_property PROGRESS [get_runs impl_1]] ne "100%"} { error "implementation failed" }
 
+# What the first implementation must confirm (overlays/README.md "What csynth must confirm"):
+# utilization against engine_resource_report (PYNQ-Z2: 100 BRAM36, 164 DSP48, about 21,000 LUT
+# for the engine) and 100 MHz met. The reports land next to the bitstream; negative slack stops.
+open_run impl_1
+report_utilization -hierarchical -file "$out/nn_engine_utilization.rpt"
+report_timing_summary -file "$out/nn_engine_timing.rpt"
+set wns [get_property SLACK [get_timing_paths -max_paths 1 -nworst 1 -setup]]
+if {$wns < 0} { error "100 MHz not met: worst negative slack $wns ns (see nn_engine_timing.rpt)" }
+
 # PYNQ's convention: the .bit and the .hwh side by side, with the same base name.
 file copy -force "$project/nn_engine_pynq_z2.runs/impl_1/nn_engine_wrapper.bit" "$out/nn_engine.bit"
 file copy -force "$project/nn_engine_pynq_z2.gen/sources_1/bd/nn_engine/hw_handoff/nn_engine.hwh" \

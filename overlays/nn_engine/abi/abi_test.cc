@@ -95,6 +95,47 @@ TEST(RegistersTest, CapsAndStatusWordsRoundTrip) {
   EXPECT_EQ(StatusOp(status), 7u);
 }
 
+// Vitis HLS lays the arguments out in order from 0x10: a 64-bit pointer in two words and a
+// reserved one, a 32-bit input scalar in a word and a reserved one, an output scalar in a data
+// and an ap_vld word (check_regmap.py compares with the generated header).
+TEST(RegistersTest, ArgumentsFollowTheVitisLayoutInParameterOrder) {
+  const uint32_t pointers[] = {kRegProgramLo, kRegWeightsLo, kRegInputLo, kRegOutputLo};
+  for (uint32_t i = 0; i < 4; ++i) EXPECT_EQ(pointers[i], 0x10 + 12 * i);
+  const uint32_t scalars[] = {kRegBatch, kRegCommand, kRegTag, kRegStatus, kRegChecksum,
+                              kRegId,    kRegVersion, kRegCaps};
+  for (uint32_t i = 0; i < 8; ++i) EXPECT_EQ(scalars[i], 0x40 + 8 * i);
+  EXPECT_EQ(kRegScratchLo, kRegCaps + 8);
+  const uint32_t revision2[] = {kRegSlot,      kRegKey,         kRegWeightsBase, kRegParamsBase,
+                                kRegStoreRows, kRegStoreParams, kRegNeedRows,    kRegNeedParams};
+  for (uint32_t i = 0; i < 8; ++i) EXPECT_EQ(revision2[i], kRegScratchLo + 12 + 8 * i);
+  EXPECT_EQ(kRegisterBlockBytes, kRegNeedParams + 8);
+  // The engine's outputs, data and ap_vld words, and nothing the driver writes.
+  for (uint32_t offset = 0; offset < kRegisterBlockBytes; offset += 4) {
+    const bool output = (offset >= kRegStatus && offset <= kRegCaps + 4) ||
+                        (offset >= kRegStoreRows && offset <= kRegNeedParams + 4);
+    EXPECT_EQ(IsOutputRegister(offset), output) << offset;
+  }
+  EXPECT_EQ(kEngineVersion, 0x00010002u);
+}
+
+TEST(MemoryLayoutTest, ChecksumsAreFletcherSumsOfTheirValues) {
+  // Scores: seeded with the tag; sum1 = tag + 1 + 2 = 8, sum2 = 6 + 8 = 14.
+  ScoresChecksum scores(5);
+  scores.Add(1);
+  scores.Add(2);
+  EXPECT_EQ(scores.Value(), ((14u << 16) | (14u >> 16)) ^ 8u);
+  // Weights: a word's low half, then its high half, then the params.
+  WeightsChecksum weights;
+  weights.AddWord((uint64_t{2} << 32) | 1);
+  weights.AddParam(-1);
+  Fletcher32 same(0);
+  same.Add(1);
+  same.Add(2);
+  same.Add(0xFFFFFFFFu);
+  EXPECT_EQ(weights.Value(), same.Value());
+  EXPECT_EQ(ScratchBytes(64), 2u * 64 * 4096);
+}
+
 TEST(MemoryLayoutTest, StridesAreWholeBursts) {
   EXPECT_EQ(InputStride(784), 832u);
   EXPECT_EQ(OutputStride(10), 64u);

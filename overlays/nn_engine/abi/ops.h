@@ -67,6 +67,12 @@ constexpr const char* OpName(Op op) {
   return "UNKNOWN";
 }
 
+// Whether the op has a weights blob and a params blob (the layers a LOAD copies on chip).
+constexpr bool HasWeights(Op op) {
+  return op == Op::kBnnDense || op == Op::kBnnDenseScores || op == Op::kInt8Dense ||
+         op == Op::kInt8DenseScores || op == Op::kInt8Conv;
+}
+
 // What a tensor between layers holds.
 enum class TensorKind {
   kPixels,  // the uint8 model input

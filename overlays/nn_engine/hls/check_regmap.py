@@ -25,6 +25,15 @@ ARGUMENTS = {
     "ID": "kRegId",
     "VERSION": "kRegVersion",
     "CAPS": "kRegCaps",
+    "SCRATCH": "kRegScratchLo",
+    "SLOT": "kRegSlot",
+    "KEY": "kRegKey",
+    "WEIGHTS_BASE": "kRegWeightsBase",
+    "PARAMS_BASE": "kRegParamsBase",
+    "STORE_ROWS": "kRegStoreRows",
+    "STORE_PARAMS": "kRegStoreParams",
+    "NEED_ROWS": "kRegNeedRows",
+    "NEED_PARAMS": "kRegNeedParams",
 }
 
 

@@ -27,6 +27,17 @@ GENERATED = """
 #define XNN_ENGINE_CONTROL_ADDR_ID_DATA       0x68
 #define XNN_ENGINE_CONTROL_ADDR_VERSION_DATA  0x70
 #define XNN_ENGINE_CONTROL_ADDR_CAPS_DATA     0x78
+#define XNN_ENGINE_CONTROL_ADDR_SCRATCH_DATA  0x80
+#define XNN_ENGINE_CONTROL_BITS_SCRATCH_DATA  64
+#define XNN_ENGINE_CONTROL_ADDR_SLOT_DATA     0x8c
+#define XNN_ENGINE_CONTROL_ADDR_KEY_DATA      0x94
+#define XNN_ENGINE_CONTROL_ADDR_WEIGHTS_BASE_DATA 0x9c
+#define XNN_ENGINE_CONTROL_ADDR_PARAMS_BASE_DATA  0xa4
+#define XNN_ENGINE_CONTROL_ADDR_STORE_ROWS_DATA   0xac
+#define XNN_ENGINE_CONTROL_ADDR_STORE_ROWS_CTRL   0xb0
+#define XNN_ENGINE_CONTROL_ADDR_STORE_PARAMS_DATA 0xb4
+#define XNN_ENGINE_CONTROL_ADDR_NEED_ROWS_DATA    0xbc
+#define XNN_ENGINE_CONTROL_ADDR_NEED_PARAMS_DATA  0xc4
 """
 
 
@@ -38,6 +49,8 @@ class CheckRegmapTest(unittest.TestCase):
         generated = check_regmap.generated_offsets(GENERATED)
         self.assertEqual(generated["PROGRAM"], 0x10)
         self.assertEqual(generated["CAPS"], 0x78)
+        self.assertEqual(generated["WEIGHTS_BASE"], 0x9c)
+        self.assertEqual(generated["NEED_PARAMS"], 0xc4)
         self.assertEqual(check_regmap.differences(generated, self.driver), [])
 
     def test_a_shifted_register_is_reported(self):

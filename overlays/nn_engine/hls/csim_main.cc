@@ -1,8 +1,11 @@
 // The C-simulation testbench Vitis HLS runs (run_hls.tcl: csim_design): plain C++14 with no
 // library beyond the standard one, as Vitis HLS compiles it. It loads a shipped model file
-// (run_hls.tcl: the binarized MLP; CMake also runs it on the MNIST int8 models), places its PROGRAM and WEIGHTS sections and the held-out images in "DDR" (host arrays), calls
-// the top function nn_engine() in batches, and compares every score with the golden file of the
-// Python integer reference. Returns 0 only if all 2,000 x 10 scores match.
+// (run_hls.tcl: the binarized MLP; CMake also runs it on the MNIST int8 models), places its
+// PROGRAM and WEIGHTS sections and the held-out images in "DDR" (host arrays), LOADs the weights
+// into the engine's store, calls the top function nn_engine() in batches on the resident copy
+// and streamed (the weights copied in tiles during the call), and compares every score with the
+// golden file of the Python integer reference. Returns 0 only if all 2,000 x 10 scores match on
+// both paths.
 //
 //   csim_main <model.pim> <images.idx3-ubyte> <golden.idx2-int>
 //
@@ -75,31 +78,51 @@ int main(int argc, char** argv) {
   const uint32_t out_stride = OutputStride(classes);
   std::vector<uint64_t> input(kBatch * in_stride / 8);
   std::vector<uint64_t> output(OutputBytes(kBatch, classes) / 8);
+  std::vector<uint64_t> scratch(ScratchBytes(kBatch) / 8);
+  uint32_t status = 0, checksum = 0, id = 0, version = 0, caps = 0;
+  uint32_t store_rows = 0, store_params = 0, need_rows = 0, need_params = 0;
+  const uint32_t kSlot = 0, kKey = 0x10AD;
+  nn_engine(program.data(), weights.data(), input.data(), output.data(), 0, kCommandLoad, 0,
+            &status, &checksum, &id, &version, &caps, scratch.data(), kSlot, kKey, 0, 0,
+            &store_rows, &store_params, &need_rows, &need_params);
+  if (status != kStatusOk) {
+    std::fprintf(stderr, "LOAD: engine status 0x%08x (needs %u of %u store rows)\n", status,
+                 need_rows, store_rows);
+    return 1;
+  }
+  std::printf("csim: %s resident in %u of %u store rows, %u of %u params rows\n", argv[1],
+              need_rows, store_rows, need_params, store_params);
   uint32_t mismatches = 0;
-  for (uint32_t first = 0; first < count; first += kBatch) {
-    const uint32_t n = count - first < kBatch ? count - first : kBatch;
-    for (uint32_t i = 0; i < n; ++i) {
-      std::memcpy(reinterpret_cast<uint8_t*>(input.data()) + i * in_stride,
-                  images.data() + 16 + size_t{first + i} * pixels, pixels);
-    }
-    uint32_t status = 0, checksum = 0, id = 0, version = 0, caps = 0;
-    nn_engine(program.data(), weights.data(), input.data(), output.data(), n, kCommandRun, first,
-              &status, &checksum, &id, &version, &caps);
-    if (status != kStatusOk) {
-      std::fprintf(stderr, "batch at %u: engine status 0x%08x\n", first, status);
-      return 1;
-    }
-    for (uint32_t i = 0; i < n; ++i) {
-      for (uint32_t c = 0; c < classes; ++c) {
-        int32_t got = 0;
-        std::memcpy(&got, reinterpret_cast<const uint8_t*>(output.data()) + i * out_stride + 4 * c, 4);
-        const auto want = static_cast<int32_t>(Be32(golden, 12 + 4 * (size_t{first + i} * classes + c)));
-        if (got != want && mismatches++ < 10) {
-          std::fprintf(stderr, "image %u class %u: engine %d, golden %d\n", first + i, c, got, want);
+  for (uint32_t streamed = 0; streamed < 2; ++streamed) {
+    for (uint32_t first = 0; first < count; first += kBatch) {
+      const uint32_t n = count - first < kBatch ? count - first : kBatch;
+      for (uint32_t i = 0; i < n; ++i) {
+        std::memcpy(reinterpret_cast<uint8_t*>(input.data()) + i * in_stride,
+                    images.data() + 16 + size_t{first + i} * pixels, pixels);
+      }
+      nn_engine(program.data(), weights.data(), input.data(), output.data(), n, kCommandRun,
+                first, &status, &checksum, &id, &version, &caps, scratch.data(),
+                streamed != 0 ? kSlotStreamed : kSlot, kKey, 0, 0, &store_rows, &store_params,
+                &need_rows, &need_params);
+      if (status != kStatusOk) {
+        std::fprintf(stderr, "batch at %u (%s): engine status 0x%08x\n", first,
+                     streamed != 0 ? "streamed" : "resident", status);
+        return 1;
+      }
+      for (uint32_t i = 0; i < n; ++i) {
+        for (uint32_t c = 0; c < classes; ++c) {
+          int32_t got = 0;
+          std::memcpy(&got, reinterpret_cast<const uint8_t*>(output.data()) + i * out_stride + 4 * c, 4);
+          const auto want = static_cast<int32_t>(Be32(golden, 12 + 4 * (size_t{first + i} * classes + c)));
+          if (got != want && mismatches++ < 10) {
+            std::fprintf(stderr, "image %u class %u (%s): engine %d, golden %d\n", first + i, c,
+                         streamed != 0 ? "streamed" : "resident", got, want);
+          }
         }
       }
     }
   }
-  std::printf("csim: %u images, %u scores differ from the golden file\n", count, mismatches);
+  std::printf("csim: %u images, resident and streamed, %u scores differ from the golden file\n",
+              count, mismatches);
   return mismatches == 0 ? 0 : 1;
 }

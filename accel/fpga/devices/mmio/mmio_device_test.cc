@@ -140,7 +140,7 @@ class FileBoard {
     const SimDdr ddr{.data = reinterpret_cast<uint8_t*>(ddr_words_.data()),
                      .base = kPhysAddr,
                      .bytes = kDmaBytes};
-    const SimCallResult result = RunSimCall(ReadCallRegisters(registers_), ddr);
+    const SimCallResult result = RunSimCall(ReadCallRegisters(registers_), ddr, *store_);
     if (result.bus_error) return;  // hangs: done never rises
     WriteResultRegisters(result.outputs, registers_);
     registers_[0] = engine::kCtrlDone | engine::kCtrlIdle | engine::kCtrlReady;
@@ -154,6 +154,7 @@ class FileBoard {
   volatile uint32_t* registers_ = nullptr;
   uint8_t* region_ = nullptr;
   std::vector<uint64_t> ddr_words_;  // the board's DDR, behind the CPU's cached view
+  std::unique_ptr<SimEngineStore> store_ = std::make_unique<SimEngineStore>();
   int for_device_ = -1;
   int for_cpu_ = -1;
   int owner_ = -1;
@@ -190,7 +191,8 @@ TEST(MmioDeviceTest, ServesTheShippedModelBitIdenticallyThroughFiles) {
   const std::vector<int32_t>& golden = heldout->golden.values;
   EXPECT_EQ(scores, std::vector<int32_t>(golden.begin(), golden.begin() + 4000));
   EXPECT_EQ(batches, 12);
-  EXPECT_EQ(board.calls(), 2 + batches);        // IDENTIFY, CHECK, the batches
+  EXPECT_EQ(board.calls(), 3 + batches);        // IDENTIFY, CHECK, LOAD, the batches
+  EXPECT_TRUE((*fpga)->resident());
   EXPECT_EQ(board.syncs(), 2 + 2 * batches);    // program, weights; input and output per batch
 }
 

@@ -26,10 +26,6 @@ absl::Status CheckRegisterOffset(uint32_t offset) {
   return absl::OkStatus();
 }
 
-bool IsOutputRegister(uint32_t offset) {
-  return offset >= engine::kRegStatus && offset < kRegisterBlockBytes;
-}
-
 }  // namespace
 
 absl::StatusOr<SimFaultPlan> ParseSimFaultPlan(std::string_view spec) {
@@ -114,6 +110,7 @@ SimDevice::SimDevice(const Options& options)
            .base = options.ddr_base,
            .bytes = options.ddr_bytes},
       arena_(options.ddr_bytes),
+      store_(std::make_unique<SimEngineStore>()),
       fault_(options.fault) {
   engine_thread_ = std::thread([this] { EngineLoop(); });
 }
@@ -157,7 +154,7 @@ void SimDevice::EngineLoop() {
     // The engine works on DDR without the register lock, as the hardware does.
     in_engine_ = true;
     lock.unlock();
-    SimCallResult result = RunSimCall(call, ddr_);
+    SimCallResult result = RunSimCall(call, ddr_, *store_);
     if (fault == SimFault::kCorruptOutput && !result.bus_error &&
         call.output >= ddr_.base && call.output - ddr_.base < ddr_.bytes) {
       ddr_.data[call.output - ddr_.base] ^= 1;
@@ -220,7 +217,7 @@ absl::Status SimDevice::Write32(uint32_t offset, uint32_t value) {
     } else if (offset == engine::kRegIsr) {
       registers_[offset / 4] ^= value & 3u;  // toggle on write
       return absl::OkStatus();
-    } else if (IsOutputRegister(offset)) {
+    } else if (engine::IsOutputRegister(offset)) {
       return absl::OkStatus();  // read-only on the hardware
     } else {
       registers_[offset / 4] = value;
@@ -258,6 +255,7 @@ absl::Status SimDevice::Reset() {
   // it cannot write into buffers the driver reuses afterwards.
   cv_.wait(lock, [this] { return !in_engine_; });
   registers_.fill(0);
+  store_->ForgetResidents();
   start_pending_ = false;
   busy_ = false;
   done_ = false;

@@ -7,8 +7,11 @@
 //   - ap_done and ap_ready clear when CTRL is read; ap_start while busy is ignored (and counted);
 //   - every engine access is range-checked: a bad DMA address is a reported bus error;
 //   - faults can be injected: a hang (done never rises), corrupted output, a bus error;
-//   - optionally, ap_done is delayed by the engine's modeled cycle count at a given clock plus a
-//     fixed per-call overhead (overlays/nn_engine/timing_model.h has the formula).
+//   - the engine's on-chip weight store keeps resident models between calls, and a Reset()
+//     forgets them (the engine then answers a resident RUN with kStatusNotResident);
+//   - optionally, ap_done is delayed by the engine's cycle count at a given clock plus a fixed
+//     per-call overhead: the cycles the C simulation counted, which equal the timing model's
+//     (overlays/nn_engine/timing_model.h has the formula).
 //
 //   PYNQ_ASSIGN_OR_RETURN(std::unique_ptr<SimDevice> board,
 //                         SimDevice::Create({.timing = true, .clock_mhz = 100}));
@@ -112,6 +115,8 @@ class SimDevice final : public Device {
   std::vector<uint64_t> ddr_words_;
   const SimDdr ddr_;
   DmaArena arena_;
+  // The engine's BRAM: the engine thread uses it without mu_ while in_engine_, Reset() after.
+  const std::unique_ptr<SimEngineStore> store_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

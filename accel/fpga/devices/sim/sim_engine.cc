@@ -5,7 +5,7 @@
 #include "absl/strings/str_format.h"
 #include "overlays/nn_engine/abi/memory_layout.h"
 #include "overlays/nn_engine/abi/registers.h"
-#include "overlays/nn_engine/timing_model.h"
+#include "overlays/nn_engine/hls_compat.h"
 
 namespace pynq::accel {
 
@@ -20,6 +20,7 @@ struct BusErrorLog {
 };
 
 // An m_axi pointer argument on the virtual board: word-granular, range-checked access to DDR.
+// The engine reaches it through PortRead() / PortWrite() (overlays/nn_engine/program.h).
 class SimPort {
  public:
   SimPort(const SimDdr& ddr, uint64_t address, BusErrorLog* log)
@@ -49,6 +50,9 @@ class SimPort {
   BusErrorLog* log_;
 };
 
+uint64_t PortRead(const SimPort& port, uint32_t word) { return port.Read(word); }
+void PortWrite(const SimPort& port, uint32_t word, uint64_t value) { port.Write(word, value); }
+
 uint64_t Join(const volatile uint32_t* registers, uint32_t lo_offset) {
   return uint64_t{registers[lo_offset / 4]} | (uint64_t{registers[lo_offset / 4 + 1]} << 32);
 }
@@ -68,31 +72,23 @@ SimCall ReadCallRegisters(const volatile uint32_t* registers) {
           .output = Join(registers, engine::kRegOutputLo),
           .batch = registers[engine::kRegBatch / 4],
           .command = registers[engine::kRegCommand / 4],
-          .tag = registers[engine::kRegTag / 4]};
+          .tag = registers[engine::kRegTag / 4],
+          .scratch = Join(registers, engine::kRegScratchLo),
+          .slot = registers[engine::kRegSlot / 4],
+          .key = registers[engine::kRegKey / 4],
+          .weights_base = registers[engine::kRegWeightsBase / 4],
+          .params_base = registers[engine::kRegParamsBase / 4]};
 }
 
-SimCallResult RunSimCall(const SimCall& call, const SimDdr& ddr) {
+SimCallResult RunSimCall(const SimCall& call, const SimDdr& ddr, SimEngineStore& store) {
   BusErrorLog log;
-  const SimPort program(ddr, call.program, &log);
   SimCallResult result;
-  engine::RunEngine<DefaultEngineConfig>(program, SimPort(ddr, call.weights, &log),
-                                         SimPort(ddr, call.input, &log),
-                                         SimPort(ddr, call.output, &log), call.batch,
-                                         call.command, call.tag, result.outputs);
-  // The timing model needs the layers; reading the program again costs the host little.
-  engine::LayerDesc layers[engine::kMaxLayers];
-  uint32_t count = 0;
-  const bool valid = call.command == engine::kCommandIdentify ||
-                     engine::StatusCode(engine::ReadProgram<DefaultEngineConfig>(
-                         program, layers, count)) == engine::kStatusOk;
-  const uint32_t command =
-      valid && engine::StatusCode(result.outputs.status) == engine::kStatusOk
-          ? call.command
-          : engine::kCommandCheck;
-  // A rejected program is read only up to the first bad descriptor; bound the model by the
-  // most the engine reads.
-  if (count > engine::kMaxLayers) count = engine::kMaxLayers;
-  result.cycles = engine::CallCycles<DefaultEngineConfig>(layers, count, call.batch, command);
+  engine::Clock clock;
+  engine::RunEngine<DefaultEngineConfig>(
+      SimPort(ddr, call.program, &log), SimPort(ddr, call.weights, &log),
+      SimPort(ddr, call.input, &log), SimPort(ddr, call.output, &log),
+      SimPort(ddr, call.scratch, &log), call, store, result.outputs, clock);
+  result.cycles = clock.cycles();
   result.bus_error = log.seen;
   result.bad_address = log.address;
   result.bad_access_was_write = log.write;
@@ -100,11 +96,12 @@ SimCallResult RunSimCall(const SimCall& call, const SimDdr& ddr) {
 }
 
 void WriteResultRegisters(const engine::EngineOutputs& outputs, volatile uint32_t* registers) {
-  const std::pair<uint32_t, uint32_t> values[] = {{engine::kRegStatus, outputs.status},
-                                                  {engine::kRegChecksum, outputs.checksum},
-                                                  {engine::kRegId, outputs.id},
-                                                  {engine::kRegVersion, outputs.version},
-                                                  {engine::kRegCaps, outputs.caps}};
+  const std::pair<uint32_t, uint32_t> values[] = {
+      {engine::kRegStatus, outputs.status},          {engine::kRegChecksum, outputs.checksum},
+      {engine::kRegId, outputs.id},                  {engine::kRegVersion, outputs.version},
+      {engine::kRegCaps, outputs.caps},              {engine::kRegStoreRows, outputs.store_rows},
+      {engine::kRegStoreParams, outputs.store_params}, {engine::kRegNeedRows, outputs.need_rows},
+      {engine::kRegNeedParams, outputs.need_params}};
   for (const auto& [offset, value] : values) {
     registers[offset / 4] = value;
     registers[offset / 4 + 1] = 1;  // ap_vld

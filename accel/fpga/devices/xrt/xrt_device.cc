@@ -33,7 +33,10 @@ constexpr std::pair<int, uint32_t> kArgumentOffsets[] = {
     {0, engine::kRegProgramLo}, {1, engine::kRegWeightsLo}, {2, engine::kRegInputLo},
     {3, engine::kRegOutputLo},  {4, engine::kRegBatch},     {5, engine::kRegCommand},
     {6, engine::kRegTag},       {7, engine::kRegStatus},    {8, engine::kRegChecksum},
-    {9, engine::kRegId},        {10, engine::kRegVersion},  {11, engine::kRegCaps}};
+    {9, engine::kRegId},        {10, engine::kRegVersion},  {11, engine::kRegCaps},
+    {12, engine::kRegScratchLo}, {13, engine::kRegSlot},    {14, engine::kRegKey},
+    {15, engine::kRegWeightsBase}, {16, engine::kRegParamsBase}, {17, engine::kRegStoreRows},
+    {18, engine::kRegStoreParams}, {19, engine::kRegNeedRows}, {20, engine::kRegNeedParams}};
 
 class XrtDmaBuffer final : public DmaBuffer {
  public:
