@@ -106,8 +106,11 @@ ABSL_FLAG(bool, cpu_fallback, true,
 ABSL_FLAG(std::string, http_listen, "",
           "If set, host:port to serve HTTP on, e.g. 0.0.0.0:8000: the Open Inference Protocol's "
           "REST API (/v2/health/live, /v2/health/ready, /v2, /v2/models/{name}[/ready|/config|"
-          "/stats], POST /v2/models/{name}/infer) and Prometheus metrics (GET /metrics). Port 0 "
-          "picks a free port (see --http_port_file). Empty: no HTTP.");
+          "/stats], POST /v2/models/{name}/infer) and Prometheus metrics (GET /metrics). With "
+          "--tls_cert it serves HTTPS only, with the same certificate, key and client CA as the "
+          "gRPC port, and inference needs the same bearer token (header Authorization: Bearer "
+          "TOKEN) or client certificate; health, metadata, statistics and /metrics stay open. "
+          "Port 0 picks a free port (see --http_port_file). Empty: no HTTP.");
 ABSL_FLAG(std::string, http_port_file, "",
           "If set, the HTTP listener's bound port is written to this file.");
 ABSL_FLAG(int, http_threads, 16,
@@ -152,9 +155,11 @@ ABSL_FLAG(std::string, admin_token_file, "",
           "--admin_client_identities: UNAUTHENTICATED without a credential, PERMISSION_DENIED "
           "with one that is not an admin's. Needs TLS.");
 ABSL_FLAG(std::string, inference_token_file, "",
-          "File holding a bearer token that Classify and ClassifyStream then need (the admin "
-          "token works too); the same rules as --admin_token_file. Health, reflection, "
-          "ListModels and GetMetrics need no token.");
+          "File holding a bearer token that inference then needs (the admin token works too): "
+          "Classify, ClassifyStream, the Open Inference Protocol's ModelInfer and "
+          "ModelStreamInfer, and on --http_listen POST /v2/models/{name}/infer (401 without "
+          "it); the same rules as --admin_token_file. Health, reflection, ListModels, "
+          "GetMetrics and the HTTP health, metadata and metrics endpoints need no token.");
 ABSL_FLAG(std::vector<std::string>, admin_client_identities, {},
           "Client certificate names (the subject's CN or a subject alternative name: DNS name, "
           "URI, e-mail, IP) that are admins, comma-separated. Needs --tls_client_ca.");
@@ -295,7 +300,7 @@ void LogSecurity(const pynq::service::security::ServerSecurity& security) {
         "--allow_model_management without an admin credential: anyone who can reach the port "
         "can replace the served models; give --admin_token_file or --admin_client_identities");
   }
-  spdlog::info("LoadModel/UnloadModel: {}; Classify/ClassifyStream: {}",
+  spdlog::info("LoadModel/UnloadModel: {}; inference (gRPC and REST): {}",
                management_restricted ? "admin credential required" : "no credential required",
                security.access->Restricts(Right::kInference) ? "bearer token required"
                                                              : "no credential required");
@@ -400,7 +405,8 @@ class Daemon {
     PYNQ_ASSIGN_OR_RETURN(registry_, ModelRegistry::Create(registry_options));
     LogServedModels(*registry_);
     PYNQ_RETURN_IF_ERROR(StartServer(server_options));
-    PYNQ_RETURN_IF_ERROR(StartHttp(server_options.service.max_images_per_request));
+    PYNQ_RETURN_IF_ERROR(
+        StartHttp(server_options.service.max_images_per_request, server_options.security));
     PYNQ_RETURN_IF_ERROR(StartPrometheus());
     if (const int interval_s = absl::GetFlag(FLAGS_metrics_log_interval_s); interval_s > 0) {
       reporter_ = MetricsReporter::Start(registry_.get(), absl::Seconds(interval_s));
@@ -433,7 +439,9 @@ class Daemon {
     return absl::OkStatus();
   }
 
-  absl::Status StartHttp(size_t max_images_per_request) {
+  // Serves with the gRPC port's TLS material and admits requests by its access policy.
+  absl::Status StartHttp(size_t max_images_per_request,
+                         const pynq::service::security::ServerSecurity& security) {
     const std::string address = absl::GetFlag(FLAGS_http_listen);
     if (address.empty()) return absl::OkStatus();
     const int threads = absl::GetFlag(FLAGS_http_threads);
@@ -442,7 +450,8 @@ class Daemon {
       return absl::InvalidArgumentError(
           "--http_threads must be at least 1 and --http_max_body_bytes at least 1024");
     }
-    RestApi::Options api{.limits = {.max_images_per_request = max_images_per_request}};
+    RestApi::Options api{.limits = {.max_images_per_request = max_images_per_request},
+                         .access = security.access};
 #ifdef PYNQ_WITH_PROMETHEUS
     const ModelRegistry& served = *registry_;
     api.metrics_text = [&served] { return pynq::service::MetricsText(served, absl::Now()); };
@@ -452,12 +461,17 @@ class Daemon {
         http_server_,
         HttpServer::Start({.listen_address = address,
                            .threads = static_cast<size_t>(threads),
-                           .max_body_bytes = static_cast<size_t>(max_body)},
+                           .max_body_bytes = static_cast<size_t>(max_body),
+                           .tls = security.tls,
+                           .admit =
+                               [api = rest_api_.get()](const pynq::service::http::HttpRequest& r) {
+                                 return api->Admit(r);
+                               }},
                           [api = rest_api_.get()](const pynq::service::http::HttpRequest& r) {
                             return api->Handle(r);
                           }));
-    spdlog::info("HTTP (Open Inference Protocol REST, /metrics) on {} (port {})", address,
-                 http_server_->port());
+    spdlog::info("{} (Open Inference Protocol REST, /metrics) on {} (port {})",
+                 security.tls_enabled() ? "HTTPS" : "HTTP", address, http_server_->port());
     if (const std::string path = absl::GetFlag(FLAGS_http_port_file); !path.empty()) {
       PYNQ_RETURN_IF_ERROR(WritePortFile(path, http_server_->port()));
     }

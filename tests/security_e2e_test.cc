@@ -1,7 +1,8 @@
 // TLS and access control end to end: the real pynq-inferd with certificates, keys and tokens
-// made at test time by tests/make_test_pki.sh (Debian's openssl), talked to by gRPC C++ clients
-// and by the pynq-infer CLI (every subcommand with the same credentials). Also: the daemon
-// refuses to start with secrets others may read and with settings that do not fit together.
+// made at test time by tests/make_test_pki.sh (Debian's openssl), talked to by gRPC C++ clients,
+// by the pynq-infer CLI (every subcommand with the same credentials) and, on its HTTP listener
+// (the Open Inference Protocol's REST API), by curl (Debian's). Also: the daemon refuses to
+// start with secrets others may read and with settings that do not fit together.
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -12,10 +13,13 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "clients/channel_security.h"
 #include "clients/idx_file.h"
 #include "gmock/gmock.h"
@@ -23,6 +27,7 @@
 #include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
 #include "pynq_infer/v1/inference.grpc.pb.h"
 #include "tests/support/daemon_process.h"
 #include "tests/support/source_dir.h"
@@ -49,9 +54,9 @@ struct CliResult {
   std::string output;  // stdout and stderr
 };
 
-CliResult RunCli(const std::vector<std::string>& args) {
-  const char* cli = std::getenv("PYNQ_INFER_CLI");
-  std::string command = cli == nullptr ? "false" : cli;
+// Runs `args` (each quoted) through the shell, with stderr joined to stdout.
+CliResult RunProgram(const std::string& program, const std::vector<std::string>& args) {
+  std::string command = program;
   for (const std::string& a : args) absl::StrAppend(&command, " '", a, "'");
   absl::StrAppend(&command, " 2>&1");
   CliResult result;
@@ -64,6 +69,34 @@ CliResult RunCli(const std::vector<std::string>& args) {
   return result;
 }
 
+CliResult RunCli(const std::vector<std::string>& args) {
+  const char* cli = std::getenv("PYNQ_INFER_CLI");
+  return RunProgram(cli == nullptr ? "false" : cli, args);
+}
+
+// What curl got from the daemon's HTTP listener.
+struct CurlResult {
+  // curl's exit code: 0 when it had an answer, e.g. 35 or 56 for a failed TLS handshake.
+  int exit_code = -1;
+  // The HTTP status; 0 when there was no answer.
+  int status = 0;
+  std::string headers;
+  std::string body;
+  // curl's own messages.
+  std::string errors;
+};
+
+// The port a daemon's --http_port_file holds, once it is written (the HTTP listener starts after
+// the gRPC port, which DaemonProcess waits for); 0 if it is not written within 10 s.
+int WaitForPort(const std::string& port_file) {
+  for (int i = 0; i < 500 && !std::filesystem::exists(port_file); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  int port = 0;
+  if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(ReadFile(port_file)), &port)) return 0;
+  return port;
+}
+
 class SecurityE2eTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -73,10 +106,12 @@ class SecurityE2eTest : public ::testing::Test {
     const std::string make_pki =
         absl::StrCat("bash ", testing::SourceDir(), "/tests/make_test_pki.sh ", *pki_);
     ASSERT_EQ(std::system(make_pki.c_str()), 0);
-    auto images = clients::ReadIdxImages(testing::HeldOutImagesPath());
-    ASSERT_TRUE(images.ok()) << images.status();
-    image_ = new std::string(reinterpret_cast<const char*>(images->image(0).data()),
-                             images->image_bytes());
+    auto heldout = testing::ReadHeldOutSet(kModel);
+    ASSERT_TRUE(heldout.ok()) << heldout.status();
+    image_ = new std::string(reinterpret_cast<const char*>(heldout->images.image(0).data()),
+                             heldout->images.image_bytes());
+    golden_ = new std::vector<int32_t>(heldout->golden.row(0).begin(),
+                                       heldout->golden.row(0).end());
 
     // A copy, not a link: LoadModel refuses links that lead out of the model directory.
     const std::string models = *pki_ + "/models";
@@ -91,17 +126,23 @@ class SecurityE2eTest : public ::testing::Test {
                   "--admin_token_file=" + Pki("admin.token"),
                   "--inference_token_file=" + Pki("inference.token"),
                   "--allow_model_management", "--metrics_log_interval_s=0",
-                  "--model_dir=" + models}});
+                  "--model_dir=" + models, "--http_listen=127.0.0.1:0",
+                  "--http_port_file=" + Pki("tokens.http_port")}});
     ASSERT_TRUE(tokens.ok()) << tokens.status();
     tokens_ = tokens->release();
+    tokens_http_port_ = WaitForPort(Pki("tokens.http_port"));
+    ASSERT_GT(tokens_http_port_, 0);
     // Client certificates: mTLS, the admin named by a subject alternative name.
     auto mtls = testing::DaemonProcess::Start(
         {.args = {"--tls_cert=" + Pki("server.crt"), "--tls_key=" + Pki("server.key"),
                   "--tls_client_ca=" + Pki("ca.crt"), "--admin_client_identities=ops@pynq.test",
                   "--allow_model_management", "--metrics_log_interval_s=0",
-                  "--model_dir=" + models}});
+                  "--model_dir=" + models, "--http_listen=127.0.0.1:0",
+                  "--http_port_file=" + Pki("mtls.http_port")}});
     ASSERT_TRUE(mtls.ok()) << mtls.status();
     mtls_ = mtls->release();
+    mtls_http_port_ = WaitForPort(Pki("mtls.http_port"));
+    ASSERT_GT(mtls_http_port_, 0);
   }
 
   static void TearDownTestSuite() {
@@ -114,6 +155,7 @@ class SecurityE2eTest : public ::testing::Test {
     delete pki_;
     delete pki_dir_;
     delete image_;
+    delete golden_;
   }
 
   static std::string Pki(const std::string& name) { return *pki_ + "/" + name; }
@@ -194,6 +236,67 @@ class SecurityE2eTest : public ::testing::Test {
     return stub->UnloadModel(&context, request, &response);
   }
 
+  // curl with `args` (e.g. "--cacert", CA, URL); the answer's headers and body go through files.
+  static CurlResult Curl(std::vector<std::string> args) {
+    const std::string headers = Pki("curl.headers");
+    const std::string body = Pki("curl.body");
+    std::filesystem::remove(headers);
+    std::filesystem::remove(body);
+    args.insert(args.begin(), {"--silent", "--show-error", "--max-time", "20", "--dump-header",
+                               headers, "--output", body, "--write-out", "status=%{http_code}"});
+    const CliResult run = RunProgram("curl", args);
+    CurlResult result{.exit_code = run.exit_code,
+                      .headers = ReadFile(headers),
+                      .body = ReadFile(body),
+                      .errors = run.output};
+    // stdout (the status) and stderr were joined; the status is what follows the last "status=".
+    if (const size_t at = run.output.rfind("status="); at != std::string::npos) {
+      if (!absl::SimpleAtoi(run.output.substr(at + 7, 3), &result.status)) result.status = -1;
+      result.errors.erase(at);
+    }
+    return result;
+  }
+
+  static std::string HttpsUrl(int port, const std::string& path) {
+    return absl::StrCat("https://127.0.0.1:", port, path);
+  }
+
+  static std::string BearerHeader(const std::string& token_file) {
+    return absl::StrCat("Authorization: Bearer ",
+                        absl::StripAsciiWhitespace(ReadFile(Pki(token_file))));
+  }
+
+  // POSTs an Open Inference Protocol JSON request for the test image to the model's infer
+  // endpoint with curl's `args` (credentials), over HTTPS trusting the test CA.
+  static CurlResult RestInfer(int port, std::vector<std::string> args) {
+    const std::string request = Pki("infer.json");
+    std::vector<int> pixels;
+    for (const unsigned char pixel : *image_) pixels.push_back(pixel);
+    std::ofstream(request) << absl::StrCat(
+        R"({"inputs": [{"name": "images", "datatype": "UINT8", "shape": [1, 1, 28, 28], )",
+        R"("data": [)", absl::StrJoin(pixels, ","), "]}]}");
+    args.insert(args.end(),
+                {"--cacert", Pki("ca.crt"), "-H", "Content-Type: application/json",
+                 "--data-binary", "@" + request,
+                 HttpsUrl(port, absl::StrCat("/v2/models/", kModel, "/infer"))});
+    return Curl(std::move(args));
+  }
+
+  // The scores of a successful RestInfer(), or an empty vector (and a test failure).
+  static std::vector<int32_t> ScoresOf(const CurlResult& answer) {
+    EXPECT_EQ(answer.status, 200) << answer.body << answer.errors;
+    if (answer.status != 200) return {};
+    const nlohmann::json json = nlohmann::json::parse(answer.body);
+    EXPECT_EQ(json["outputs"][0]["shape"], nlohmann::json::array({1, 10}));
+    return json["outputs"][0]["data"].get<std::vector<int32_t>>();
+  }
+
+  static std::string ErrorOf(const CurlResult& answer) {
+    const nlohmann::json json = nlohmann::json::parse(answer.body, nullptr, false);
+    return json.is_object() && json.contains("error") ? json["error"].get<std::string>()
+                                                      : "(no JSON error) " + answer.body;
+  }
+
   // Starts the daemon with `args` (which must make it refuse to start) and returns its log.
   static std::string StartRefused(const std::vector<std::string>& args) {
     const std::string log = *pki_ + "/refused.log";
@@ -208,13 +311,20 @@ class SecurityE2eTest : public ::testing::Test {
   static testing::TestTempDir* pki_dir_;
   static std::string* pki_;
   static std::string* image_;
+  // The golden scores of the test image (models/golden/).
+  static std::vector<int32_t>* golden_;
   static testing::DaemonProcess* tokens_;
   static testing::DaemonProcess* mtls_;
+  static int tokens_http_port_;
+  static int mtls_http_port_;
 };
 
 testing::TestTempDir* SecurityE2eTest::pki_dir_ = nullptr;
 std::string* SecurityE2eTest::pki_ = nullptr;
 std::string* SecurityE2eTest::image_ = nullptr;
+std::vector<int32_t>* SecurityE2eTest::golden_ = nullptr;
+int SecurityE2eTest::tokens_http_port_ = 0;
+int SecurityE2eTest::mtls_http_port_ = 0;
 testing::DaemonProcess* SecurityE2eTest::tokens_ = nullptr;
 testing::DaemonProcess* SecurityE2eTest::mtls_ = nullptr;
 
@@ -368,6 +478,85 @@ TEST_F(SecurityE2eTest, EveryCliCommandTakesTheCredentials) {
               "--tls_key=" + Pki("reader.key"), absl::StrCat(kModel, ".pim")});
   EXPECT_EQ(mtls_reader.exit_code, 1);
   EXPECT_THAT(mtls_reader.output, HasSubstr("PERMISSION_DENIED"));
+}
+
+TEST_F(SecurityE2eTest, HttpListenerServesHttpsOnlyWithTheDaemonsCertificate) {
+  const CurlResult https =
+      Curl({"--cacert", Pki("ca.crt"), HttpsUrl(tokens_http_port_, "/v2/health/ready")});
+  EXPECT_EQ(https.exit_code, 0) << https.errors;
+  EXPECT_EQ(https.status, 200) << https.body;
+  // The name the certificate carries besides 127.0.0.1.
+  const CurlResult by_name = Curl({"--cacert", Pki("ca.crt"), "--resolve",
+                                   absl::StrCat("localhost:", tokens_http_port_, ":127.0.0.1"),
+                                   absl::StrCat("https://localhost:", tokens_http_port_, "/v2")});
+  EXPECT_EQ(by_name.status, 200) << by_name.errors;
+  // Plain HTTP to the TLS port gets no answer.
+  const CurlResult plain =
+      Curl({absl::StrCat("http://127.0.0.1:", tokens_http_port_, "/v2/health/ready")});
+  EXPECT_NE(plain.exit_code, 0);
+  EXPECT_EQ(plain.status, 0) << plain.body;
+  // The system's CAs do not know the test CA: CURLE_PEER_FAILED_VERIFICATION.
+  const CurlResult untrusted = Curl({HttpsUrl(tokens_http_port_, "/v2/health/ready")});
+  EXPECT_EQ(untrusted.exit_code, 60) << untrusted.errors;
+  // TLS 1.2 (the oldest version offered) and 1.3.
+  for (const char* version : {"1.2", "1.3"}) {
+    const CurlResult answer =
+        Curl({"--cacert", Pki("ca.crt"), absl::StrCat("--tlsv", version), "--tls-max", version,
+              HttpsUrl(tokens_http_port_, "/v2/health/live")});
+    EXPECT_EQ(answer.status, 200) << version << ": " << answer.errors;
+  }
+}
+
+TEST_F(SecurityE2eTest, RestInferenceNeedsTheInferenceOrTheAdminToken) {
+  const CurlResult none = RestInfer(tokens_http_port_, {});
+  EXPECT_EQ(none.status, 401) << none.body << none.errors;
+  EXPECT_THAT(none.headers, HasSubstr(R"(WWW-Authenticate: Bearer realm="pynq-inferd")"));
+  EXPECT_THAT(ErrorOf(none), HasSubstr(absl::StrCat("POST /v2/models/", kModel,
+                                                    "/infer needs a bearer token")));
+  std::ofstream(Pki("other.token")) << "0123456789abcdef0123456789abcdef\n";
+  const CurlResult unknown = RestInfer(tokens_http_port_, {"-H", BearerHeader("other.token")});
+  EXPECT_EQ(unknown.status, 401);
+  EXPECT_THAT(unknown.headers, HasSubstr(R"(error="invalid_token")"));
+  EXPECT_THAT(ErrorOf(unknown), HasSubstr("not one this daemon accepts"));
+
+  EXPECT_EQ(ScoresOf(RestInfer(tokens_http_port_, {"-H", BearerHeader("inference.token")})),
+            *golden_);
+  EXPECT_EQ(ScoresOf(RestInfer(tokens_http_port_, {"-H", BearerHeader("admin.token")})),
+            *golden_);
+  // A refusal does not stop the connection's successors: the daemon goes on serving.
+  EXPECT_EQ(RestInfer(tokens_http_port_, {}).status, 401);
+  EXPECT_EQ(ScoresOf(RestInfer(tokens_http_port_, {"-H", BearerHeader("inference.token")})),
+            *golden_);
+}
+
+TEST_F(SecurityE2eTest, RestHealthMetadataAndMetricsNeedNoToken) {
+  for (const std::string path :
+       {"/v2/health/live", "/v2/health/ready", "/v2", "/v2/models/mnist-bnn-tfc",
+        "/v2/models/mnist-bnn-tfc/ready", "/v2/models/mnist-bnn-tfc/config",
+        "/v2/models/mnist-bnn-tfc/stats", "/metrics"}) {
+    const CurlResult answer = Curl({"--cacert", Pki("ca.crt"), HttpsUrl(tokens_http_port_, path)});
+    EXPECT_EQ(answer.status, 200) << path << ": " << answer.body << answer.errors;
+  }
+}
+
+TEST_F(SecurityE2eTest, RestOverMtlsNeedsATrustedClientCertificate) {
+  const std::string live = HttpsUrl(mtls_http_port_, "/v2/health/live");
+  // The handshake fails: no answer at all, not even to a health check.
+  const CurlResult none = Curl({"--cacert", Pki("ca.crt"), live});
+  EXPECT_NE(none.exit_code, 0);
+  EXPECT_EQ(none.status, 0) << none.body;
+  const CurlResult rogue = Curl({"--cacert", Pki("ca.crt"), "--cert", Pki("rogue.crt"), "--key",
+                                 Pki("rogue.key"), live});
+  EXPECT_NE(rogue.exit_code, 0);
+  EXPECT_EQ(rogue.status, 0) << rogue.body;
+  const CurlResult reader = Curl({"--cacert", Pki("ca.crt"), "--cert", Pki("reader.crt"), "--key",
+                                  Pki("reader.key"), live});
+  EXPECT_EQ(reader.exit_code, 0) << reader.errors;
+  EXPECT_EQ(reader.status, 200);
+  // Without --inference_token_file a verified client certificate is all inference needs.
+  EXPECT_EQ(ScoresOf(RestInfer(mtls_http_port_,
+                               {"--cert", Pki("reader.crt"), "--key", Pki("reader.key")})),
+            *golden_);
 }
 
 TEST_F(SecurityE2eTest, ATokenFileOthersMayReadStopsTheDaemon) {

@@ -24,6 +24,10 @@ struct HttpRequest {
   std::vector<std::pair<std::string, std::string>> headers;
   // A view of the body, which the server keeps alive while the request is handled.
   std::string_view body;
+  // The names (security::CertificateIdentities()) of the client certificate the TLS layer
+  // verified; empty over plain HTTP, over TLS without client certificates, and in requests a
+  // test builds.
+  std::vector<std::string> client_identities;
 
   // The value of header `name` (case-insensitive), if present.
   std::optional<std::string_view> Header(std::string_view name) const;

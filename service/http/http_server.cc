@@ -1,17 +1,23 @@
 #include "service/http/http_server.h"
 
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <sys/socket.h>
 
 #include <chrono>
 #include <exception>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "httplib.h"
+#include "service/security/tls_material.h"
 
 namespace pynq::service::http {
 
@@ -44,11 +50,109 @@ absl::StatusOr<HostPort> ParseListenAddress(std::string_view address) {
   return HostPort{.host = std::string(host), .port = port};
 }
 
-// The method, path and headers of `request`; the body is left out (see HttpRequest::body).
+// The names of the client certificate the TLS layer verified for `request`'s connection; none
+// over plain HTTP or when the client presented no certificate.
+std::vector<std::string> VerifiedClientIdentities(const httplib::Request& request) {
+  if (request.ssl == nullptr) return {};
+  const X509* peer = SSL_get0_peer_certificate(request.ssl);
+  if (peer == nullptr || SSL_get_verify_result(request.ssl) != X509_V_OK) return {};
+  return security::CertificateIdentities(peer);
+}
+
+// The method, path, headers and client identities of `request`; the body is left out (see
+// HttpRequest::body).
 HttpRequest Head(const httplib::Request& request) {
-  HttpRequest head{.method = request.method, .path = request.path};
+  HttpRequest head{.method = request.method,
+                   .path = request.path,
+                   .client_identities = VerifiedClientIdentities(request)};
   for (const auto& [key, value] : request.headers) head.headers.emplace_back(key, value);
   return head;
+}
+
+struct BioFree {
+  void operator()(BIO* bio) const { BIO_free(bio); }
+};
+struct X509Free {
+  void operator()(X509* x) const { X509_free(x); }
+};
+struct PkeyFree {
+  void operator()(EVP_PKEY* key) const { EVP_PKEY_free(key); }
+};
+using UniqueBio = std::unique_ptr<BIO, BioFree>;
+using UniqueX509 = std::unique_ptr<X509, X509Free>;
+
+// Every PEM certificate in `pem`, in order.
+std::vector<UniqueX509> ParsePemCertificates(const std::string& pem) {
+  std::vector<UniqueX509> certificates;
+  UniqueBio bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  while (X509* x = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
+    certificates.emplace_back(x);
+  }
+  // Reading ends with a "no start line" error at the end of the text; it is not a failure.
+  ERR_clear_error();
+  return certificates;
+}
+
+// The first error on OpenSSL's queue, as text, and the queue emptied.
+std::string OpenSslError() {
+  const unsigned long code = ERR_get_error();
+  ERR_clear_error();
+  if (code == 0) return "no reason given";
+  char text[256];
+  ERR_error_string_n(code, text, sizeof(text));
+  return text;
+}
+
+// Sets up `context` to serve with `tls`. The PEM text LoadTlsMaterial() read and checked at start
+// is used rather than the files, so the HTTP listener serves exactly what the gRPC port serves.
+absl::Status ConfigureTls(const security::TlsMaterial& tls, SSL_CTX& context) {
+  const auto refused = [&tls](std::string_view what) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "HTTPS: OpenSSL refuses %s (--tls_cert=%s --tls_key=%s --tls_client_ca=%s): %s", what,
+        tls.files.cert_file, tls.files.key_file, tls.files.client_ca_file, OpenSslError()));
+  };
+  // TLS 1.0 and 1.1 are deprecated (RFC 8996); gRPC's port does not offer them either.
+  if (SSL_CTX_set_min_proto_version(&context, TLS1_2_VERSION) != 1) {
+    return refused("TLS 1.2 as the lowest version");
+  }
+  SSL_CTX_set_options(&context, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+  // Resuming a session whose client certificate was verified needs a session id context; without
+  // one OpenSSL fails such handshakes.
+  static constexpr unsigned char kSessionContext[] = "pynq-inferd-http";
+  SSL_CTX_set_session_id_context(&context, kSessionContext, sizeof(kSessionContext) - 1);
+
+  std::vector<UniqueX509> chain = ParsePemCertificates(tls.cert_chain_pem);
+  if (chain.empty() || SSL_CTX_use_certificate(&context, chain.front().get()) != 1) {
+    return refused("the certificate of --tls_cert");
+  }
+  for (size_t i = 1; i < chain.size(); ++i) {
+    if (SSL_CTX_add1_chain_cert(&context, chain[i].get()) != 1) {
+      return refused(absl::StrFormat("intermediate certificate %d of --tls_cert", i));
+    }
+  }
+  UniqueBio key_bio(
+      BIO_new_mem_buf(tls.private_key_pem.data(), static_cast<int>(tls.private_key_pem.size())));
+  std::unique_ptr<EVP_PKEY, PkeyFree> key(
+      PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr));
+  if (key == nullptr || SSL_CTX_use_PrivateKey(&context, key.get()) != 1 ||
+      SSL_CTX_check_private_key(&context) != 1) {
+    return refused("the private key of --tls_key");
+  }
+
+  if (!tls.requires_client_certificate()) return absl::OkStatus();
+  std::vector<UniqueX509> client_cas = ParsePemCertificates(tls.client_ca_pem);
+  if (client_cas.empty()) return refused("the CA certificates of --tls_client_ca");
+  X509_STORE* store = SSL_CTX_get_cert_store(&context);
+  for (const UniqueX509& ca : client_cas) {
+    // The CA names go into the certificate request, so a client with several certificates
+    // picks one these CAs issued.
+    if (X509_STORE_add_cert(store, ca.get()) != 1 ||
+        SSL_CTX_add_client_CA(&context, ca.get()) != 1) {
+      return refused("a CA certificate of --tls_client_ca");
+    }
+  }
+  SSL_CTX_set_verify(&context, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+  return absl::OkStatus();
 }
 
 void Write(const HttpResponse& from, httplib::Response& to) {
@@ -101,7 +205,22 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const Options& opt
   absl::StatusOr<HostPort> address = ParseListenAddress(options.listen_address);
   if (!address.ok()) return address.status();
   std::unique_ptr<HttpServer> server(new HttpServer());
-  server->server_ = std::make_unique<httplib::Server>();
+  if (options.tls.has_value()) {
+    absl::Status configured = absl::OkStatus();
+    auto https = std::make_unique<httplib::SSLServer>([&](SSL_CTX& context) {
+      configured = ConfigureTls(*options.tls, context);
+      return configured.ok();
+    });
+    if (!configured.ok()) return configured;
+    if (!https->is_valid()) {
+      return absl::InternalError(absl::StrFormat(
+          "HTTPS: cannot create an OpenSSL context for --tls_cert=%s: %s",
+          options.tls->files.cert_file, OpenSslError()));
+    }
+    server->server_ = std::move(https);
+  } else {
+    server->server_ = std::make_unique<httplib::Server>();
+  }
   httplib::Server& http = *server->server_;
   const size_t threads = options.threads;
   http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };

@@ -1,11 +1,17 @@
 #include "service/http/http_server.h"
 
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 
+#include "absl/strings/str_join.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
 #include "nlohmann/json.hpp"
+#include "service/security/tls_material.h"
 
 namespace pynq::service::http {
 namespace {
@@ -117,6 +123,127 @@ TEST(HttpServerTest, BadAddressesFail) {
             absl::StatusCode::kUnavailable);
   auto ipv6 = HttpServer::Start({.listen_address = "[::1]:0"}, Echo);
   if (ipv6.ok()) EXPECT_GT((*ipv6)->port(), 0);
+}
+
+// HTTPS with the certificates of tests/make_test_pki.sh (Debian's openssl), talked to by the
+// library's own client.
+class HttpsServerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    char dir[] = "/tmp/pynq-https-test-XXXXXX";
+    ASSERT_NE(mkdtemp(dir), nullptr);
+    dir_ = new std::string(dir);
+    const std::string command = "bash " + std::string(std::getenv("PYNQ_SOURCE_DIR")) +
+                                "/tests/make_test_pki.sh " + *dir_;
+    ASSERT_EQ(std::system(command.c_str()), 0) << command;
+  }
+  static void TearDownTestSuite() {
+    std::filesystem::remove_all(*dir_);
+    delete dir_;
+  }
+
+  static std::string Path(const std::string& name) { return *dir_ + "/" + name; }
+
+  static security::TlsMaterial Tls(const std::string& client_ca = "") {
+    absl::StatusOr<security::TlsMaterial> tls =
+        security::LoadTlsMaterial({.cert_file = Path("server.crt"),
+                                   .key_file = Path("server.key"),
+                                   .client_ca_file = client_ca.empty() ? "" : Path(client_ca)});
+    EXPECT_TRUE(tls.ok()) << tls.status();
+    return tls.ok() ? *std::move(tls) : security::TlsMaterial{};
+  }
+
+  // Answers with the client certificate's names, comma-separated ("-" for none).
+  static HttpResponse Identities(const HttpRequest& request) {
+    return {.content_type = "text/plain",
+            .body = request.client_identities.empty() ? "-"
+                                                      : absl::StrJoin(request.client_identities,
+                                                                      ",")};
+  }
+
+  // A client that trusts the test CA, with the client certificate `who` unless it is empty.
+  static std::unique_ptr<httplib::SSLClient> Client(int port, const std::string& who = "") {
+    auto client = who.empty() ? std::make_unique<httplib::SSLClient>("127.0.0.1", port)
+                              : std::make_unique<httplib::SSLClient>(
+                                    "127.0.0.1", port, Path(who + ".crt"), Path(who + ".key"));
+    client->set_ca_cert_path(Path("ca.crt").c_str());
+    client->enable_server_certificate_verification(true);
+    client->set_connection_timeout(5);
+    return client;
+  }
+
+  static std::string* dir_;
+};
+std::string* HttpsServerTest::dir_ = nullptr;
+
+TEST_F(HttpsServerTest, ServesHttpsOnlyAndAdmitsBeforeTheHandler) {
+  auto server = HttpServer::Start(
+      {.listen_address = "127.0.0.1:0",
+       .threads = 2,
+       .tls = Tls(),
+       .admit = [](const HttpRequest& request) -> std::optional<HttpResponse> {
+         if (request.Header("Authorization") == "Bearer good") return std::nullopt;
+         return JsonError(absl::UnauthenticatedError("no valid token"));
+       }},
+      Identities);
+  ASSERT_TRUE(server.ok()) << server.status();
+  const int port = (*server)->port();
+  auto client = Client(port);
+  httplib::Result admitted = client->Get("/v2", {{"Authorization", "Bearer good"}});
+  ASSERT_TRUE(admitted) << httplib::to_string(admitted.error());
+  EXPECT_EQ(admitted->status, 200);
+  // Without client certificates there are no names.
+  EXPECT_EQ(admitted->body, "-");
+  httplib::Result refused = client->Get("/v2");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 401);
+  EXPECT_EQ(ErrorOf(refused), "no valid token");
+
+  // Plain HTTP to the TLS port gets no answer.
+  httplib::Client plain("127.0.0.1", port);
+  plain.set_read_timeout(5);
+  EXPECT_FALSE(plain.Get("/v2", {{"Authorization", "Bearer good"}}));
+  // A client that does not trust the test CA refuses the server.
+  httplib::SSLClient untrusting("127.0.0.1", port);
+  untrusting.enable_server_certificate_verification(true);
+  untrusting.set_ca_cert_path(Path("rogue-ca.crt").c_str());
+  EXPECT_FALSE(untrusting.Get("/v2"));
+  // The server goes on serving.
+  EXPECT_EQ(Client(port)->Get("/v2", {{"Authorization", "Bearer good"}})->status, 200);
+}
+
+TEST_F(HttpsServerTest, MtlsNeedsATrustedClientCertificateAndPassesItsNames) {
+  auto server = HttpServer::Start(
+      {.listen_address = "127.0.0.1:0", .threads = 2, .tls = Tls("ca.crt")}, Identities);
+  ASSERT_TRUE(server.ok()) << server.status();
+  const int port = (*server)->port();
+  EXPECT_FALSE(Client(port)->Get("/v2"));
+  EXPECT_FALSE(Client(port, "rogue")->Get("/v2"));
+  httplib::Result reader = Client(port, "reader")->Get("/v2");
+  ASSERT_TRUE(reader) << httplib::to_string(reader.error());
+  EXPECT_EQ(reader->body, "reader");
+  httplib::Result admin = Client(port, "admin")->Get("/v2");
+  ASSERT_TRUE(admin);
+  EXPECT_EQ(admin->body, "ops-admin,ops@pynq.test");
+}
+
+TEST_F(HttpsServerTest, MaterialOpenSslRefusesStopsTheStart) {
+  security::TlsMaterial garbled = Tls();
+  garbled.cert_chain_pem = "not a certificate";
+  absl::StatusOr<std::unique_ptr<HttpServer>> server =
+      HttpServer::Start({.listen_address = "127.0.0.1:0", .tls = garbled}, Identities);
+  EXPECT_EQ(server.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(server.status().message(), HasSubstr("the certificate of --tls_cert"));
+  EXPECT_THAT(server.status().message(), HasSubstr(Path("server.crt")));
+
+  // The key of another certificate.
+  security::TlsMaterial mismatched = Tls();
+  std::ifstream other_key(Path("admin.key"));
+  mismatched.private_key_pem.assign(std::istreambuf_iterator<char>(other_key), {});
+  ASSERT_FALSE(mismatched.private_key_pem.empty());
+  server = HttpServer::Start({.listen_address = "127.0.0.1:0", .tls = mismatched}, Identities);
+  EXPECT_EQ(server.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(server.status().message(), HasSubstr("the private key of --tls_key"));
 }
 
 }  // namespace

@@ -3,9 +3,11 @@
 #include <future>
 #include <memory>
 #include <optional>
+#include <string_view>
 #include <utility>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "inference/grpc_service.pb.h"
@@ -51,6 +53,30 @@ absl::StatusOr<std::shared_ptr<const ServedModel>> Lookup(const ModelRegistry& r
 
 RestApi::RestApi(const ModelRegistry* registry, Options options)
     : registry_(registry), options_(std::move(options)) {}
+
+std::optional<HttpResponse> RestApi::Admit(const HttpRequest& request) const {
+  if (options_.access == nullptr || !options_.access->Restricts(security::Right::kInference)) {
+    return std::nullopt;
+  }
+  // Every method on an inference path needs the right, so a refusal does not depend on whether
+  // the method is the right one (405 comes after admission).
+  const std::optional<Route> route = MatchRoute(request.path);
+  if (!route.has_value() || route->endpoint != Endpoint::kInfer) return std::nullopt;
+  const std::string_view authorization = request.Header("Authorization").value_or("");
+  const absl::Status admitted = options_.access->Admit(
+      security::Right::kInference, absl::StrCat(request.method, " ", request.path),
+      {.authorization = authorization, .identities = request.client_identities});
+  if (admitted.ok()) return std::nullopt;
+  HttpResponse refusal = JsonError(admitted);
+  if (refusal.status == 401) {
+    // RFC 6750 section 3: the scheme, and "invalid_token" only when a token was presented.
+    refusal.headers.emplace_back("WWW-Authenticate",
+                                 authorization.empty()
+                                     ? R"(Bearer realm="pynq-inferd")"
+                                     : R"(Bearer realm="pynq-inferd", error="invalid_token")");
+  }
+  return refusal;
+}
 
 HttpResponse RestApi::Handle(const HttpRequest& request) {
   const std::optional<Route> route = MatchRoute(request.path);

@@ -5,7 +5,16 @@
 // size, parameter), 404 unknown model or endpoint, 405 wrong method, 503 queue full or
 // shutting down, 504 deadline (the request's "timeout" parameter) passed in the queue.
 //
-//   RestApi api(registry.get(), {.limits = {.max_images_per_request = 1024}});
+// Access control (Admit(), which the HTTP server runs before it reads a body): inference
+// (POST .../infer) needs Right::kInference of the daemon's AccessPolicy, presented as an
+// "Authorization: Bearer <token>" header or, over mTLS, as the verified client certificate;
+// refused: 401 with "WWW-Authenticate: Bearer" (no or an unknown credential) or 403. Health,
+// metadata, configuration, statistics and /metrics stay open, as on the gRPC port, so a load
+// balancer can health-check without a secret.
+//
+//   RestApi api(registry.get(), {.limits = {.max_images_per_request = 1024},
+//                                .access = security.access});
+//   if (std::optional<HttpResponse> refusal = api.Admit(request)) return *refusal;
 //   HttpResponse response = api.Handle(request);   // blocks until the request is answered
 //
 // Thread-safe. `registry` must outlive the RestApi.
@@ -14,6 +23,8 @@
 
 #include <atomic>
 #include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 
 #include "service/http/http_message.h"
@@ -21,6 +32,7 @@
 #include "service/model_registry.h"
 #include "service/oip/infer_call.h"
 #include "service/oip/json_request_parser.h"
+#include "service/security/access_policy.h"
 
 namespace pynq::service::http {
 
@@ -32,11 +44,18 @@ class RestApi {
     // The Prometheus text of the daemon's metrics for GET /metrics; empty: /metrics answers 404
     // (a daemon built without Prometheus).
     std::function<std::string()> metrics_text;
+    // Who may infer (see above); null admits every request.
+    std::shared_ptr<const security::AccessPolicy> access;
   };
 
   RestApi(const ModelRegistry* registry, Options options);
 
-  // Answers `request`. Blocks the calling thread while an inference request is queued and run.
+  // The refusal of `request` by the access policy, or nullopt when it is admitted. Reads the
+  // method, path, the Authorization header and client_identities, not the body. Does not block.
+  std::optional<HttpResponse> Admit(const HttpRequest& request) const;
+
+  // Answers `request`, which Admit() has admitted (the HTTP server runs it first). Blocks the
+  // calling thread while an inference request is queued and run.
   HttpResponse Handle(const HttpRequest& request);
 
   // From now on /v2/health/ready and model readiness answer 400 (the daemon is draining).

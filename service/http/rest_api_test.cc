@@ -1,6 +1,7 @@
 #include "service/http/rest_api.h"
 
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -18,6 +19,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "service/security/access_policy.h"
 #include "service/submit.h"
 
 namespace pynq::service::http {
@@ -296,6 +298,153 @@ TEST(HttpStatusTest, ErrorCodesMapToTheirHttpStatus) {
   const HttpResponse queue_full = JsonError(absl::UnavailableError("queue is \"full\""));
   EXPECT_EQ(queue_full.status, 503);
   EXPECT_EQ(queue_full.body, R"({"error":"queue is \"full\""})");
+}
+
+constexpr char kAdminToken[] = "admin-0123456789abcdef0123456789";
+constexpr char kInferenceToken[] = "infer-0123456789abcdef0123456789";
+
+// The value of response header `name`, or "" when it has none.
+std::string HeaderOf(const HttpResponse& response, std::string_view name) {
+  for (const auto& [key, value] : response.headers) {
+    if (key == name) return value;
+  }
+  return "";
+}
+
+class RestApiAccessTest : public RestApiTest {
+ protected:
+  // A RestApi over the same registry with the policy of `options`, whose *_token_file fields
+  // hold the tokens themselves here: each is written to a file in the test's directory (mode
+  // 0600, as AccessPolicy requires) and the field replaced by the file's path.
+  std::unique_ptr<RestApi> Guarded(security::AccessPolicy::Options options) {
+    for (std::string* file : {&options.admin_token_file, &options.inference_token_file}) {
+      if (file->empty()) continue;
+      const std::string token = *file;
+      *file = absl::StrCat(dir_, "/", file == &options.admin_token_file ? "admin" : "inference");
+      std::ofstream(*file) << token << "\n";
+      chmod(file->c_str(), 0600);
+    }
+    absl::StatusOr<std::unique_ptr<const security::AccessPolicy>> policy =
+        security::AccessPolicy::Create(options);
+    EXPECT_TRUE(policy.ok()) << policy.status();
+    if (!policy.ok()) return nullptr;
+    return std::make_unique<RestApi>(
+        registry_.get(), RestApi::Options{.limits = {.max_images_per_request = 8},
+                                          .metrics_text = [] { return std::string("m 1\n"); },
+                                          .access = *std::move(policy)});
+  }
+
+  static HttpRequest Request(std::string method, std::string path,
+                             std::vector<std::pair<std::string, std::string>> headers = {},
+                             std::vector<std::string> identities = {}) {
+    return {.method = std::move(method),
+            .path = std::move(path),
+            .headers = std::move(headers),
+            .client_identities = std::move(identities)};
+  }
+
+  static std::string ErrorOf(const std::optional<HttpResponse>& refusal) {
+    if (!refusal.has_value()) return "(admitted)";
+    return Json::parse(refusal->body)["error"].get<std::string>();
+  }
+};
+
+TEST_F(RestApiAccessTest, WithoutAPolicyOrAnInferenceTokenEverythingIsAdmitted) {
+  EXPECT_FALSE(api_->Admit(Request("POST", "/v2/models/tiny/infer")).has_value());
+  // An admin token alone restricts management, which the REST API does not offer.
+  std::unique_ptr<RestApi> admin_only = Guarded({.admin_token_file = kAdminToken});
+  ASSERT_NE(admin_only, nullptr);
+  EXPECT_FALSE(admin_only->Admit(Request("POST", "/v2/models/tiny/infer")).has_value());
+}
+
+TEST_F(RestApiAccessTest, InferenceNeedsTheInferenceOrTheAdminToken) {
+  std::unique_ptr<RestApi> api =
+      Guarded({.admin_token_file = kAdminToken, .inference_token_file = kInferenceToken});
+  ASSERT_NE(api, nullptr);
+
+  const std::optional<HttpResponse> none = api->Admit(Request("POST", "/v2/models/tiny/infer"));
+  ASSERT_TRUE(none.has_value());
+  EXPECT_EQ(none->status, 401);
+  EXPECT_EQ(none->content_type, "application/json");
+  EXPECT_EQ(HeaderOf(*none, "WWW-Authenticate"), R"(Bearer realm="pynq-inferd")");
+  EXPECT_THAT(ErrorOf(none),
+              HasSubstr("POST /v2/models/tiny/infer needs a bearer token (from "
+                        "--inference_token_file or --admin_token_file)"));
+
+  const std::optional<HttpResponse> wrong = api->Admit(Request(
+      "POST", "/v2/models/tiny/versions/3/infer",
+      {{"Authorization", "Bearer other-0123456789abcdef0123456789"}}));
+  ASSERT_TRUE(wrong.has_value());
+  EXPECT_EQ(wrong->status, 401);
+  EXPECT_EQ(HeaderOf(*wrong, "WWW-Authenticate"),
+            R"(Bearer realm="pynq-inferd", error="invalid_token")");
+  EXPECT_THAT(ErrorOf(wrong), HasSubstr("not one this daemon accepts"));
+
+  const std::optional<HttpResponse> basic = api->Admit(
+      Request("POST", "/v2/models/tiny/infer", {{"Authorization", "Basic dXNlcjpwYXNz"}}));
+  ASSERT_TRUE(basic.has_value());
+  EXPECT_EQ(basic->status, 401);
+  EXPECT_THAT(ErrorOf(basic), HasSubstr("not \"Bearer <token>\""));
+
+  // The wrong method on the inference path is refused before it would be answered 405.
+  EXPECT_EQ(api->Admit(Request("GET", "/v2/models/tiny/infer")).value_or(HttpResponse{}).status,
+            401);
+
+  // Header names are case-insensitive (RFC 9110 section 5.1), the scheme too (RFC 7235).
+  for (const auto& [name, value] : std::vector<std::pair<std::string, std::string>>{
+           {"Authorization", absl::StrCat("Bearer ", kInferenceToken)},
+           {"authorization", absl::StrCat("bearer ", kInferenceToken)},
+           {"Authorization", absl::StrCat("Bearer ", kAdminToken)}}) {
+    const std::optional<HttpResponse> admitted =
+        api->Admit(Request("POST", "/v2/models/tiny/infer", {{name, value}}));
+    EXPECT_FALSE(admitted.has_value()) << name << ": " << value << " -> " << ErrorOf(admitted);
+  }
+
+  // Admitted, the request is served as without a policy.
+  const std::string body = absl::StrCat(
+      R"({"inputs": [{"name": "images", "datatype": "UINT8", "shape": [2, 1, 4, 2], "data": )",
+      DataJson(TwoImages()), "}]}");
+  HttpRequest infer = Request("POST", "/v2/models/tiny/infer",
+                              {{"Authorization", absl::StrCat("Bearer ", kInferenceToken)}});
+  infer.body = body;
+  ASSERT_FALSE(api->Admit(infer).has_value());
+  const HttpResponse served = api->Handle(infer);
+  ASSERT_EQ(served.status, 200) << served.body;
+  EXPECT_EQ(Json::parse(served.body)["outputs"][0]["data"].get<std::vector<int32_t>>(),
+            NativeScores(TwoImages()));
+}
+
+TEST_F(RestApiAccessTest, HealthMetadataStatisticsAndMetricsStayOpen) {
+  std::unique_ptr<RestApi> api =
+      Guarded({.admin_token_file = kAdminToken, .inference_token_file = kInferenceToken});
+  ASSERT_NE(api, nullptr);
+  for (const std::string path :
+       {"/v2/health/live", "/v2/health/ready", "/v2", "/v2/models/stats", "/v2/models/tiny",
+        "/v2/models/tiny/ready", "/v2/models/tiny/versions/3/ready", "/v2/models/tiny/config",
+        "/v2/models/tiny/stats", "/metrics", "/no/such/endpoint"}) {
+    const HttpRequest request = Request("GET", path);
+    const std::optional<HttpResponse> refusal = api->Admit(request);
+    EXPECT_FALSE(refusal.has_value()) << path << ": " << ErrorOf(refusal);
+  }
+  EXPECT_EQ(api->Handle(Request("GET", "/v2/health/ready")).status, 200);
+  EXPECT_EQ(api->Handle(Request("GET", "/metrics")).body, "m 1\n");
+}
+
+TEST_F(RestApiAccessTest, AnAdminClientCertificateMayInfer) {
+  std::unique_ptr<RestApi> api = Guarded({.inference_token_file = kInferenceToken,
+                                          .admin_identities = {"ops@pynq.test"}});
+  ASSERT_NE(api, nullptr);
+  EXPECT_FALSE(api->Admit(Request("POST", "/v2/models/tiny/infer", {},
+                                  {"ops-admin", "ops@pynq.test"}))
+                   .has_value());
+  const std::optional<HttpResponse> reader =
+      api->Admit(Request("POST", "/v2/models/tiny/infer", {}, {"reader"}));
+  ASSERT_TRUE(reader.has_value());
+  EXPECT_EQ(reader->status, 401);
+  EXPECT_FALSE(api->Admit(Request("POST", "/v2/models/tiny/infer",
+                                  {{"Authorization", absl::StrCat("Bearer ", kInferenceToken)}},
+                                  {"reader"}))
+                   .has_value());
 }
 
 }  // namespace

@@ -133,7 +133,7 @@ absl::Status AccessPolicy::Admit(Right right, std::string_view operation,
   if (token != TokenMatch::kNone || admin) return absl::OkStatus();
   return absl::UnauthenticatedError(absl::StrFormat(
       "%s needs a bearer token (from --inference_token_file or --admin_token_file) in the "
-      "\"authorization\" metadata; the request carried none",
+      "\"authorization\" metadata or HTTP header; the request carried none",
       operation));
 }
 
