@@ -180,22 +180,32 @@ std::string LibraryErrorMessage(int status, size_t max_body_bytes) {
 }  // namespace
 
 std::optional<HttpResponse> CheckBodyFraming(const HttpRequest& request) {
+  const bool reads_body =
+      request.method == "POST" || request.method == "PUT" || request.method == "PATCH";
+  if (std::optional<std::string_view> transfer = request.Header("Transfer-Encoding");
+      transfer.has_value() && !IsIdentity(*transfer)) {
+    const bool chunked = absl::EqualsIgnoreCase(
+        absl::string_view(transfer->data(), transfer->size()), "chunked");
+    if (!chunked || !reads_body) {
+      return JsonError(411, absl::StrFormat("Transfer-Encoding \"%s\" is not accepted on a %s; "
+                                            "send the body with Content-Length",
+                                            *transfer, request.method));
+    }
+    return std::nullopt;
+  }
+  // Without a length or chunks, a body would end only when the connection does.
+  if (reads_body && !request.Header("Content-Length").has_value()) {
+    return JsonError(411, absl::StrCat("a ", request.method, " needs a Content-Length header"));
+  }
+  return std::nullopt;
+}
+
+std::optional<HttpResponse> CheckContentEncoding(const HttpRequest& request) {
   if (std::optional<std::string_view> encoding = request.Header("Content-Encoding");
       encoding.has_value() && !IsIdentity(*encoding)) {
     return JsonError(415, absl::StrFormat("Content-Encoding \"%s\" is not accepted; send the "
                                           "body uncompressed",
                                           *encoding));
-  }
-  if (std::optional<std::string_view> transfer = request.Header("Transfer-Encoding");
-      transfer.has_value() && !IsIdentity(*transfer)) {
-    return JsonError(411, absl::StrFormat("Transfer-Encoding \"%s\" is not accepted; send the "
-                                          "body with Content-Length",
-                                          *transfer));
-  }
-  // The library reads a body for these methods; without a length it could not be bounded.
-  if ((request.method == "POST" || request.method == "PUT" || request.method == "PATCH") &&
-      !request.Header("Content-Length").has_value()) {
-    return JsonError(411, absl::StrCat("a ", request.method, " needs a Content-Length header"));
   }
   return std::nullopt;
 }
@@ -237,32 +247,73 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const Options& opt
   // thread take turns when there are more clients than threads.
   http.set_keep_alive_max_count(1000);
 
-  auto admit = options.admit;
-  http.set_pre_routing_handler([admit](const httplib::Request& request,
-                                       httplib::Response& response) {
-    const HttpRequest head = Head(request);
-    std::optional<HttpResponse> refusal = CheckBodyFraming(head);
-    if (!refusal.has_value() && admit) refusal = admit(head);
-    if (!refusal.has_value()) return httplib::Server::HandlerResponse::Unhandled;
-    // The body was not read: the connection cannot carry another request.
-    refusal->headers.emplace_back("Connection", "close");
-    Write(*refusal, response);
+  // Requests whose body cannot be bounded are refused before it is read, and the connection
+  // closes: its end could not be found.
+  http.set_pre_routing_handler([](const httplib::Request& request, httplib::Response& response) {
+    std::optional<HttpResponse> unframed = CheckBodyFraming(Head(request));
+    if (!unframed.has_value()) return httplib::Server::HandlerResponse::Unhandled;
+    unframed->headers.emplace_back("Connection", "close");
+    Write(*unframed, response);
     return httplib::Server::HandlerResponse::Handled;
   });
-  auto serve = [handler = std::move(handler)](const httplib::Request& request,
-                                              httplib::Response& response) {
-    HttpRequest converted = Head(request);
-    converted.body = request.body;
-    Write(handler(converted), response);
+  // Everything else is answered after the body has been read (by `reader`, or by the library
+  // into request.body for the methods without one), refusals included: a connection closed with
+  // request bytes unread is reset, and the client can lose the answer with it.
+  const size_t max_body_bytes = options.max_body_bytes;
+  auto respond = [handler = std::move(handler), admit = options.admit, max_body_bytes](
+                     const httplib::Request& request, httplib::Response& response,
+                     const httplib::ContentReader* reader) {
+    HttpRequest head = Head(request);
+    std::optional<HttpResponse> refusal = CheckContentEncoding(head);
+    if (!refusal.has_value() && admit) refusal = admit(head);
+    std::string body;
+    bool read = true;
+    bool fits = true;
+    if (reader != nullptr) {
+      size_t length = 0;
+      read = (*reader)([&](const char* data, size_t n) {
+        length += n;
+        if (length > max_body_bytes) {
+          fits = false;
+          return false;
+        }
+        if (!refusal.has_value()) body.append(data, n);
+        return true;
+      });
+    }
+    if (!read) {
+      // Too large (a Content-Length beyond the bound, which the library refuses with 413 and
+      // skips, or chunks beyond it), broken off, or compressed data that does not decompress.
+      // A refusal still says why the request is refused; reading stopped mid-body, so the
+      // connection cannot carry another request.
+      const int status = !fits || response.status == 413 ? 413 : 400;
+      HttpResponse failed =
+          refusal.value_or(JsonError(status, LibraryErrorMessage(status, max_body_bytes)));
+      failed.headers.emplace_back("Connection", "close");
+      Write(failed, response);
+      return;
+    }
+    if (refusal.has_value()) {
+      Write(*refusal, response);
+      return;
+    }
+    head.body = reader != nullptr ? std::string_view(body) : std::string_view(request.body);
+    Write(handler(head), response);
+  };
+  auto serve = [respond](const httplib::Request& request, httplib::Response& response) {
+    respond(request, response, nullptr);
+  };
+  auto serve_with_body = [respond](const httplib::Request& request, httplib::Response& response,
+                                   const httplib::ContentReader& reader) {
+    respond(request, response, &reader);
   };
   // Every path and method reaches the handler, which routes (404 and 405 included).
   http.Get(".*", serve);
-  http.Post(".*", serve);
-  http.Put(".*", serve);
+  http.Post(".*", serve_with_body);
+  http.Put(".*", serve_with_body);
   http.Delete(".*", serve);
-  http.Patch(".*", serve);
+  http.Patch(".*", serve_with_body);
   http.Options(".*", serve);
-  const size_t max_body_bytes = options.max_body_bytes;
   http.set_error_handler([max_body_bytes](const httplib::Request&, httplib::Response& response) {
     if (!response.body.empty()) return;
     Write(JsonError(response.status, LibraryErrorMessage(response.status, max_body_bytes)),

@@ -16,12 +16,14 @@
 // read; the names of the verified certificate reach the admission check and the handler as
 // HttpRequest::client_identities.
 //
-// Admission. Every request passes Admit() before its body is read and before any routing: it
-// refuses, with a JSON error and the connection closed, a POST, PUT or PATCH without
-// Content-Length (411: the body could not be bounded), a chunked or compressed body (411 / 415:
-// its size would not be known before it is read or decompressed), and whatever Options::admit
-// refuses (access control: RestApi::Admit(), a bearer token or the mTLS client identity).
-// Bodies longer than max_body_bytes are answered 413 by the library; any other library-level
+// Admission. A request whose body cannot be bounded is refused before it is read, with a JSON
+// error and the connection closed (411, CheckBodyFraming()): a POST, PUT or PATCH with neither
+// Content-Length nor chunked transfer coding, any other transfer coding, a chunked body on
+// another method. Every other request's body is read first, at most max_body_bytes of it (413
+// beyond, counted after decompression), and then a compressed body is refused (415) and
+// whatever Options::admit refuses (access control: RestApi::Admit(), a bearer token or the mTLS
+// client identity): answering before the body is read would close a connection with request
+// bytes unread, which resets it, and the client could lose the answer. Any other library-level
 // error (a malformed request, 4xx/5xx without a body) gets a JSON error too.
 //
 // Thread-safety: handlers run concurrently on the pool's threads; Start() and Stop() from one
@@ -61,9 +63,10 @@ class HttpServer {
     // Unset: plain HTTP. Set: HTTPS only, with its certificate chain and key, and with its
     // client CA, client certificates required (mTLS).
     std::optional<security::TlsMaterial> tls;
-    // Called for every request after the built-in checks, before the body is read: its method,
-    // path and headers (the body is empty). A response refuses the request with it; nullopt
-    // admits it. Empty: every request is admitted.
+    // Called for every request after the built-in checks and after its body has been read
+    // (which is not passed: the body is empty), with its method, path, headers and client
+    // identities. A response refuses the request with it; nullopt admits it. Empty: every
+    // request is admitted.
     std::function<std::optional<HttpResponse>(const HttpRequest&)> admit;
   };
 
@@ -90,8 +93,10 @@ class HttpServer {
   int port_ = 0;
 };
 
-// The built-in part of admission (see above), for tests: the refusal, or nullopt.
+// The built-in parts of admission (see above), for tests: the refusal, or nullopt. Framing is
+// checked before the body is read, the encoding after.
 std::optional<HttpResponse> CheckBodyFraming(const HttpRequest& request);
+std::optional<HttpResponse> CheckContentEncoding(const HttpRequest& request);
 
 }  // namespace pynq::service::http
 
