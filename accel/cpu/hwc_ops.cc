@@ -5,21 +5,35 @@
 
 namespace pynq::accel::cpu {
 
-void Im2col(const int8_t* in, const ConvShape& shape, int8_t* patches, size_t taps_stride) {
+namespace {
+
+// Im2col() copying each kernel row in whole kChunk-byte pieces (see kIm2colOvershoot).
+template <size_t kChunk>
+void Im2colChunks(const int8_t* in, const ConvShape& shape, int8_t* patches, size_t taps_stride) {
   const size_t ow = shape.out_w();
-  const size_t row = shape.k * shape.c;  // Contiguous taps per kernel row.
+  const size_t row = shape.k * shape.c;        // Contiguous taps per kernel row.
+  const size_t in_row = shape.w * shape.c;     // Bytes per input row.
   for (size_t y = 0; y < shape.out_h(); ++y) {
     for (size_t x = 0; x < ow; ++x) {
-      int8_t* patch = patches + (y * ow + x) * taps_stride;
-      for (size_t ky = 0; ky < shape.k; ++ky) {
-        const int8_t* src = in + ((y + ky) * shape.w + x) * shape.c;
-        int8_t* dst = patch + ky * row;
-        // Whole 8-byte chunks, the last one running past `row`: what it writes there is
-        // overwritten by the next kernel row or the next patch (both written later), or lands in
-        // the padding or the slack the caller keeps (kIm2colOvershoot).
-        for (size_t i = 0; i < row; i += 8) std::memcpy(dst + i, src + i, 8);
+      int8_t* dst = patches + (y * ow + x) * taps_stride;
+      const int8_t* src = in + (y * shape.w + x) * shape.c;
+      for (size_t ky = 0; ky < shape.k; ++ky, dst += row, src += in_row) {
+        // The last piece runs past `row`: what it writes there is overwritten by the next
+        // kernel row or the next patch (both written later), or lands in the padding or the
+        // slack the caller keeps.
+        for (size_t i = 0; i < row; i += kChunk) std::memcpy(dst + i, src + i, kChunk);
       }
     }
+  }
+}
+
+}  // namespace
+
+void Im2col(const int8_t* in, const ConvShape& shape, int8_t* patches, size_t taps_stride) {
+  if (shape.k * shape.c <= 8) {
+    Im2colChunks<8>(in, shape, patches, taps_stride);
+  } else {
+    Im2colChunks<16>(in, shape, patches, taps_stride);
   }
 }
 
@@ -50,21 +64,40 @@ std::vector<uint32_t> HwcSource(size_t c, size_t h, size_t w) {
 }
 
 void MaxPoolHwc(const int8_t* in, size_t c, size_t h, size_t w, size_t p, int8_t* out) {
+  const size_t row = w * c;
   const size_t ow = w / p;
-  const size_t out_row = ow * c;
+  // Values, not std::max's references, in every loop below: an unconditional store, which the
+  // compiler vectorizes.
+  int8_t column_max[kMaxPoolRow];
+  int8_t window_max[kMaxPoolRow + kMaxPoolOvershoot];  // + the last copy's overread
   for (size_t oy = 0; oy < h / p; ++oy) {
-    int8_t* o = out + oy * out_row;
-    // The first input row of the windows, then the maximum with each further row. Within a row,
-    // window (ox) covers the p * c consecutive bytes from ox * p * c.
-    for (size_t dy = 0; dy < p; ++dy) {
-      const int8_t* r = in + (oy * p + dy) * w * c;
-      for (size_t ox = 0; ox < ow; ++ox) {
-        for (size_t ch = 0; ch < c; ++ch) {
-          int8_t m = r[ox * p * c + ch];
-          for (size_t dx = 1; dx < p; ++dx) m = std::max(m, r[(ox * p + dx) * c + ch]);
-          o[ox * c + ch] = dy == 0 ? m : std::max(o[ox * c + ch], m);
-        }
+    // The maximum down each window's P rows; then across P columns, at every position
+    // (contiguous, shifted by c bytes per column); then window (ox)'s c maxima, which start at
+    // byte ox * p * c, copied out side by side.
+    const int8_t* first = in + oy * p * row;
+    std::copy(first, first + row, column_max);
+    for (size_t dy = 1; dy < p; ++dy) {
+      const int8_t* r = first + dy * row;
+      for (size_t i = 0; i < row; ++i) {
+        const int8_t a = column_max[i];
+        const int8_t b = r[i];
+        column_max[i] = a > b ? a : b;
       }
+    }
+    const size_t span = row - (p - 1) * c;
+    std::copy(column_max, column_max + span, window_max);
+    for (size_t dx = 1; dx < p; ++dx) {
+      for (size_t i = 0; i < span; ++i) {
+        const int8_t a = window_max[i];
+        const int8_t b = column_max[i + dx * c];
+        window_max[i] = a > b ? a : b;
+      }
+    }
+    int8_t* o = out + oy * ow * c;
+    for (size_t ox = 0; ox < ow; ++ox) {
+      // Whole 8-byte pieces; what the last one writes past this window's c bytes is the next
+      // window's (written next) or, after the last, slack the caller keeps (kMaxPoolOvershoot).
+      for (size_t i = 0; i < c; i += 8) std::memcpy(o + ox * c + i, window_max + ox * p * c + i, 8);
     }
   }
 }

@@ -13,6 +13,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "overlays/nn_engine/abi/limits.h"
+
 namespace pynq::accel::cpu {
 
 // A valid, stride-1 K x K convolution of a C x H x W input.
@@ -27,7 +29,7 @@ struct ConvShape {
 };
 
 // Bytes Im2col() may read past the end of `in` and write past the last patch's taps.
-inline constexpr size_t kIm2colOvershoot = 8;
+inline constexpr size_t kIm2colOvershoot = 16;
 
 // Row p = y * out_w + x of `patches` (taps_stride >= taps() bytes apart) receives the taps of
 // output pixel (y, x) in (ky, kx, c) order: in[((y + ky) * W + x + kx) * C + c]. The bytes from
@@ -43,7 +45,13 @@ std::vector<uint32_t> ConvTapSource(const ConvShape& shape);
 // H = W = 1).
 std::vector<uint32_t> HwcSource(size_t c, size_t h, size_t w);
 
-// out (C x H/P x W/P, HWC) = the maximum of each P x P window of in (C x H x W, HWC).
+// Largest input row MaxPoolHwc() takes, in bytes (W * C): a row of the largest tensor.
+inline constexpr size_t kMaxPoolRow = engine::kMaxFeatures;
+// Bytes MaxPoolHwc() may write past the end of `out`.
+inline constexpr size_t kMaxPoolOvershoot = 8;
+
+// out (C x H/P x W/P, HWC) = the maximum of each P x P window of in (C x H x W, HWC);
+// W * C <= kMaxPoolRow. Uses about 2 * kMaxPoolRow bytes of stack.
 void MaxPoolHwc(const int8_t* in, size_t c, size_t h, size_t w, size_t p, int8_t* out);
 
 }  // namespace pynq::accel::cpu

@@ -59,13 +59,16 @@ TEST(HwcOpsTest, SourcesMapPackedColumnsToTheModelsLayout) {
 TEST(HwcOpsTest, MaxPoolTakesEachWindowsMaximumPerChannel) {
   std::mt19937 rng(4);
   for (const size_t p : {2, 3, 4}) {
-    for (const size_t c : {1, 2, 6, 16}) {
+    for (const size_t c : {1, 2, 6, 9, 16}) {
       const size_t h = 2 * p, w = 3 * p;
       std::vector<int8_t> in(c * h * w);
       for (int8_t& v : in) v = static_cast<int8_t>(rng());
       in[0] = -128;
-      std::vector<int8_t> out(c * 2 * 3);
+      std::vector<int8_t> out(c * 2 * 3 + kMaxPoolOvershoot + 8, 0x5a);
       MaxPoolHwc(in.data(), c, h, w, p, out.data());
+      for (size_t i = c * 2 * 3 + kMaxPoolOvershoot; i < out.size(); ++i) {
+        ASSERT_EQ(out[i], 0x5a) << "wrote past the allowed overshoot";
+      }
       for (size_t oy = 0; oy < 2; ++oy) {
         for (size_t ox = 0; ox < 3; ++ox) {
           for (size_t ch = 0; ch < c; ++ch) {

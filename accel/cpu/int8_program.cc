@@ -79,9 +79,9 @@ Int8Program::Int8Program(const Model& model, const KernelSet& kernels, size_t ti
     steps_.push_back(std::move(step));
   }
   // Room in each row for the widest tensor, the GEMM reading up to its padded columns, and the
-  // bytes requantize() and Im2col() may write or read past a tensor's end.
+  // bytes requantize(), Im2col() and MaxPoolHwc() may write or read past a tensor's end.
   stride_ = RoundUp(std::max(model.max_features(), widest_cols) +
-                        std::max(kRequantizeOvershoot, kIm2colOvershoot),
+                        std::max({kRequantizeOvershoot, kIm2colOvershoot, kMaxPoolOvershoot}),
                     64);
   act_a_.resize(tile * stride_);
   act_b_.resize(tile * stride_);

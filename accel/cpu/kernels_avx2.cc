@@ -315,60 +315,101 @@ inline __m256i Load8(const int32_t* p) {
   return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
 }
 
-// RequantTable::all_shifts_high: the high words of the eight 64-bit products, in 32-bit lanes.
-inline __m256i RequantizeHigh(__m256i acc, const RequantTable& t, size_t c) {
-  const __m256i m = Load8(t.multiplier.data() + c);
-  const __m256i even = _mm256_mul_epi32(acc, m);  // lanes 0, 2, 4, 6 as int64
-  const __m256i odd = _mm256_mul_epi32(_mm256_srli_epi64(acc, 32), _mm256_srli_epi64(m, 32));
-  // Even products' high words move down into the even lanes; odd ones' already sit in the odd.
-  const __m256i high = _mm256_blend_epi32(_mm256_srli_epi64(even, 32), odd, 0xaa);
-  return _mm256_srav_epi32(_mm256_add_epi32(high, Load8(t.high_rounding.data() + c)),
-                           Load8(t.high_shift.data() + c));
-}
+// RequantTable::all_shifts_high, eight channels: the high words of the eight 64-bit products,
+// in 32-bit lanes (see RequantTable).
+struct HighWordRequantizer {
+  __m256i bias, multiplier, multiplier_odd, rounding, shift, lo, hi;
 
-// Any shift 0..62, in 64-bit lanes, four channels: RoundShift() with a logical shift of
-// x + 2^62 (non-negative: |acc * M| < 2^58 and the rounding term <= 2^61), then 2^(62-n) taken
-// off again; clamped to lo..127 in 64 bits. Returns the four results in the low words.
-inline __m256i RequantizeWide4(__m128i acc, const RequantTable& t, size_t c) {
-  const __m256i m = _mm256_cvtepi32_epi64(
-      _mm_loadu_si128(reinterpret_cast<const __m128i*>(t.multiplier.data() + c)));
-  const __m256i n = _mm256_cvtepi32_epi64(
-      _mm_loadu_si128(reinterpret_cast<const __m128i*>(t.shift.data() + c)));
-  const __m256i one = _mm256_set1_epi64x(1);
-  const __m256i product = _mm256_mul_epi32(_mm256_cvtepi32_epi64(acc), m);
-  const __m256i biased = _mm256_add_epi64(
-      _mm256_add_epi64(product,
-                       _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t.rounding.data() + c))),
-      _mm256_slli_epi64(one, 62));
-  const __m256i q = _mm256_sub_epi64(_mm256_srlv_epi64(biased, n),
-                                     _mm256_sllv_epi64(one, _mm256_sub_epi64(_mm256_set1_epi64x(62), n)));
-  const __m256i lo = _mm256_set1_epi64x(t.lo);
-  const __m256i hi = _mm256_set1_epi64x(engine::kInt8Max);
-  const __m256i floored = _mm256_blendv_epi8(q, lo, _mm256_cmpgt_epi64(lo, q));
-  return _mm256_blendv_epi8(floored, hi, _mm256_cmpgt_epi64(floored, hi));
+  HighWordRequantizer(const RequantTable& t, size_t c)
+      : bias(Load8(t.bias.data() + c)),
+        multiplier(Load8(t.multiplier.data() + c)),
+        multiplier_odd(_mm256_srli_epi64(multiplier, 32)),
+        rounding(Load8(t.high_rounding.data() + c)),
+        shift(Load8(t.high_shift.data() + c)),
+        lo(_mm256_set1_epi32(t.lo)),
+        hi(_mm256_set1_epi32(engine::kInt8Max)) {}
+
+  __m256i operator()(__m256i acc) const {
+    const __m256i sum = _mm256_add_epi32(acc, bias);
+    const __m256i even = _mm256_mul_epi32(sum, multiplier);  // lanes 0, 2, 4, 6 as int64
+    const __m256i odd = _mm256_mul_epi32(_mm256_srli_epi64(sum, 32), multiplier_odd);
+    // Even products' high words move down into the even lanes; odd ones' already sit in the odd.
+    const __m256i high = _mm256_blend_epi32(_mm256_srli_epi64(even, 32), odd, 0xaa);
+    const __m256i q = _mm256_srav_epi32(_mm256_add_epi32(high, rounding), shift);
+    return _mm256_min_epi32(_mm256_max_epi32(q, lo), hi);
+  }
+};
+
+// Any shift 0..62, eight channels as two halves of four in 64-bit lanes: RoundShift() with a
+// logical shift of x + 2^62 (non-negative: |acc * M| < 2^58 and the rounding term <= 2^61),
+// then 2^(62-n) taken off again; clamped to lo..127 in 64 bits.
+struct WideRequantizer {
+  __m256i bias;
+  __m256i multiplier[2], shift[2], add[2], subtract[2];
+  __m256i lo, hi;
+
+  WideRequantizer(const RequantTable& t, size_t c)
+      : bias(Load8(t.bias.data() + c)),
+        lo(_mm256_set1_epi64x(t.lo)),
+        hi(_mm256_set1_epi64x(engine::kInt8Max)) {
+    const __m256i one = _mm256_set1_epi64x(1);
+    for (size_t h = 0; h < 2; ++h) {
+      const size_t first = c + 4 * h;
+      multiplier[h] = _mm256_cvtepi32_epi64(
+          _mm_loadu_si128(reinterpret_cast<const __m128i*>(t.multiplier.data() + first)));
+      shift[h] = _mm256_cvtepi32_epi64(
+          _mm_loadu_si128(reinterpret_cast<const __m128i*>(t.shift.data() + first)));
+      add[h] = _mm256_add_epi64(
+          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t.rounding.data() + first)),
+          _mm256_slli_epi64(one, 62));
+      subtract[h] = _mm256_sllv_epi64(one, _mm256_sub_epi64(_mm256_set1_epi64x(62), shift[h]));
+    }
+  }
+
+  __m256i Half(__m128i sum, size_t h) const {
+    const __m256i product = _mm256_mul_epi32(_mm256_cvtepi32_epi64(sum), multiplier[h]);
+    const __m256i q = _mm256_sub_epi64(
+        _mm256_srlv_epi64(_mm256_add_epi64(product, add[h]), shift[h]), subtract[h]);
+    const __m256i floored = _mm256_blendv_epi8(q, lo, _mm256_cmpgt_epi64(lo, q));
+    return _mm256_blendv_epi8(floored, hi, _mm256_cmpgt_epi64(floored, hi));
+  }
+
+  __m256i operator()(__m256i acc) const {
+    const __m256i sum = _mm256_add_epi32(acc, bias);
+    const __m256i low4 = Half(_mm256_castsi256_si128(sum), 0);
+    const __m256i high4 = Half(_mm256_extracti128_si256(sum, 1), 1);
+    // Low words of low4 (channels 0..3) and of high4 (4..7) side by side, then in order.
+    const __m256i mixed = _mm256_blend_epi32(low4, _mm256_slli_epi64(high4, 32), 0xaa);
+    return _mm256_permutevar8x32_epi32(mixed, _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7));
+  }
+};
+
+template <typename Requantizer>
+void RequantizeRows(const int32_t* acc, size_t acc_stride, size_t count, const RequantTable& t,
+                    int8_t* out, size_t out_stride) {
+  if (t.channels <= 16) {
+    // A convolution's few channels, over many pixels: their parameters stay in registers (the
+    // table always holds 16 channels).
+    const Requantizer first(t, 0), second(t, 8);
+    for (size_t b = 0; b < count; ++b) {
+      StoreBytes(first(Load8(acc + b * acc_stride)), out + b * out_stride);
+      if (t.channels > 8) StoreBytes(second(Load8(acc + b * acc_stride + 8)), out + b * out_stride + 8);
+    }
+    return;
+  }
+  for (size_t b = 0; b < count; ++b) {
+    for (size_t c = 0; c < t.channels; c += 8) {
+      StoreBytes(Requantizer(t, c)(Load8(acc + b * acc_stride + c)), out + b * out_stride + c);
+    }
+  }
 }
 
 void Requantize(const int32_t* acc, size_t acc_stride, size_t count, const RequantTable& t,
                 int8_t* out, size_t out_stride) {
-  const __m256i lo = _mm256_set1_epi32(t.lo);
-  const __m256i hi = _mm256_set1_epi32(engine::kInt8Max);
-  for (size_t b = 0; b < count; ++b) {
-    const int32_t* a = acc + b * acc_stride;
-    int8_t* o = out + b * out_stride;
-    for (size_t c = 0; c < t.channels; c += 8) {
-      const __m256i sum = _mm256_add_epi32(Load8(a + c), Load8(t.bias.data() + c));
-      __m256i r;
-      if (t.all_shifts_high) {
-        r = _mm256_min_epi32(_mm256_max_epi32(RequantizeHigh(sum, t, c), lo), hi);
-      } else {
-        const __m256i low4 = RequantizeWide4(_mm256_castsi256_si128(sum), t, c);
-        const __m256i high4 = RequantizeWide4(_mm256_extracti128_si256(sum, 1), t, c + 4);
-        // Low words of low4 (channels c..c+3) and of high4 (c+4..c+7) side by side, in order.
-        const __m256i mixed = _mm256_blend_epi32(low4, _mm256_slli_epi64(high4, 32), 0xaa);
-        r = _mm256_permutevar8x32_epi32(mixed, _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7));
-      }
-      StoreBytes(r, o + c);
-    }
+  if (t.all_shifts_high) {
+    RequantizeRows<HighWordRequantizer>(acc, acc_stride, count, t, out, out_stride);
+  } else {
+    RequantizeRows<WideRequantizer>(acc, acc_stride, count, t, out, out_stride);
   }
 }
 

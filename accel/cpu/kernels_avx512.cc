@@ -218,26 +218,45 @@ void Int8Gemm(const Int8Matrix& w, const int8_t* x, size_t x_stride, size_t imag
 
 // Eight channels in 64-bit lanes: Requantize() exactly as the ABI writes it, with AVX-512's
 // arithmetic 64-bit shift and 64-bit min/max; vpmovqb keeps the low byte of each lane.
+struct Requantizer {
+  __m256i bias;
+  __m512i multiplier, rounding, shift, lo, hi;
+
+  Requantizer(const RequantTable& t, size_t c)
+      : bias(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(t.bias.data() + c))),
+        multiplier(_mm512_cvtepi32_epi64(
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t.multiplier.data() + c)))),
+        rounding(_mm512_loadu_si512(t.rounding.data() + c)),
+        shift(_mm512_cvtepi32_epi64(
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t.shift.data() + c)))),
+        lo(_mm512_set1_epi64(t.lo)),
+        hi(_mm512_set1_epi64(engine::kInt8Max)) {}
+
+  void operator()(const int32_t* acc, int8_t* out) const {
+    const __m256i sum =
+        _mm256_add_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc)), bias);
+    const __m512i product = _mm512_mul_epi32(_mm512_cvtepi32_epi64(sum), multiplier);
+    const __m512i q = _mm512_srav_epi64(_mm512_add_epi64(product, rounding), shift);
+    const __m512i r = _mm512_min_epi64(_mm512_max_epi64(q, lo), hi);
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(out), _mm512_cvtepi64_epi8(r));
+  }
+};
+
 void Requantize(const int32_t* acc, size_t acc_stride, size_t count, const RequantTable& t,
                 int8_t* out, size_t out_stride) {
-  const __m512i lo = _mm512_set1_epi64(t.lo);
-  const __m512i hi = _mm512_set1_epi64(engine::kInt8Max);
+  if (t.channels <= 16) {
+    // A convolution's few channels, over many pixels: their parameters stay in registers (the
+    // table always holds 16 channels).
+    const Requantizer first(t, 0), second(t, 8);
+    for (size_t b = 0; b < count; ++b) {
+      first(acc + b * acc_stride, out + b * out_stride);
+      if (t.channels > 8) second(acc + b * acc_stride + 8, out + b * out_stride + 8);
+    }
+    return;
+  }
   for (size_t b = 0; b < count; ++b) {
-    const int32_t* a = acc + b * acc_stride;
-    int8_t* o = out + b * out_stride;
     for (size_t c = 0; c < t.channels; c += 8) {
-      const __m256i sum = _mm256_add_epi32(
-          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + c)),
-          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t.bias.data() + c)));
-      const __m512i m = _mm512_cvtepi32_epi64(
-          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t.multiplier.data() + c)));
-      const __m512i n = _mm512_cvtepi32_epi64(
-          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t.shift.data() + c)));
-      const __m512i product = _mm512_mul_epi32(_mm512_cvtepi32_epi64(sum), m);
-      const __m512i q = _mm512_srav_epi64(
-          _mm512_add_epi64(product, _mm512_loadu_si512(t.rounding.data() + c)), n);
-      const __m512i r = _mm512_min_epi64(_mm512_max_epi64(q, lo), hi);
-      _mm_storel_epi64(reinterpret_cast<__m128i*>(o + c), _mm512_cvtepi64_epi8(r));
+      Requantizer(t, c)(acc + b * acc_stride + c, out + b * out_stride + c);
     }
   }
 }

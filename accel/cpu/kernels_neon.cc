@@ -232,32 +232,54 @@ void Int8Gemm(const Int8Matrix& w, const int8_t* x, size_t x_stride, size_t imag
   }
 }
 
-// Four channels: Requantize() of acc + bias, clamped, as int32 lanes.
-inline int32x4_t Requantize4(int32x4_t sum, const RequantTable& t, size_t c, int32x4_t lo,
-                             int32x4_t hi) {
-  const int32x4_t m = vld1q_s32(t.multiplier.data() + c);
-  const int32x4_t right = vnegq_s32(vld1q_s32(t.shift.data() + c));  // vrshl by -n shifts right
-  const int64x2_t low = vrshlq_s64(vmull_s32(vget_low_s32(sum), vget_low_s32(m)),
-                                   vmovl_s32(vget_low_s32(right)));
-  const int64x2_t high = vrshlq_s64(vmull_s32(vget_high_s32(sum), vget_high_s32(m)),
-                                    vmovl_s32(vget_high_s32(right)));
-  const int32x4_t q = vcombine_s32(vqmovn_s64(low), vqmovn_s64(high));
-  return vminq_s32(vmaxq_s32(q, lo), hi);
-}
+// Eight channels, two halves of four: Requantize() of acc + bias, clamped, to eight bytes.
+struct Requantizer {
+  int32x4_t bias[2], multiplier[2], lo, hi;
+  int64x2_t right[4];  // -n per 64-bit lane: vrshl by -n is RoundShift() by n.
+
+  Requantizer(const RequantTable& t, size_t c)
+      : lo(vdupq_n_s32(t.lo)), hi(vdupq_n_s32(engine::kInt8Max)) {
+    for (size_t h = 0; h < 2; ++h) {
+      bias[h] = vld1q_s32(t.bias.data() + c + 4 * h);
+      multiplier[h] = vld1q_s32(t.multiplier.data() + c + 4 * h);
+      const int32x4_t negated = vnegq_s32(vld1q_s32(t.shift.data() + c + 4 * h));
+      right[2 * h] = vmovl_s32(vget_low_s32(negated));
+      right[2 * h + 1] = vmovl_s32(vget_high_s32(negated));
+    }
+  }
+
+  int32x4_t Half(const int32_t* acc, size_t h) const {
+    const int32x4_t sum = vaddq_s32(vld1q_s32(acc), bias[h]);
+    const int64x2_t low =
+        vrshlq_s64(vmull_s32(vget_low_s32(sum), vget_low_s32(multiplier[h])), right[2 * h]);
+    const int64x2_t high =
+        vrshlq_s64(vmull_s32(vget_high_s32(sum), vget_high_s32(multiplier[h])), right[2 * h + 1]);
+    // Saturating to int32 first keeps the clamp right for products far outside int8.
+    const int32x4_t q = vcombine_s32(vqmovn_s64(low), vqmovn_s64(high));
+    return vminq_s32(vmaxq_s32(q, lo), hi);
+  }
+
+  void operator()(const int32_t* acc, int8_t* out) const {
+    const int16x8_t words = vcombine_s16(vqmovn_s32(Half(acc, 0)), vqmovn_s32(Half(acc + 4, 1)));
+    vst1_s8(out, vqmovn_s16(words));
+  }
+};
 
 void Requantize(const int32_t* acc, size_t acc_stride, size_t count, const RequantTable& t,
                 int8_t* out, size_t out_stride) {
-  const int32x4_t lo = vdupq_n_s32(t.lo);
-  const int32x4_t hi = vdupq_n_s32(engine::kInt8Max);
+  if (t.channels <= 16) {
+    // A convolution's few channels, over many pixels: their parameters stay in registers (the
+    // table always holds 16 channels).
+    const Requantizer first(t, 0), second(t, 8);
+    for (size_t b = 0; b < count; ++b) {
+      first(acc + b * acc_stride, out + b * out_stride);
+      if (t.channels > 8) second(acc + b * acc_stride + 8, out + b * out_stride + 8);
+    }
+    return;
+  }
   for (size_t b = 0; b < count; ++b) {
-    const int32_t* a = acc + b * acc_stride;
-    int8_t* o = out + b * out_stride;
     for (size_t c = 0; c < t.channels; c += 8) {
-      const int32x4_t q0 = Requantize4(
-          vaddq_s32(vld1q_s32(a + c), vld1q_s32(t.bias.data() + c)), t, c, lo, hi);
-      const int32x4_t q1 = Requantize4(
-          vaddq_s32(vld1q_s32(a + c + 4), vld1q_s32(t.bias.data() + c + 4)), t, c + 4, lo, hi);
-      vst1_s8(o + c, vqmovn_s16(vcombine_s16(vqmovn_s32(q0), vqmovn_s32(q1))));
+      Requantizer(t, c)(acc + b * acc_stride + c, out + b * out_stride + c);
     }
   }
 }
