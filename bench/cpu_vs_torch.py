@@ -14,8 +14,12 @@ float MLP of its shape (784-64-10); the int8 networks' are their float originals
                           [--rounds=3] [--seconds=1]
 
 To see what an AVX2-only core does on a machine with AVX-512, force both sides to AVX2:
-    ATEN_CPU_CAPABILITY=avx2 OPENBLAS_CORETYPE=Haswell bench/cpu_vs_torch.py --kernels=avx2
-(torch's own kernels and OpenBLAS then use AVX2, and the backend its "avx2" set).
+    ATEN_CPU_CAPABILITY=avx2 OPENBLAS_CORETYPE=Haswell DNNL_MAX_CPU_ISA=AVX2 \
+        bench/cpu_vs_torch.py --kernels=avx2
+(torch's own kernels, OpenBLAS (its Linear layers) and oneDNN (its Conv2d) then use AVX2, and the
+backend its "avx2" set). On a Zen 5 EPYC, torch 1.13's oneDNN runs LeNet-5's convolutions about
+6x slower with AVX-512 than with AVX2, so AVX2 is also torch's faster setting there: compare the
+AVX-512 kernels against it too (--kernels=avx2,avx512vnni in the same environment).
 
 Needs python3-torch (deploy/install-deps.sh); without it, prints the CPU backend's figures and
 says torch is missing. Exits 0 when it printed its figures (targets are reported, not enforced).
@@ -100,9 +104,9 @@ def main():
         import torch  # pylint: disable=import-outside-toplevel
         torch.set_num_threads(1)
         torch.manual_seed(0)
-        torch_info = (f"torch {torch.__version__}, "
-                      f"ATEN_CPU_CAPABILITY={os.environ.get('ATEN_CPU_CAPABILITY', '(auto)')}, "
-                      f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(auto)')}")
+        torch_info = f"torch {torch.__version__}, " + ", ".join(
+            f"{name}={os.environ.get(name, '(auto)')}"
+            for name in ("ATEN_CPU_CAPABILITY", "OPENBLAS_CORETYPE", "DNNL_MAX_CPU_ISA"))
     except ImportError:
         torch = None
         torch_info = "torch is not installed (deploy/install-deps.sh); no comparison"

@@ -122,6 +122,12 @@ run_packages() {
     check "package armhf + e2e under qemu-arm" \
       tests/package_e2e_test.sh armhf build-armhf build qemu-arm -L build-cross/sysroot-armhf
   fi
+  # The ARM speed estimate once, briefly (bench/: a smoke run, figures not checked).
+  if [[ -x build-arm64/bench/cpu_backend_bench && -x build-armhf/bench/cpu_backend_bench ]]; then
+    check "bench smoke: arm_cpu_estimate.py" bench/smoke_test.sh 0 \
+      "^Cortex-A9 .*mnist-lenet5-int8 +neon +[0-9,]+" \
+      "^Cortex-A53 .*mnist-int8-mlp +neon-dotprod +[0-9,]+" -- bench/arm_cpu_estimate.py --batch=4
+  fi
 }
 
 timed "suite main" run_suite "main" build "" "" ""

@@ -189,7 +189,10 @@ int32_t RandomAccumulator(std::mt19937& rng, int32_t bias, int32_t multiplier, i
     // A target quotient near the int8 range, back through the scale: lands on rounding edges.
     const int64_t q = static_cast<int64_t>(rng() % 400) - 200;
     const long double scaled = std::ldexp(static_cast<long double>(q) + 0.5L * (rng() % 3), shift);
-    total = static_cast<int64_t>(scaled / multiplier) + static_cast<int64_t>(rng() % 3) - 1;
+    // Clamped before the conversion: a large shift over a small multiplier is far out of range.
+    const long double edge = std::clamp(scaled / multiplier, -static_cast<long double>(kBound),
+                                        static_cast<long double>(kBound));
+    total = static_cast<int64_t>(edge) + static_cast<int64_t>(rng() % 3) - 1;
   } else {
     total = static_cast<int64_t>(rng() % (2 * kBound + 1)) - kBound;
   }
