@@ -78,7 +78,8 @@ int main(int argc, char** argv) {
        .args = {"--model_dir=" + absl::GetFlag(FLAGS_model_dir), "--metrics_log_interval_s=0",
                 "--log_level=warn"}});
   auto nowork = DaemonProcess::Start({.binary = PYNQ_NOWORK_SERVER,
-                                      .args = {"--model=" + absl::GetFlag(FLAGS_model)}});
+                                      .args = {"--model=" + absl::GetFlag(FLAGS_model)},
+                                      .pl_lock_file = false});
   if (!daemon.ok() || !nowork.ok()) {
     std::fprintf(stderr, "cannot start the servers: %s / %s\n", daemon.status().ToString().c_str(),
                  nowork.status().ToString().c_str());

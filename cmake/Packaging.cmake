@@ -3,6 +3,7 @@
 # pynq-infer_<version>_<arch>.deb:
 #
 #   /usr/bin/pynq-inferd, /usr/bin/pynq-infer         the daemon and the client
+#   /usr/bin/pynq-infer-cpu-bench                     the CPU backend's benchmark (bench/)
 #   /lib/systemd/system/pynq-inferd.service           the hardened Type=notify unit
 #   /etc/pynq-infer/pynq-inferd.flags                 its Abseil flagfile (a conffile)
 #   /usr/share/pynq-infer/models/*.pim                the shipped models (--model_dir)
@@ -13,11 +14,13 @@
 # The maintainer scripts (deploy/debian/) create the user, reload udev and enable the unit.
 # The Python client is a second, architecture-independent package (python3-pynq-infer, at the
 # end of this file).
-# Depends: is worked out when the package is made, from the sonames the two binaries link
+# Depends: is worked out when the package is made, from the sonames the binaries link
 # (readelf works on any architecture, so this holds for cross builds with a bare sysroot,
 # where dpkg-shlibdeps has no package database to ask).
 
 install(TARGETS pynq-inferd pynq-infer RUNTIME DESTINATION bin)
+# So that a board owner measures the CPU kernels on the board with one command.
+install(PROGRAMS $<TARGET_FILE:cpu_backend_bench> DESTINATION bin RENAME pynq-infer-cpu-bench)
 install(FILES deploy/systemd/pynq-inferd.service DESTINATION /lib/systemd/system)
 install(FILES deploy/pynq-inferd.flags DESTINATION /etc/pynq-infer)
 install(DIRECTORY models/zoo/ DESTINATION share/pynq-infer/models FILES_MATCHING PATTERN "*.pim")
@@ -39,7 +42,7 @@ endif()
 # Read by cmake/PackageDepends.cmake when cpack runs.
 find_program(PYNQ_READELF NAMES ${CMAKE_READELF} readelf REQUIRED)
 file(GENERATE OUTPUT ${CMAKE_BINARY_DIR}/pynq-package-elves.txt
-     CONTENT "$<TARGET_FILE:pynq-inferd>\n$<TARGET_FILE:pynq-infer>\n")
+     CONTENT "$<TARGET_FILE:pynq-inferd>\n$<TARGET_FILE:pynq-infer>\n$<TARGET_FILE:cpu_backend_bench>\n")
 set(CPACK_PYNQ_ELF_LIST ${CMAKE_BINARY_DIR}/pynq-package-elves.txt)
 set(CPACK_PYNQ_READELF ${PYNQ_READELF})
 set(CPACK_PROJECT_CONFIG_FILE ${PROJECT_SOURCE_DIR}/cmake/PackageDepends.cmake)

@@ -21,7 +21,7 @@ sudo_cmd=()
 packages=(
   build-essential cmake pkg-config
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto
-  libabsl-dev libspdlog-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libabsl-dev libspdlog-dev libgtest-dev libgmock-dev
   libxrt-dev uuid-dev prometheus-cpp-dev libsystemd-dev libpng-dev zlib1g-dev
   # The HTTP listener (Open Inference Protocol REST): cpp-httplib and nlohmann/json; curl and a
   # generated Python gRPC client drive it in the tests.

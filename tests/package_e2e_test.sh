@@ -3,7 +3,8 @@
 # x86-64 host:
 #   1. cpack makes pynq-infer_<version>_<arch>.deb in the package's build directory; its
 #      control fields and file list are what a board needs;
-#   2. the daemon unpacked from that .deb (stripped, as shipped) runs, under qemu-user for ARM,
+#   2. the packaged CPU benchmark runs once, briefly; the daemon unpacked from that .deb
+#      (stripped, as shipped) runs, under qemu-user for ARM,
 #      started with the package's own flagfile, and the host's end-to-end test
 #      (tests/daemon_e2e_test: a native gRPC client plus the native pynq-infer CLI) drives it:
 #      golden scores bit for bit, error codes, streams, metrics, drain on SIGTERM;
@@ -39,7 +40,8 @@ for needed in libgrpc++1.51 libsystemd0 libc6; do
   [[ ", ${depends}," == *", ${needed},"* ]] || { echo "Depends lacks ${needed}"; exit 1; }
 done
 dpkg-deb -c "${deb}" | awk '{print $6}' >"${work}/files"
-for path in ./usr/bin/pynq-inferd ./usr/bin/pynq-infer ./lib/systemd/system/pynq-inferd.service \
+for path in ./usr/bin/pynq-inferd ./usr/bin/pynq-infer ./usr/bin/pynq-infer-cpu-bench \
+            ./lib/systemd/system/pynq-inferd.service \
             ./etc/pynq-infer/pynq-inferd.flags ./usr/share/pynq-infer/models/mnist-bnn-tfc.pim \
             ./lib/firmware/pynq-infer/ ./lib/udev/rules.d/60-pynq-infer.rules \
             ./usr/lib/sysusers.d/pynq-infer.conf; do
@@ -55,6 +57,14 @@ done
 dpkg-deb -x "${deb}" "${work}/root"
 file -b "${work}/root/usr/bin/pynq-inferd" | head -c 60
 echo
+# The packaged CPU benchmark starts and measures the packaged models (figures under qemu mean
+# nothing; that it runs on the target architecture does).
+"${qemu[@]}" "${work}/root/usr/bin/pynq-infer-cpu-bench" \
+  --model_dir="${work}/root/usr/share/pynq-infer/models" --batch=8 --seconds=0.01 --repeats=1 \
+  >"${work}/cpu-bench.txt" 2>&1 || { cat "${work}/cpu-bench.txt"; exit 1; }
+grep -Eq "^mnist-lenet5-int8 +portable +8 +[0-9]+" "${work}/cpu-bench.txt" ||
+  { cat "${work}/cpu-bench.txt"; echo "pynq-infer-cpu-bench printed no figures"; exit 1; }
+head -1 "${work}/cpu-bench.txt"
 {
   echo '#!/bin/sh'
   printf 'exec'

@@ -6,7 +6,8 @@
 #                 and the FPGA driver on the virtual board (label "tsan"), which own the threads
 # then the board packages (see run_packages below): the amd64 .deb from build/, and the daemon
 # and client cross-built for arm64 (build-arm64/) and armhf (build-armhf/), each packaged and
-# driven by the host's end-to-end test, under qemu-user for ARM.
+# driven by the host's end-to-end test, under qemu-user for ARM, after the ARM CPU kernels'
+# golden check under qemu-user.
 # Prints each ctest summary, each stage's time, and a total line; exits non-zero if anything
 # failed.
 set -uo pipefail
@@ -82,8 +83,9 @@ check() {
   fi
 }
 
-# Cross builds make only what a board runs (the daemon and the client), in Release, as
-# packaged. PYNQ_WITH_PROMETHEUS=OFF: prometheus-cpp-dev:arm64 cannot be co-installed, so the
+# Cross builds make only what a board runs (the daemon, the client and the CPU benchmark, as
+# packaged) and the CPU kernels' golden check (tests/cpu_golden_check, run under qemu-user), in
+# Release. PYNQ_WITH_PROMETHEUS=OFF: prometheus-cpp-dev:arm64 cannot be co-installed, so the
 # Prometheus exporter is left out of cross builds.
 cross_build() {
   local dir=$1 toolchain=$2
@@ -93,7 +95,8 @@ cross_build() {
   cmake -S . -B "${dir}" --toolchain "cmake/toolchains/${toolchain}.cmake" \
       -DCMAKE_BUILD_TYPE=Release -DPYNQ_BUILD_TESTS=OFF -DPYNQ_WITH_PROMETHEUS=OFF "$@" \
       >"${log}" 2>&1 &&
-    cmake --build "${dir}" -j "${jobs}" --target pynq-inferd pynq-infer >>"${log}" 2>&1 ||
+    cmake --build "${dir}" -j "${jobs}" --target pynq-inferd pynq-infer cpu_backend_bench \
+        cpu_golden_check >>"${log}" 2>&1 ||
     { grep -E "error|Error" "${log}" | head -40; return 1; }
 }
 
@@ -101,14 +104,30 @@ run_packages() {
   echo "=== packages: cross dependencies (deploy/install-deps.sh --cross)"
   check "cross dependencies" deploy/install-deps.sh --cross || return
   check "package amd64 + e2e" tests/package_e2e_test.sh amd64 build build
-  check "cross-build arm64" cross_build build-arm64 aarch64-linux-gnu &&
+  # Every shipped model's whole test set on every ARM kernel set, forced one by one (qemu's
+  # default CPUs have NEON, and on arm64 the dot-product extension): about 30 s of CPU each.
+  if check "cross-build arm64" cross_build build-arm64 aarch64-linux-gnu; then
+    check "arm64 CPU kernels vs golden under qemu-aarch64" \
+      qemu-aarch64 build-arm64/tests/cpu_golden_check --source_dir="${PWD}" \
+        --require=portable,neon,neon-dotprod
     check "package arm64 + e2e under qemu-aarch64" \
       tests/package_e2e_test.sh arm64 build-arm64 build qemu-aarch64
+  fi
   # No XRT for armhf in Debian (and Zynq-7000 boards use /dev/uio + u-dma-buf anyway).
-  check "cross-build armhf" cross_build build-armhf arm-linux-gnueabihf \
-      -DPYNQ_SYSROOT="${PWD}/build-cross/sysroot-armhf" -DPYNQ_WITH_XRT=OFF &&
+  if check "cross-build armhf" cross_build build-armhf arm-linux-gnueabihf \
+      -DPYNQ_SYSROOT="${PWD}/build-cross/sysroot-armhf" -DPYNQ_WITH_XRT=OFF; then
+    check "armhf CPU kernels vs golden under qemu-arm" \
+      qemu-arm -L build-cross/sysroot-armhf build-armhf/tests/cpu_golden_check \
+        --source_dir="${PWD}" --require=portable,neon
     check "package armhf + e2e under qemu-arm" \
       tests/package_e2e_test.sh armhf build-armhf build qemu-arm -L build-cross/sysroot-armhf
+  fi
+  # The ARM speed estimate once, briefly (bench/: a smoke run, figures not checked).
+  if [[ -x build-arm64/bench/cpu_backend_bench && -x build-armhf/bench/cpu_backend_bench ]]; then
+    check "bench smoke: arm_cpu_estimate.py" bench/smoke_test.sh 0 \
+      "^Cortex-A9 .*mnist-lenet5-int8 +neon +[0-9,]+" \
+      "^Cortex-A53 .*mnist-int8-mlp +neon-dotprod +[0-9,]+" -- bench/arm_cpu_estimate.py --batch=4
+  fi
 }
 
 timed "suite main" run_suite "main" build "" "" ""

@@ -1,20 +1,28 @@
-// The CPU backend: runs a model's layer program on the ARM (or x86) cores with bit-packed
-// XNOR-popcount for binarized layers and int8 multiply-accumulate (int8_kernels.h) for quantized
-// ones. It is the fallback when no overlay is present and the reference every other backend must
-// match bit for bit.
+// The CPU backend: runs a model's layer program on the ARM (or x86) cores, with bit-packed
+// XNOR-popcount for binarized layers and an int8 GEMM for quantized ones, on the fastest kernel
+// set this CPU supports (kernel_set.h: AVX2, AVX-512 VNNI, NEON, NEON dot-product, or portable
+// C++), chosen at run time. It is the fallback when no overlay is present and the reference every
+// other backend must match bit for bit; every kernel set gives the same integers.
 //
 //   PYNQ_ASSIGN_OR_RETURN(std::unique_ptr<CpuAccelerator> cpu, CpuAccelerator::Create(model, {}));
 //   PYNQ_RETURN_IF_ERROR(cpu->Run(images, scores));
+//   CpuAccelerator::Create(model, {.kernels = "portable"});   // force one set
+//
+// The environment variable PYNQ_CPU_KERNELS forces a set for backends created with an empty
+// Options::kernels (e.g. `PYNQ_CPU_KERNELS=portable pynq-inferd ...` to compare on a board).
 #ifndef PYNQ_ACCEL_CPU_CPU_BACKEND_H_
 #define PYNQ_ACCEL_CPU_CPU_BACKEND_H_
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <string_view>
-#include <vector>
 
 #include "absl/status/statusor.h"
 #include "accel/accelerator.h"
+#include "accel/cpu/bnn_program.h"
+#include "accel/cpu/int8_program.h"
+#include "accel/cpu/kernel_set.h"
 #include "accel/model/model.h"
 
 namespace pynq::accel {
@@ -25,58 +33,37 @@ class CpuAccelerator final : public Accelerator {
     // Largest batch Run() accepts. The CPU has no per-dispatch cost, so this only bounds how
     // many images one call may carry.
     size_t max_batch_size = 1024;
+    // The kernel set by name (cpu::KernelSet); empty: $PYNQ_CPU_KERNELS if set, otherwise the
+    // best this CPU supports.
+    std::string kernels;
   };
 
-  // Builds a backend for `model` with the fastest kernels this CPU supports, allocating all
-  // scratch memory up front (for an int8 model also a copy of its weights widened to int16, twice
-  // their size in the file). kInvalidArgument if max_batch_size is 0.
+  // Builds a backend for `model`, packing its weights for the kernel set and allocating all
+  // scratch memory up front (the packed weights take about as much memory as the file's).
+  // kInvalidArgument if max_batch_size is 0, or if the kernel set asked for is unknown or not
+  // supported by this CPU (the message lists the ones it supports).
   static absl::StatusOr<std::unique_ptr<CpuAccelerator>> Create(
       std::shared_ptr<const Model> model, const Options& options);
 
   const Model& model() const override { return *model_; }
   std::string_view backend_name() const override { return "cpu"; }
-  size_t max_batch_size() const override { return options_.max_batch_size; }
-  // See Accelerator::Run(). Images are processed one after another on the calling thread.
+  size_t max_batch_size() const override { return max_batch_size_; }
+  // See Accelerator::Run(). The batch runs on the calling thread, a tile of images at a time.
   absl::Status Run(absl::Span<const uint8_t> images, absl::Span<int32_t> scores) override;
 
-  // The kernels in use, chosen for this CPU at Create(): "portable", "sse2", "avx2+popcnt" or
-  // "avx512+vpopcntdq".
+  // The kernel set in use, e.g. "avx2" (see kernel_set.h).
   std::string_view kernels_name() const { return kernels_.name; }
 
-  // The binarized-layer kernels, one version per instruction set (bnn_kernels.h); all compute
-  // the same bits.
-  struct Kernels {
-    const char* name;
-    void (*binarize)(const uint8_t* pixels, size_t n, uint8_t threshold, uint64_t* out);
-    void (*dense_sign)(const uint64_t* rows, const int32_t* thresholds, const uint64_t* in,
-                       size_t n_in, size_t n_out, uint64_t* out);
-    void (*dense_scores)(const uint64_t* rows, const int32_t* bias, const uint64_t* in,
-                         size_t n_in, size_t n_out, int32_t* scores);
-  };
-  // Every version this CPU can run, the best last; for tests that compare them.
-  static std::vector<Kernels> SupportedKernels();
-
  private:
-  CpuAccelerator(std::shared_ptr<const Model> model, const Options& options,
-                 const Kernels& kernels);
-
-  void RunOne(const uint8_t* image, int32_t* scores);
-  // RunOne() for a program whose input op is INPUT_QUANTIZE: all its layers are int8 ops.
-  void RunInt8One(const uint8_t* image, int32_t* scores);
+  CpuAccelerator(std::shared_ptr<const Model> model, size_t max_batch_size,
+                 const cpu::KernelSet& kernels);
 
   std::shared_ptr<const Model> model_;
-  Options options_;
-  const Kernels kernels_;
-  // Ping-pong activation buffers of the widest layer, packed bits.
-  std::vector<uint64_t> bits_a_;
-  std::vector<uint64_t> bits_b_;
-  // Int8 programs hold int8 values in int16 lanes (see int8_kernels.h): each weighted layer's
-  // weights widened once (indexed like model_->layers(); conv rows padded to whole SIMD vectors),
-  // ping-pong activations of the widest layer, and the patch matrix of the largest convolution.
-  std::vector<std::vector<int16_t>> wide_weights_;
-  std::vector<int16_t> int8_a_;
-  std::vector<int16_t> int8_b_;
-  std::vector<int16_t> conv_patches_;
+  const size_t max_batch_size_;
+  const cpu::KernelSet& kernels_;
+  // Exactly one of the two, by the model's input op.
+  std::unique_ptr<cpu::BnnProgram> bnn_;
+  std::unique_ptr<cpu::Int8Program> int8_;
 };
 
 }  // namespace pynq::accel

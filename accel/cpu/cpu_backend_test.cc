@@ -1,5 +1,7 @@
 #include "accel/cpu/cpu_backend.h"
 
+#include <stdlib.h>
+
 #include <algorithm>
 #include <cstring>
 #include <limits>
@@ -9,6 +11,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "accel/cpu/kernel_set.h"
 #include "accel/model/model_builder.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -105,25 +108,31 @@ TEST(CpuBackendTest, MatchesNaiveReferenceOnRandomModels) {
       absl::StatusOr<std::shared_ptr<const Model>> model =
           Model::FromBytes(SerializeModel(net.Spec()));
       ASSERT_TRUE(model.ok()) << model.status();
-      auto cpu = CpuAccelerator::Create(*model, {.max_batch_size = 16});
-      ASSERT_TRUE(cpu.ok()) << cpu.status();
       const size_t classes = widths.back();
-      const size_t n = 16;
+      // 37 images: a full tile of 32 and a part one, with blocks of images left over.
+      const size_t n = 37;
       std::vector<uint8_t> images = RandomImages(rng, n, input.elements());
-      std::vector<int32_t> scores(n * classes);
-      ASSERT_TRUE((*cpu)->Run(images, absl::MakeSpan(scores)).ok());
+      std::vector<int32_t> expected;
       for (size_t i = 0; i < n; ++i) {
-        std::vector<int32_t> got(scores.begin() + i * classes, scores.begin() + (i + 1) * classes);
-        EXPECT_EQ(got, net.Scores(images.data() + i * input.elements()))
-            << "input " << input.c << "x" << input.h << "x" << input.w << ", widths "
-            << ::testing::PrintToString(widths) << ", image " << i;
+        const std::vector<int32_t> one = net.Scores(images.data() + i * input.elements());
+        expected.insert(expected.end(), one.begin(), one.end());
+      }
+      for (const cpu::KernelSet* set : cpu::SupportedKernelSets()) {
+        SCOPED_TRACE(set->name);
+        auto cpu = CpuAccelerator::Create(*model, {.max_batch_size = 64, .kernels = set->name});
+        ASSERT_TRUE(cpu.ok()) << cpu.status();
+        EXPECT_EQ((*cpu)->kernels_name(), set->name);
+        std::vector<int32_t> scores(n * classes);
+        ASSERT_TRUE((*cpu)->Run(images, absl::MakeSpan(scores)).ok());
+        EXPECT_EQ(scores, expected) << "input " << input.c << "x" << input.h << "x" << input.w
+                                    << ", widths " << ::testing::PrintToString(widths);
       }
     }
   }
 }
 
 // An int8 program evaluated the slow obvious way, straight from the ModelSpec's bytes, in int64
-// with a floor division written out: it shares nothing with int8_kernels.h or the loader.
+// with a floor division written out: it shares nothing with the kernels or the loader.
 class NaiveInt8 {
  public:
   explicit NaiveInt8(const ModelSpec& spec) : spec_(spec) {}
@@ -232,21 +241,33 @@ TEST_P(CpuBackendInt8Test, MatchesNaiveReferenceOnRandomModels) {
     const ModelSpec spec = RandomInt8Spec(options);
     absl::StatusOr<std::shared_ptr<const Model>> model = Model::FromBytes(SerializeModel(spec));
     ASSERT_TRUE(model.ok()) << model.status();
-    auto cpu = CpuAccelerator::Create(*model, {.max_batch_size = 8});
-    ASSERT_TRUE(cpu.ok()) << cpu.status();
     std::mt19937 rng(static_cast<uint32_t>(seed));
-    const size_t n = 8;
+    // 11 images in tiles of 8 (max_batch_size): a full tile and a part one.
+    const size_t n = 11;
     const size_t classes = options.num_classes;
     const size_t pixels = options.input.elements();
     std::vector<uint8_t> images = RandomImages(rng, n, pixels);
     // The first image spans every pixel value, so the input quantizer's saturation shows.
     for (size_t j = 0; j < pixels; ++j) images[j] = static_cast<uint8_t>(j);
-    std::vector<int32_t> scores(n * classes);
-    ASSERT_TRUE((*cpu)->Run(images, absl::MakeSpan(scores)).ok());
     const NaiveInt8 naive(spec);
+    std::vector<int32_t> expected;
     for (size_t i = 0; i < n; ++i) {
-      std::vector<int32_t> got(scores.begin() + i * classes, scores.begin() + (i + 1) * classes);
-      EXPECT_EQ(got, naive.Scores(images.data() + i * pixels)) << "seed " << seed << ", image " << i;
+      const std::vector<int32_t> one = naive.Scores(images.data() + i * pixels);
+      expected.insert(expected.end(), one.begin(), one.end());
+    }
+    for (const cpu::KernelSet* set : cpu::SupportedKernelSets()) {
+      SCOPED_TRACE(set->name);
+      auto cpu = CpuAccelerator::Create(*model, {.max_batch_size = 8, .kernels = set->name});
+      ASSERT_TRUE(cpu.ok()) << cpu.status();
+      std::vector<int32_t> scores(n * classes);
+      for (size_t first = 0; first < n; first += 8) {
+        const size_t count = std::min<size_t>(8, n - first);
+        ASSERT_TRUE((*cpu)
+                        ->Run(absl::MakeConstSpan(images).subspan(first * pixels, count * pixels),
+                              absl::MakeSpan(scores).subspan(first * classes, count * classes))
+                        .ok());
+      }
+      EXPECT_EQ(scores, expected) << "seed " << seed;
     }
   }
 }
@@ -311,48 +332,51 @@ TEST(CpuBackendTest, RejectsBadBatchShapes) {
   EXPECT_TRUE(run(4 * 784, 40).ok());
 }
 
-// Every kernel version this CPU runs computes the same bits as the portable one, on sizes that
-// end inside a word and exactly on one, and on the extreme thresholds.
-TEST(CpuBackendTest, EveryKernelVersionMatchesThePortableOne) {
-  const std::vector<CpuAccelerator::Kernels> versions = CpuAccelerator::SupportedKernels();
-  ASSERT_EQ(std::string(versions.front().name), "portable");
-  std::mt19937_64 rng(11);
-  for (const size_t n : {1, 15, 63, 64, 65, 130, 784, 1000}) {
-    std::vector<uint8_t> pixels(n);
-    for (uint8_t& p : pixels) p = static_cast<uint8_t>(rng());
-    const size_t words = engine::WordsForBits(n);
-    const size_t n_out = 1 + rng() % 70;
-    std::vector<uint64_t> rows(n_out * words);
-    for (size_t i = 0; i < n_out; ++i) {
-      for (size_t w = 0; w < words; ++w) {
-        const size_t bits = std::min<size_t>(64, n - w * 64);
-        rows[i * words + w] = bits == 64 ? rng() : rng() & ((uint64_t{1} << bits) - 1);
-      }
-    }
-    std::vector<int32_t> params(n_out);
-    for (int32_t& p : params) p = static_cast<int32_t>(rng() % (2 * n + 1)) - static_cast<int32_t>(n);
-    for (const int threshold : {0, 1, 128, 255}) {
-      std::vector<uint64_t> expected_bits(words), expected_out(engine::WordsForBits(n_out));
-      std::vector<int32_t> expected_scores(n_out);
-      const CpuAccelerator::Kernels& portable = versions.front();
-      portable.binarize(pixels.data(), n, static_cast<uint8_t>(threshold), expected_bits.data());
-      portable.dense_sign(rows.data(), params.data(), expected_bits.data(), n, n_out,
-                          expected_out.data());
-      portable.dense_scores(rows.data(), params.data(), expected_bits.data(), n, n_out,
-                            expected_scores.data());
-      for (const CpuAccelerator::Kernels& k : versions) {
-        SCOPED_TRACE(absl::StrCat(k.name, " n=", n, " threshold=", threshold));
-        std::vector<uint64_t> bits(words, ~uint64_t{0}), out(engine::WordsForBits(n_out));
-        std::vector<int32_t> scores(n_out);
-        k.binarize(pixels.data(), n, static_cast<uint8_t>(threshold), bits.data());
-        EXPECT_EQ(bits, expected_bits);
-        k.dense_sign(rows.data(), params.data(), bits.data(), n, n_out, out.data());
-        EXPECT_EQ(out, expected_out);
-        k.dense_scores(rows.data(), params.data(), bits.data(), n, n_out, scores.data());
-        EXPECT_EQ(scores, expected_scores);
-      }
+TEST(CpuBackendTest, ForcesAKernelSetByNameAndRejectsUnknownOnes) {
+  auto model = Model::FromBytes(SerializeModel(RandomBnnSpec({.seed = 2})));
+  ASSERT_TRUE(model.ok());
+  auto portable = CpuAccelerator::Create(*model, {.kernels = "portable"});
+  ASSERT_TRUE(portable.ok()) << portable.status();
+  EXPECT_EQ((*portable)->kernels_name(), "portable");
+  auto best = CpuAccelerator::Create(*model, {});
+  ASSERT_TRUE(best.ok());
+  EXPECT_EQ((*best)->kernels_name(), cpu::SupportedKernelSets().back()->name);
+
+  auto unknown = CpuAccelerator::Create(*model, {.kernels = "avx9000"});
+  EXPECT_EQ(unknown.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(unknown.status().message()),
+              ::testing::AllOf(::testing::HasSubstr("'avx9000' does not exist"),
+                               ::testing::HasSubstr("portable")));
+  // A set this build knows but this CPU may not run is refused by name when unsupported.
+  for (std::string_view name : cpu::KnownKernelSetNames()) {
+    auto forced = CpuAccelerator::Create(*model, {.kernels = std::string(name)});
+    if (cpu::FindKernelSet(name) != nullptr) {
+      EXPECT_TRUE(forced.ok()) << name;
+    } else {
+      EXPECT_EQ(forced.status().code(), absl::StatusCode::kInvalidArgument) << name;
+      EXPECT_THAT(std::string(forced.status().message()),
+                  ::testing::HasSubstr("is not supported by this CPU"));
     }
   }
+}
+
+TEST(CpuBackendTest, EnvironmentChoosesTheKernelSetWhenOptionsDoNot) {
+  auto model = Model::FromBytes(SerializeModel(RandomBnnSpec({.seed = 2})));
+  ASSERT_TRUE(model.ok());
+  ASSERT_EQ(setenv("PYNQ_CPU_KERNELS", "portable", 1), 0);
+  auto from_env = CpuAccelerator::Create(*model, {});
+  auto explicit_set = CpuAccelerator::Create(
+      *model, {.kernels = std::string(cpu::SupportedKernelSets().back()->name)});
+  ASSERT_EQ(setenv("PYNQ_CPU_KERNELS", "bogus", 1), 0);
+  auto bad_env = CpuAccelerator::Create(*model, {});
+  ASSERT_EQ(unsetenv("PYNQ_CPU_KERNELS"), 0);
+  ASSERT_TRUE(from_env.ok());
+  EXPECT_EQ((*from_env)->kernels_name(), "portable");
+  ASSERT_TRUE(explicit_set.ok());
+  EXPECT_EQ((*explicit_set)->kernels_name(), cpu::SupportedKernelSets().back()->name);
+  EXPECT_EQ(bad_env.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(bad_env.status().message()),
+              ::testing::HasSubstr("$PYNQ_CPU_KERNELS"));
 }
 
 TEST(CpuBackendTest, CreateRejectsZeroBatch) {

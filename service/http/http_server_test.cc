@@ -12,6 +12,7 @@
 #include "httplib.h"
 #include "nlohmann/json.hpp"
 #include "service/security/tls_material.h"
+#include "tests/support/source_dir.h"
 
 namespace pynq::service::http {
 namespace {
@@ -164,7 +165,7 @@ class HttpsServerTest : public ::testing::Test {
     char dir[] = "/tmp/pynq-https-test-XXXXXX";
     ASSERT_NE(mkdtemp(dir), nullptr);
     dir_ = new std::string(dir);
-    const std::string command = "bash " + std::string(std::getenv("PYNQ_SOURCE_DIR")) +
+    const std::string command = "bash " + testing::SourceDir() +
                                 "/tests/make_test_pki.sh " + *dir_;
     ASSERT_EQ(std::system(command.c_str()), 0) << command;
   }

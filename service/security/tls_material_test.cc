@@ -11,6 +11,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "service/security/server_security.h"
+#include "tests/support/source_dir.h"
 
 namespace pynq::service::security {
 namespace {
@@ -25,7 +26,7 @@ class TlsMaterialTest : public ::testing::Test {
     char dir[] = "/tmp/pynq-tls-test-XXXXXX";
     ASSERT_NE(mkdtemp(dir), nullptr);
     dir_ = new std::string(dir);
-    const std::string command = "bash " + std::string(std::getenv("PYNQ_SOURCE_DIR")) +
+    const std::string command = "bash " + testing::SourceDir() +
                                 "/tests/make_test_pki.sh " + *dir_;
     ASSERT_EQ(std::system(command.c_str()), 0) << command;
   }

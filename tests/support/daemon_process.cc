@@ -43,8 +43,8 @@ absl::StatusOr<std::unique_ptr<DaemonProcess>> DaemonProcess::Start(const Option
 
   // Each daemon gets its own PL lock, so tests never contend with each other or with a daemon
   // running on the machine; a test that wants two daemons to contend passes --pl_lock_file.
-  std::vector<std::string> args = {binary, "--listen=127.0.0.1:0", "--port_file=" + port_file,
-                                   "--pl_lock_file=" + work + "/pl.lock"};
+  std::vector<std::string> args = {binary, "--listen=127.0.0.1:0", "--port_file=" + port_file};
+  if (options.pl_lock_file) args.push_back("--pl_lock_file=" + work + "/pl.lock");
   if (!options.only_models.empty()) {
     const std::string model_dir = work + "/models";
     std::error_code error;

@@ -30,6 +30,9 @@ class DaemonProcess {
     // Flags besides --listen, --port_file and --pl_lock_file, which Start() sets (a later
     // --pl_lock_file in `args` overrides the daemon's own one).
     std::vector<std::string> args;
+    // Whether Start() passes --pl_lock_file, which only pynq-inferd knows: false for another
+    // server started the same way (bench/'s pynq-nowork-server).
+    bool pl_lock_file = true;
     // How long the daemon may take to publish its port.
     absl::Duration start_timeout = absl::Seconds(60);
     // If set, the daemon's stdout and stderr (its log) go to this file instead of the test's.
