@@ -89,26 +89,30 @@ std::array<double, 6> SolveLeastSquares(const Quadratic& shape, const std::vecto
       a[i][6] += t[i] * samples[k].value;
     }
   }
-  std::array<double, 6> c{};
-  std::array<bool, 6> determined{};
-  for (int col = 0, row = 0; col < 6; ++col) {
+  // Gauss-Jordan: after every column is eliminated, the row that pivoted a column holds that
+  // column's coefficient alone (the other determined columns are zero there), so the
+  // coefficients are read only then; read while later columns are still in the row, they would
+  // carry those columns' terms (the constant would carry the u^2 and v^2 of a vignette).
+  const double tiny = 1e-9 * (1 + std::abs(a[0][0]));
+  std::array<int, 6> pivot_row;
+  pivot_row.fill(-1);
+  for (int col = 0, row = 0; col < 6 && row < 6; ++col) {
     int pivot = row;
     for (int r = row + 1; r < 6; ++r) {
       if (std::abs(a[r][col]) > std::abs(a[pivot][col])) pivot = r;
     }
-    if (std::abs(a[pivot][col]) < 1e-9 * (1 + std::abs(a[0][0]))) continue;
+    if (std::abs(a[pivot][col]) < tiny) continue;
     std::swap(a[row], a[pivot]);
     for (int r = 0; r < 6; ++r) {
       if (r == row) continue;
       const double f = a[r][col] / a[row][col];
       for (int j = col; j < 7; ++j) a[r][j] -= f * a[row][j];
     }
-    determined[col] = true;
-    c[col] = a[row][6] / a[row][col];
-    ++row;
+    pivot_row[col] = row++;
   }
-  for (int i = 0; i < 6; ++i) {
-    if (!determined[i]) c[i] = 0;
+  std::array<double, 6> c{};
+  for (int col = 0; col < 6; ++col) {
+    if (pivot_row[col] >= 0) c[col] = a[pivot_row[col]][6] / a[pivot_row[col]][col];
   }
   return c;
 }

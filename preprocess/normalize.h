@@ -10,7 +10,7 @@
 //
 // Errors (kInvalidArgument): the recipe is "none" (the model takes raw tensors only), or the
 // picture shows nothing (no content stands out of its background by at least kMinContrast gray
-// levels and six times the background's noise).
+// levels and by more than its noise alone reaches on a picture of its size; README.md step 4).
 //
 // A pure function of its arguments; safe from any thread. Cost: linear in the picture's pixels
 // (it is first reduced to at most kMaxWorkingSide on its longer side), a few passes over it.
