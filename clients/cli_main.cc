@@ -92,8 +92,8 @@ Usage: pynq-infer <command> [flags] [files...]
 Commands:
   classify [--top_k=3] [--batch=64] [--show_input] FILE...
       Classify images: pictures (PNG, JPEG, PGM of any size: the daemon prepares them as the
-      model declares, e.g. a dark digit on white paper), or raw images (IDX files, and PGMs of
-      exactly the model's input size), gzipped or not. Prints one line per image: source,
+      model declares, e.g. a dark digit on white paper), or raw images (IDX files, and PGMs and
+      PNGs of exactly the model's input size), gzipped or not. Prints one line per image: source,
       class, label, top-k scores, server timings; --show_input adds the model's input as text.
   eval --images=IMAGES.idx3-ubyte --labels=LABELS.idx1-ubyte [--window=64]
        [--images_per_request=1] [--scores_out=FILE] [--min_accuracy=PERCENT]

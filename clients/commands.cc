@@ -53,8 +53,9 @@ void SetTimeout(absl::Duration timeout, grpc::ClientContext* context) {
 
 std::string Quote(absl::string_view s) { return absl::StrCat("\"", absl::CEscape(s), "\""); }
 
-// What one input file holds: raw images (an IDX file, or a PGM of exactly the model's input
-// size), or one picture whose bytes are sent for the daemon to prepare (PNG, JPEG, any other PGM).
+// What one input file holds: raw images (an IDX file, or a PGM or PNG of exactly the model's
+// input size), or one picture whose bytes are sent for the daemon to prepare (JPEG, any other PGM
+// or PNG).
 struct FileContent {
   bool picture = false;
   GrayImages raw;
@@ -103,8 +104,10 @@ absl::StatusOr<FileContent> ReadInput(const std::string& path, Inference::Stub& 
     content.raw = *std::move(raw);
     return content;
   }
-  if (absl::StartsWith(*bytes, "P5")) {
-    // A binary 8-bit PGM of exactly the model's input is sent as it is, as before pictures.
+  if (absl::StartsWith(*bytes, "P5") || absl::StartsWith(*bytes, "\x89PNG")) {
+    // A PGM or PNG of exactly the model's input size already is an input (an MNIST digit saved
+    // as a file): its gray pixels are sent as they are, as before pictures and as the Python
+    // client does, rather than cropped and fitted again.
     if (!model.has_value()) model = FindModel(stub, options.model, options.timeout);
     absl::StatusOr<GrayImages> raw = ReadImageFile(path);
     if (raw.ok() && model->has_value() && (*model)->channels() == 1 &&
@@ -163,7 +166,8 @@ absl::Status RunClassify(const ClassifyOptions& options,
   if (absl::Status s = CheckTimeout(options.timeout); !s.ok()) return s;
 
   std::unique_ptr<Inference::Stub> stub = Inference::NewStub(channel);
-  // Asked for only when a PGM needs it; the inner nullopt: the daemon does not list the model.
+  // Asked for only when a PGM or PNG needs it; the inner nullopt: the daemon does not list the
+  // model.
   std::optional<std::optional<pynq_infer::v1::ModelInfo>> model;
   std::vector<FileContent> contents;
   std::vector<ImageRef> refs;
