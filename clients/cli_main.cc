@@ -26,6 +26,8 @@ ABSL_FLAG(uint32_t, timeout_ms, 10000,
           "Deadline of each RPC in milliseconds; for eval, the longest any one request may wait "
           "for its response.");
 ABSL_FLAG(uint32_t, top_k, 3, "[classify] Best classes to print per image (0: none).");
+ABSL_FLAG(bool, show_input, false,
+          "[classify] Print the input the model ran on under each image, as text.");
 ABSL_FLAG(uint32_t, batch, 64, "[classify] Images per Classify request.");
 ABSL_FLAG(uint32_t, limit, 0, "[classify, eval] Use only the first this many images (0: all).");
 ABSL_FLAG(std::string, images, "",
@@ -88,9 +90,11 @@ constexpr char kUsage[] = R"(client of the pynq-inferd image-classification daem
 Usage: pynq-infer <command> [flags] [files...]
 
 Commands:
-  classify [--top_k=3] [--batch=64] FILE...
-      Classify images: IDX (all its images), binary PGM or PNG files, gzipped or not.
-      Prints one line per image: source, class, label, top-k scores, server timings.
+  classify [--top_k=3] [--batch=64] [--show_input] FILE...
+      Classify images: pictures (PNG, JPEG, PGM of any size: the daemon prepares them as the
+      model declares, e.g. a dark digit on white paper), or raw images (IDX files, and PGMs and
+      PNGs of exactly the model's input size), gzipped or not. Prints one line per image: source,
+      class, label, top-k scores, server timings; --show_input adds the model's input as text.
   eval --images=IMAGES.idx3-ubyte --labels=LABELS.idx1-ubyte [--window=64]
        [--images_per_request=1] [--scores_out=FILE] [--min_accuracy=PERCENT]
       Stream a labelled data set through ClassifyStream; print accuracy, images/s and
@@ -131,7 +135,8 @@ absl::Status Classify(const std::vector<std::string>& files, const Channel& chan
                                      .top_k = absl::GetFlag(FLAGS_top_k),
                                      .images_per_request = absl::GetFlag(FLAGS_batch),
                                      .max_images = absl::GetFlag(FLAGS_limit),
-                                     .timeout = Timeout()},
+                                     .timeout = Timeout(),
+                                     .show_input = absl::GetFlag(FLAGS_show_input)},
                                     channel, std::cout);
 }
 

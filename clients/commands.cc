@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -16,12 +17,15 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "clients/file_io.h"
+#include "clients/idx_file.h"
 #include "clients/image_io.h"
 #include "clients/rpc_status.h"
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -49,6 +53,16 @@ void SetTimeout(absl::Duration timeout, grpc::ClientContext* context) {
 
 std::string Quote(absl::string_view s) { return absl::StrCat("\"", absl::CEscape(s), "\""); }
 
+// What one input file holds: raw images (an IDX file, or a PGM or PNG of exactly the model's
+// input size), or one picture whose bytes are sent for the daemon to prepare (JPEG, any other PGM
+// or PNG).
+struct FileContent {
+  bool picture = false;
+  GrayImages raw;
+  std::string bytes;
+  uint32_t count() const { return picture ? 1 : raw.count; }
+};
+
 // One image to classify: which file it came from and where in it.
 struct ImageRef {
   size_t file;
@@ -56,10 +70,68 @@ struct ImageRef {
 };
 
 std::string SourceName(const std::vector<std::string>& files,
-                       const std::vector<GrayImages>& contents, const ImageRef& ref) {
+                       const std::vector<FileContent>& contents, const ImageRef& ref) {
   // A file of one image (a PNG, a PGM) needs no index to name it.
-  if (contents[ref.file].count == 1) return files[ref.file];
+  if (contents[ref.file].count() == 1) return files[ref.file];
   return absl::StrCat(files[ref.file], "#", ref.index);
+}
+
+// `model` as the daemon lists it; nullopt if it does not list it (the Classify call then says
+// why).
+std::optional<pynq_infer::v1::ModelInfo> FindModel(Inference::Stub& stub, const std::string& model,
+                                                   absl::Duration timeout) {
+  grpc::ClientContext context;
+  SetTimeout(timeout, &context);
+  pynq_infer::v1::ListModelsResponse response;
+  if (!stub.ListModels(&context, pynq_infer::v1::ListModelsRequest(), &response).ok()) {
+    return std::nullopt;
+  }
+  for (const auto& m : response.models()) {
+    if (m.name() == model) return m;
+  }
+  return std::nullopt;
+}
+
+absl::StatusOr<FileContent> ReadInput(const std::string& path, Inference::Stub& stub,
+                                      const ClassifyOptions& options,
+                                      std::optional<std::optional<pynq_infer::v1::ModelInfo>>& model) {
+  absl::StatusOr<std::string> bytes = ReadFileBytes(path);
+  if (!bytes.ok()) return bytes.status();
+  FileContent content;
+  if (bytes->size() >= 2 && (*bytes)[0] == 0 && (*bytes)[1] == 0) {
+    absl::StatusOr<GrayImages> raw = ParseIdxImages(*bytes, path);
+    if (!raw.ok()) return raw.status();
+    content.raw = *std::move(raw);
+    return content;
+  }
+  if (absl::StartsWith(*bytes, "P5") || absl::StartsWith(*bytes, "\x89PNG")) {
+    // A PGM or PNG of exactly the model's input size already is an input (an MNIST digit saved
+    // as a file): its gray pixels are sent as they are, as before pictures and as the Python
+    // client does, rather than cropped and fitted again.
+    if (!model.has_value()) model = FindModel(stub, options.model, options.timeout);
+    absl::StatusOr<GrayImages> raw = ReadImageFile(path);
+    if (raw.ok() && model->has_value() && (*model)->channels() == 1 &&
+        raw->height == (*model)->height() && raw->width == (*model)->width()) {
+      content.raw = *std::move(raw);
+      return content;
+    }
+  }
+  content.picture = true;
+  content.bytes = *std::move(bytes);
+  return content;
+}
+
+// The model's input as text, one line per row, darker characters for lower values.
+void PrintModelInput(const std::string& input, uint32_t width, std::ostream& out) {
+  constexpr absl::string_view kShades = " .:-=+*#%@";
+  if (width == 0) return;
+  for (size_t row = 0; row + width <= input.size(); row += width) {
+    std::string line = "    ";
+    for (size_t x = 0; x < width; ++x) {
+      line += kShades[static_cast<uint8_t>(input[row + x]) * kShades.size() / 256];
+    }
+    out << line << "\n";
+  }
 }
 
 void PrintClassification(absl::string_view source, const Classification& c, std::ostream& out) {
@@ -93,27 +165,46 @@ absl::Status RunClassify(const ClassifyOptions& options,
   }
   if (absl::Status s = CheckTimeout(options.timeout); !s.ok()) return s;
 
-  std::vector<GrayImages> contents;
+  std::unique_ptr<Inference::Stub> stub = Inference::NewStub(channel);
+  // Asked for only when a PGM or PNG needs it; the inner nullopt: the daemon does not list the
+  // model.
+  std::optional<std::optional<pynq_infer::v1::ModelInfo>> model;
+  std::vector<FileContent> contents;
   std::vector<ImageRef> refs;
   for (size_t f = 0; f < options.files.size(); ++f) {
-    absl::StatusOr<GrayImages> images = ReadImageFile(options.files[f]);
-    if (!images.ok()) return images.status();
-    for (uint32_t i = 0; i < images->count; ++i) refs.push_back({.file = f, .index = i});
-    contents.push_back(*std::move(images));
+    absl::StatusOr<FileContent> content = ReadInput(options.files[f], *stub, options, model);
+    if (!content.ok()) return content.status();
+    for (uint32_t i = 0; i < content->count(); ++i) refs.push_back({.file = f, .index = i});
+    contents.push_back(*std::move(content));
   }
   if (options.max_images != 0 && refs.size() > options.max_images) refs.resize(options.max_images);
   if (refs.empty()) return absl::InvalidArgumentError("the image files hold no images");
 
-  std::unique_ptr<Inference::Stub> stub = Inference::NewStub(channel);
-  for (size_t first = 0; first < refs.size(); first += options.images_per_request) {
-    const size_t count = std::min<size_t>(options.images_per_request, refs.size() - first);
+  if (options.show_input && !model.has_value()) {
+    model = FindModel(*stub, options.model, options.timeout);
+  }
+  const uint32_t input_width = model.has_value() && model->has_value() ? (*model)->width() : 0;
+  // A request carries raw images or pictures, not both: each holds a run of one kind.
+  for (size_t first = 0, tag = 0; first < refs.size(); ++tag) {
+    const bool pictures = contents[refs[first].file].picture;
+    size_t count = 0;
+    while (first + count < refs.size() && count < options.images_per_request &&
+           contents[refs[first + count].file].picture == pictures) {
+      ++count;
+    }
     ClassifyRequest request;
     request.set_model(options.model);
     request.set_top_k(options.top_k);
-    request.set_tag(first / options.images_per_request);
+    request.set_tag(tag);
+    request.set_return_model_input(options.show_input);
     for (size_t i = first; i < first + count; ++i) {
-      const absl::Span<const uint8_t> pixels = contents[refs[i].file].image(refs[i].index);
-      request.add_images(reinterpret_cast<const char*>(pixels.data()), pixels.size());
+      const FileContent& content = contents[refs[i].file];
+      if (pictures) {
+        request.add_encoded_images(content.bytes);
+      } else {
+        const absl::Span<const uint8_t> pixels = content.raw.image(refs[i].index);
+        request.add_images(reinterpret_cast<const char*>(pixels.data()), pixels.size());
+      }
     }
     grpc::ClientContext context;
     SetTimeout(options.timeout, &context);
@@ -129,9 +220,11 @@ absl::Status RunClassify(const ClassifyOptions& options,
                           response.results_size(), count));
     }
     for (size_t i = 0; i < count; ++i) {
-      PrintClassification(SourceName(options.files, contents, refs[first + i]),
-                          response.results(static_cast<int>(i)), out);
+      const Classification& result = response.results(static_cast<int>(i));
+      PrintClassification(SourceName(options.files, contents, refs[first + i]), result, out);
+      if (options.show_input) PrintModelInput(result.model_input(), input_width, out);
     }
+    first += count;
   }
   return absl::OkStatus();
 }

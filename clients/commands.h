@@ -33,7 +33,10 @@ inline constexpr char kDefaultModel[] = "mnist-bnn-tfc";
 
 struct ClassifyOptions {
   std::string model = kDefaultModel;
-  // Image files (IDX, PGM or PNG; see ReadImageFile()); an IDX file contributes all its images.
+  // Image files, gzipped or not, recognised by their content: an IDX file contributes all its
+  // images and a binary 8-bit PGM of exactly the model's input size its pixels, sent as raw
+  // images; every other file (PNG, JPEG, other PGMs) is a picture, sent as its bytes for the
+  // daemon to prepare (ClassifyRequest.encoded_images).
   std::vector<std::string> files;
   // Best classes to print per image, best first; at most the model's number of classes.
   uint32_t top_k = 3;
@@ -43,10 +46,14 @@ struct ClassifyOptions {
   uint32_t max_images = 0;
   // Deadline of each Classify call.
   absl::Duration timeout = absl::Seconds(10);
+  // Print, under each image's line, the input the model ran on as text (one character per pixel,
+  // " .:-=+*#%@" from dark to light).
+  bool show_input = false;
 };
 
-// Reads every file first (a bad file fails before any RPC), then sends the images in order with
-// unary Classify calls and prints one line per image:
+// Reads every file first (a bad file fails before any RPC; to tell whether a PGM is a raw image
+// it asks ListModels for the model's input size), then sends the images in order with unary
+// Classify calls, raw images and pictures in separate calls, and prints one line per image:
 //   <file>[#<index in the file, if it holds several>] class=<i> label="<label>" top=[<i> "<label>"
 //   <score>, ...]
 //       queue_us=<n> accelerator_us=<n> batch_size=<n>

@@ -12,6 +12,7 @@ set(pynq_soname_packages
     "^libfmt\\.so\\.9$=libfmt9"
     "^libsystemd\\.so\\.0$=libsystemd0"
     "^libpng16\\.so\\.16$=libpng16-16"
+    "^libjpeg\\.so\\.62$=libjpeg62-turbo"
     "^libz\\.so\\.1$=zlib1g"
     "^lib(ssl|crypto)\\.so\\.3$=libssl3"
     "^libxrt(_core|_coreutil|\\+\\+)?\\.so\\.2$=libxrt1"

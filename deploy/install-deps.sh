@@ -26,6 +26,8 @@ packages=(
   # The HTTP listener (Open Inference Protocol REST): cpp-httplib and nlohmann/json; curl and a
   # generated Python gRPC client drive it in the tests.
   libcpp-httplib-dev nlohmann-json3-dev curl python3-grpcio python3-protobuf
+  # Pictures (preprocess/): libjpeg for JPEG; libpng is above.
+  libjpeg62-turbo-dev
   python3 python3-numpy
   # TLS (service/security/) and the test PKI (tests/make_test_pki.sh).
   libssl-dev openssl
@@ -45,7 +47,7 @@ if [[ "${mode}" == "--cross" ]]; then
   # prometheus-cpp-dev:arm64 is left out: it conflicts with the host's through civetweb.
   packages+=(g++-aarch64-linux-gnu g++-arm-linux-gnueabihf qemu-user)
   for p in libgrpc++-dev libprotobuf-dev libabsl-dev libspdlog-dev libsystemd-dev libpng-dev \
-           zlib1g-dev libxrt-dev uuid-dev libcpp-httplib-dev; do
+           zlib1g-dev libjpeg62-turbo-dev libxrt-dev uuid-dev libcpp-httplib-dev; do
     packages+=("${p}:arm64")
   done
   if ! dpkg --print-foreign-architectures | grep -qx arm64; then

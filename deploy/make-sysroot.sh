@@ -17,7 +17,7 @@ sysroot=${2:?usage: make-sysroot.sh ARCH DIR}
 packages=(
   libc6-dev libstdc++-12-dev
   libgrpc++-dev libprotobuf-dev libabsl-dev libspdlog-dev libsystemd-dev libpng-dev zlib1g-dev
-  libcpp-httplib-dev nlohmann-json3-dev
+  libcpp-httplib-dev nlohmann-json3-dev libjpeg62-turbo-dev
 )
 stamp="${sysroot}/.pynq-sysroot"
 if [[ -f "${stamp}" && "$(cat "${stamp}")" == "${packages[*]}" ]]; then

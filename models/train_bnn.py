@@ -143,7 +143,8 @@ def export(net, version, threshold, data):
         labels=data.labels,
         layers=[pim.input_binarize((1, 28, 28), threshold),
                 pim.bnn_dense(hidden_bits, thresholds),
-                pim.bnn_dense_scores(output_bits, biases)])
+                pim.bnn_dense_scores(output_bits, biases)],
+        preprocess=data.preprocess)
 
 
 def main(argv):

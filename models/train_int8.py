@@ -146,7 +146,7 @@ def main(argv):
     model = pim.Model(name=f"{data.name}-{arch[1]}", version=args.version,
                       description=training.description(arch[2], data, "train_int8.py"),
                       input_shape=INPUT_SHAPE, labels=data.labels,
-                      layers=quantized_layers(net, calibration))
+                      layers=quantized_layers(net, calibration), preprocess=data.preprocess)
     training.write_and_check(args.out, model, data, started)
     return 0
 

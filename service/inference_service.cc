@@ -7,11 +7,12 @@
 
 #include "absl/strings/str_format.h"
 #include "base/status_macros.h"
+#include "preprocess/prepare.h"
 #include "service/grpc_status.h"
 #include "service/ordered_stream.h"
 #include "service/proto_mapping.h"
-#include "service/submit.h"
 #include "service/security/grpc_security.h"
+#include "service/submit.h"
 #include "spdlog/spdlog.h"
 
 namespace pynq::service {
@@ -40,14 +41,19 @@ absl::StatusOr<std::shared_ptr<const ServedModel>> InferenceService::Validate(
   PYNQ_ASSIGN_OR_RETURN(std::shared_ptr<const ServedModel> served,
                         FindModel(*registry_, request.model()));
   const accel::Model& model = *served->model;
-  const size_t n = request.images_size();
+  if (request.images_size() > 0 && request.encoded_images_size() > 0) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "request has %d images and %d encoded_images; send raw images or pictures, not both",
+        request.images_size(), request.encoded_images_size()));
+  }
+  const size_t n = request.images_size() + request.encoded_images_size();
   if (n == 0) return absl::InvalidArgumentError("request has no images");
   if (n > options_.max_images_per_request) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "request has %d images, more than the %d allowed per request", n,
         options_.max_images_per_request));
   }
-  for (size_t i = 0; i < n; ++i) {
+  for (int i = 0; i < request.images_size(); ++i) {
     if (request.images(i).size() != model.input_bytes()) {
       return absl::InvalidArgumentError(absl::StrFormat(
           "image %d has %d bytes; model %s takes %dx%dx%d uint8 images of %d bytes", i,
@@ -63,6 +69,25 @@ absl::StatusOr<std::shared_ptr<const ServedModel>> InferenceService::Validate(
   return served;
 }
 
+absl::StatusOr<std::shared_ptr<const std::vector<uint8_t>>> InferenceService::PreparePictures(
+    const v1::ClassifyRequest& request, const accel::Model& model) const {
+  if (request.encoded_images_size() == 0) return nullptr;
+  auto inputs = std::make_shared<std::vector<uint8_t>>();
+  inputs->reserve(request.encoded_images_size() * model.input_bytes());
+  for (int i = 0; i < request.encoded_images_size(); ++i) {
+    const std::string& picture = request.encoded_images(i);
+    absl::StatusOr<preprocess::PreparedInput> input = preprocess::PreparePicture(
+        {reinterpret_cast<const uint8_t*>(picture.data()), picture.size()}, model,
+        options_.picture_limits);
+    if (!input.ok()) {
+      return absl::Status(input.status().code(),
+                          absl::StrFormat("encoded image %d: %s", i, input.status().message()));
+    }
+    inputs->insert(inputs->end(), input->pixels.begin(), input->pixels.end());
+  }
+  return inputs;
+}
+
 absl::Status InferenceService::Submit(const v1::ClassifyRequest& request,
                                       v1::ClassifyResponse* response,
                                       const InferenceRequest::Options& caller,
@@ -74,13 +99,29 @@ absl::Status InferenceService::Submit(const v1::ClassifyRequest& request,
     }
     return served.status();
   }
+  // Pictures become model inputs here, in memory the callbacks own until the request is done.
+  absl::StatusOr<std::shared_ptr<const std::vector<uint8_t>>> prepared =
+      PreparePictures(request, *(*served)->model);
+  if (!prepared.ok()) {
+    (*served)->metrics->RecordFailure(FailureReason::kInvalidRequest);
+    return prepared.status();
+  }
   std::vector<std::string_view> images(request.images().begin(), request.images().end());
+  if (*prepared != nullptr) {
+    const size_t bytes = (*served)->model->input_bytes();
+    for (int i = 0; i < request.encoded_images_size(); ++i) {
+      images.emplace_back(reinterpret_cast<const char*>((*prepared)->data()) + i * bytes, bytes);
+    }
+  }
   return SubmitImages(
       *std::move(served), std::move(images), caller,
       [&request, response](const InferenceRequest& done, const ServedModel& model) {
         FillResults(request, done, model, response);
       },
-      std::move(on_done));
+      // `prepared` only keeps the pictures' inputs, which `images` views, alive.
+      [prepared = *std::move(prepared), on_done = std::move(on_done)](const absl::Status& status) {
+        on_done(status);
+      });
 }
 
 grpc::ServerUnaryReactor* InferenceService::Classify(grpc::CallbackServerContext* context,

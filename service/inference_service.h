@@ -17,9 +17,11 @@
 #include <functional>
 #include <memory>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "preprocess/gray_image.h"
 #include "pynq_infer/v1/inference.grpc.pb.h"
 #include "service/inference_request.h"
 #include "service/model_registry.h"
@@ -47,6 +49,8 @@ class InferenceService final : public pynq_infer::v1::Inference::CallbackService
     // Right::kInference, LoadModel and UnloadModel Right::kManagement (checked before
     // allow_model_management); ListModels and GetMetrics are open. Null admits every call.
     std::shared_ptr<const security::AccessPolicy> access;
+    // Bounds on decoding each picture of ClassifyRequest.encoded_images.
+    preprocess::DecodeLimits picture_limits;
   };
 
   InferenceService(ModelRegistry* registry, OpenCalls* calls, const Options& options);
@@ -73,7 +77,9 @@ class InferenceService final : public pynq_infer::v1::Inference::CallbackService
                                         pynq_infer::v1::UnloadModelResponse* response) override;
 
   // Validates `request` and queues it on its model's batcher, with the caller's deadline and
-  // cancellation in `caller`. On OK, `on_done` runs exactly once (on a dispatch worker) with the
+  // cancellation in `caller`. Pictures (encoded_images) are decoded and prepared here, on the
+  // calling (gRPC) thread, before anything is queued (preprocess::PreparePicture()); a bad one
+  // fails the request with kInvalidArgument naming its index. On OK, `on_done` runs exactly once (on a dispatch worker) with the
   // finished request and `response` filled when it succeeded; `request` and `response` must stay
   // alive until then. On error nothing was queued. Every outcome is counted in the model's
   // metrics (success, or failure by reason). Shared by the unary and the streaming handler.
@@ -87,6 +93,9 @@ class InferenceService final : public pynq_infer::v1::Inference::CallbackService
  private:
   absl::StatusOr<std::shared_ptr<const ServedModel>> Validate(
       const pynq_infer::v1::ClassifyRequest& request) const;
+  // The model inputs of the request's encoded_images, back to back (nullptr when it has none).
+  absl::StatusOr<std::shared_ptr<const std::vector<uint8_t>>> PreparePictures(
+      const pynq_infer::v1::ClassifyRequest& request, const accel::Model& model) const;
   // kFailedPrecondition naming the flag unless model management is allowed.
   absl::Status CheckManagementAllowed(std::string_view rpc) const;
 

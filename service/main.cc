@@ -68,6 +68,12 @@ ABSL_FLAG(std::vector<std::string>, model_batching, {},
           "max_batches_in_flight, e.g. mnist-bnn-tfc:max_batch_size=128:preferred_batch_sizes=64/128");
 ABSL_FLAG(int, max_images_per_request, 1024,
           "Most images in one ClassifyRequest; more is INVALID_ARGUMENT.");
+ABSL_FLAG(uint64_t, max_picture_pixels, uint64_t{1} << 24,
+          "Largest picture (ClassifyRequest.encoded_images) in pixels, width x height as its "
+          "header declares; larger ones are INVALID_ARGUMENT, refused before decoding.");
+ABSL_FLAG(uint64_t, max_picture_decoded_bytes, uint64_t{64} << 20,
+          "Most memory the decoding of one picture may take, bytes (an interlaced PNG and a "
+          "progressive JPEG hold the whole image); more is INVALID_ARGUMENT.");
 ABSL_FLAG(int, max_message_bytes, 4 << 20,
           "Largest request message in bytes; larger ones fail with RESOURCE_EXHAUSTED.");
 ABSL_FLAG(int, max_stream_in_flight, 64,
@@ -272,7 +278,10 @@ absl::Status BuildOptions(ModelRegistry::Options& registry, Server::Options& ser
   server.shutdown_linger = absl::Milliseconds(absl::GetFlag(FLAGS_shutdown_linger_ms));
   server.service = {.max_images_per_request = static_cast<size_t>(per_request),
                     .max_stream_in_flight = static_cast<size_t>(in_flight),
-                    .allow_model_management = absl::GetFlag(FLAGS_allow_model_management)};
+                    .allow_model_management = absl::GetFlag(FLAGS_allow_model_management),
+                    .picture_limits = {
+                        .max_pixels = absl::GetFlag(FLAGS_max_picture_pixels),
+                        .max_decoded_bytes = absl::GetFlag(FLAGS_max_picture_decoded_bytes)}};
   return absl::OkStatus();
 }
 

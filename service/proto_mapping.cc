@@ -88,6 +88,9 @@ void FillResults(const v1::ClassifyRequest& request, const InferenceRequest& don
     result->set_queue_us(absl::ToInt64Microseconds(timing.queue));
     result->set_accelerator_us(absl::ToInt64Microseconds(timing.accelerator));
     result->set_batch_size(timing.batch_size);
+    if (request.return_model_input()) {
+      result->set_model_input(done.image(i), model.input_bytes());
+    }
   }
 }
 
@@ -148,6 +151,7 @@ void FillModelInfo(const ServedModel& served, v1::ModelInfo* info) {
   info->set_backend(std::string(served.batcher->accelerator().backend_name()));
   info->set_max_batch_size(static_cast<uint32_t>(served.batcher->options().max_batch_size));
   info->set_file(served.file_name);
+  info->set_preprocessing(accel::PreprocessingSummary(model.preprocessing()));
 }
 
 }  // namespace pynq::service

@@ -29,7 +29,8 @@ std::vector<uint32_t> TopClasses(absl::Span<const int32_t> scores, size_t k);
 
 // The response to `request` once `done` (its InferenceRequest) finished OK: model, version,
 // backend and tag, and per image the scores, the best class and its label, request.top_k() top
-// classes with labels and scores, and the image's timing. `request` must have passed validation
+// classes with labels and scores, the image's timing, and with request.return_model_input() the
+// input the model ran on. `request` must have passed validation
 // (top_k <= the model's classes).
 void FillResults(const ::pynq_infer::v1::ClassifyRequest& request, const InferenceRequest& done,
                  const ServedModel& served, ::pynq_infer::v1::ClassifyResponse* response);
@@ -41,7 +42,7 @@ void FillModelMetrics(const ServedModel& served, const ModelMetricsSnapshot& sna
                       ::pynq_infer::v1::ModelMetrics* out);
 
 // One model's entry of ListModels (and LoadModel's answer): name, version, shapes, labels,
-// layers, file, backend and batch limit.
+// layers, file, backend, batch limit and picture preprocessing.
 void FillModelInfo(const ServedModel& served, ::pynq_infer::v1::ModelInfo* info);
 
 }  // namespace pynq::service

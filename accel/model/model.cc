@@ -144,11 +144,13 @@ class ModelParser {
   absl::Status CheckVersions() {
     const auto format_version = LoadLe<uint16_t>(file_, format::kFormatVersionOffset);
     const auto abi_version = LoadLe<uint16_t>(file_, format::kAbiVersionOffset);
-    if (format_version != format::kFormatVersion) {
+    if (format_version < format::kOldestFormatVersion ||
+        format_version > format::kFormatVersion) {
       return absl::UnimplementedError(absl::StrFormat(
-          "format_version is %d; this build reads version %d", format_version,
-          format::kFormatVersion));
+          "format_version is %d; this build reads versions %d..%d", format_version,
+          format::kOldestFormatVersion, format::kFormatVersion));
     }
+    format_version_ = format_version;
     if (abi_version != format::kEngineAbiVersion) {
       return absl::UnimplementedError(absl::StrFormat(
           "engine_abi_version is %d; this build's engine ABI is version %d", abi_version,
@@ -273,10 +275,48 @@ class ModelParser {
                             r.ReadString(absl::StrCat("label ", i), 1, format::kMaxLabelBytes));
       model_->labels_.push_back(std::move(label));
     }
+    if (format_version_ >= 2) PYNQ_RETURN_IF_ERROR(ParsePreprocessing(r));
     if (r.remaining() != 0) {
       return absl::InvalidArgumentError(absl::StrFormat(
-          "META: %d bytes left over after the last label", r.remaining()));
+          "META: %d bytes left over after the %s", r.remaining(),
+          format_version_ >= 2 ? "preprocessing record" : "last label"));
     }
+    return absl::OkStatus();
+  }
+
+  // The input preprocessing record of format v2 (MODEL_FORMAT.md "Input preprocessing").
+  absl::Status ParsePreprocessing(SectionReader& r) {
+    InputPreprocessing& p = model_->preprocessing_;
+    PYNQ_ASSIGN_OR_RETURN(uint32_t method, r.Read<uint32_t>("preprocess"));
+    PYNQ_ASSIGN_OR_RETURN(p.box_height, r.Read<uint32_t>("box_height"));
+    PYNQ_ASSIGN_OR_RETURN(p.box_width, r.Read<uint32_t>("box_width"));
+    PYNQ_ASSIGN_OR_RETURN(uint32_t placement, r.Read<uint32_t>("placement"));
+    PYNQ_ASSIGN_OR_RETURN(uint32_t levels, r.Read<uint32_t>("levels"));
+    PYNQ_ASSIGN_OR_RETURN(uint32_t foreground, r.Read<uint32_t>("foreground"));
+    PYNQ_RETURN_IF_ERROR(CheckRange(method, 0, 1, "preprocess"));
+    p.method = static_cast<PictureMethod>(method);
+    if (p.method == PictureMethod::kNone) {
+      if (p.box_height != 0 || p.box_width != 0 || placement != 0 || levels != 0 ||
+          foreground != 0) {
+        return absl::InvalidArgumentError(
+            "META: preprocess is 0 (none), but box_height, box_width, placement, levels or "
+            "foreground is not 0");
+      }
+      return absl::OkStatus();
+    }
+    const Shape& in = model_->input_shape_;
+    if (in.c != 1) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "META: preprocess crop_fit makes 1-channel inputs, but input_channels is %d", in.c));
+    }
+    PYNQ_RETURN_IF_ERROR(CheckRange(p.box_height, 1, in.h, "box_height"));
+    PYNQ_RETURN_IF_ERROR(CheckRange(p.box_width, 1, in.w, "box_width"));
+    PYNQ_RETURN_IF_ERROR(CheckRange(placement, 0, 1, "placement"));
+    PYNQ_RETURN_IF_ERROR(CheckRange(levels, 0, 1, "levels"));
+    PYNQ_RETURN_IF_ERROR(CheckRange(foreground, 0, 1, "foreground"));
+    p.placement = static_cast<Placement>(placement);
+    p.levels = static_cast<Levels>(levels);
+    p.foreground = static_cast<Foreground>(foreground);
     return absl::OkStatus();
   }
 
@@ -452,11 +492,21 @@ class ModelParser {
   }
 
   absl::Span<const uint8_t> file_;
+  uint16_t format_version_ = 0;
   absl::Span<const uint8_t> meta_;
   absl::Span<const uint8_t> program_;
   absl::Span<const uint8_t> weights_;
   std::unique_ptr<Model> model_;
 };
+
+std::string PreprocessingSummary(const InputPreprocessing& p) {
+  if (p.method == PictureMethod::kNone) return "none";
+  return absl::StrFormat("crop_fit box=%dx%d %s %s %s", p.box_width, p.box_height,
+                         p.placement == Placement::kCentreOfMass ? "centre_of_mass" : "box_centre",
+                         p.levels == Levels::kStretch ? "stretch" : "keep",
+                         p.foreground == Foreground::kLightOnDark ? "light_on_dark"
+                                                                  : "dark_on_light");
+}
 
 void Model::AlignedFree::operator()(uint8_t* p) const { std::free(p); }
 

@@ -32,6 +32,41 @@ struct Shape {
   friend bool operator==(const Shape&, const Shape&) = default;
 };
 
+// How a picture (a PNG, JPEG or PGM of any size) becomes this model's input, as the model file
+// declares it (MODEL_FORMAT.md "Input preprocessing"); preprocess/ carries it out. Raw input
+// tensors never go through it.
+enum class PictureMethod : uint32_t {
+  // The model takes raw tensors only; pictures are refused. What a format v1 file means.
+  kNone = 0,
+  // Gray, light content on dark, cropped to the content, scaled by area averaging to fit
+  // box_width x box_height keeping its aspect ratio, placed in the input as `placement` says.
+  kCropFit = 1,
+};
+enum class Placement : uint32_t { kBoxCentre = 0, kCentreOfMass = 1 };
+// kKeep: the background becomes 0 and the content keeps its contrast (garments: a grey shirt
+// stays grey). kStretch: the background becomes 0 and the content's ink level 255 (digits:
+// MNIST strokes are saturated whatever pen drew them).
+enum class Levels : uint32_t { kKeep = 0, kStretch = 1 };
+enum class Foreground : uint32_t { kLightOnDark = 0, kDarkOnLight = 1 };
+
+struct InputPreprocessing {
+  PictureMethod method = PictureMethod::kNone;
+  // The box the content is scaled to fit (kCropFit), pixels; within the input's height x width.
+  uint32_t box_height = 0;
+  uint32_t box_width = 0;
+  Placement placement = Placement::kBoxCentre;
+  Levels levels = Levels::kKeep;
+  // What the model was trained on: the input's content is light on a dark (0) background, or
+  // the reverse.
+  Foreground foreground = Foreground::kLightOnDark;
+
+  friend bool operator==(const InputPreprocessing&, const InputPreprocessing&) = default;
+};
+
+// For people and ListModels, e.g. "crop_fit box=20x20 centre_of_mass stretch light_on_dark",
+// or "none".
+std::string PreprocessingSummary(const InputPreprocessing& p);
+
 // One layer descriptor of the program, as in the file.
 struct Layer {
   engine::Op op;
@@ -64,6 +99,8 @@ class Model {
   // Bytes of one input image (uint8 CHW).
   size_t input_bytes() const { return input_shape_.elements(); }
   size_t num_classes() const { return labels_.size(); }
+  // How pictures become this model's input; method kNone for a format v1 file.
+  const InputPreprocessing& preprocessing() const { return preprocessing_; }
   const std::vector<std::string>& labels() const { return labels_; }
   const std::vector<Layer>& layers() const { return layers_; }
   // Size of the file this model was parsed from.
@@ -113,6 +150,7 @@ class Model {
   std::string description_;
   Shape input_shape_;
   std::vector<std::string> labels_;
+  InputPreprocessing preprocessing_;
   std::vector<Layer> layers_;
   std::vector<uint8_t> program_;
   std::unique_ptr<uint8_t[], AlignedFree> weights_;

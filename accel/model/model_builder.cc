@@ -106,6 +106,15 @@ std::vector<uint8_t> SerializeModel(const ModelSpec& spec) {
   PutLe<uint32_t>(meta, spec.input.w);
   PutLe<uint32_t>(meta, static_cast<uint32_t>(spec.labels.size()));
   for (const std::string& label : spec.labels) PutString(meta, label);
+  if (spec.format_version >= 2) {
+    const InputPreprocessing& p = spec.preprocessing;
+    for (uint32_t field :
+         {static_cast<uint32_t>(p.method), p.box_height, p.box_width,
+          static_cast<uint32_t>(p.placement), static_cast<uint32_t>(p.levels),
+          static_cast<uint32_t>(p.foreground)}) {
+      PutLe<uint32_t>(meta, field);
+    }
+  }
 
   std::vector<uint8_t> weights;
   std::vector<uint8_t> program;
@@ -141,7 +150,7 @@ std::vector<uint8_t> SerializeModel(const ModelSpec& spec) {
   file.resize(file.size() + format::kChecksumBytes, 0);
 
   std::memcpy(file.data(), format::kMagic.data(), format::kMagic.size());
-  StoreLe<uint16_t>(file, format::kFormatVersionOffset, format::kFormatVersion);
+  StoreLe<uint16_t>(file, format::kFormatVersionOffset, spec.format_version);
   StoreLe<uint16_t>(file, format::kAbiVersionOffset, format::kEngineAbiVersion);
   StoreLe<uint32_t>(file, format::kHeaderBytesOffset, format::kHeaderBytes);
   StoreLe<uint32_t>(file, format::kFileBytesOffset, static_cast<uint32_t>(file.size()));

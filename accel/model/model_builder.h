@@ -36,6 +36,9 @@ struct ModelSpec {
   std::string description;
   Shape input{1, 28, 28};
   std::vector<std::string> labels;
+  // Written as the v2 preprocessing record; format_version 1 leaves the record out.
+  InputPreprocessing preprocessing;
+  uint16_t format_version = format::kFormatVersion;
   std::vector<LayerSpec> layers;
 };
 

@@ -1,4 +1,4 @@
-// On-disk constants of the model file, format v1: its magic, versions, section sizes and header
+// On-disk constants of the model file, format v2 (v1 is still read): its magic, versions, section sizes and header
 // offsets, and the limits of its META section. accel/model/MODEL_FORMAT.md is the specification;
 // this header names its numbers once so the loader and the builder agree. What the file says to
 // the engine (op codes, the limits of PROGRAM, the integer arithmetic) is the engine's ABI,
@@ -25,7 +25,10 @@ namespace pynq::accel::format {
 static_assert(std::endian::native == std::endian::little, "the model file is little-endian");
 
 inline constexpr std::string_view kMagic{"PYNQMDL\0", 8};
-inline constexpr uint16_t kFormatVersion = 1;
+// Written by the builder and the Python tools; the loader reads both. v2 added the input
+// preprocessing record at the end of META (MODEL_FORMAT.md "Input preprocessing").
+inline constexpr uint16_t kFormatVersion = 2;
+inline constexpr uint16_t kOldestFormatVersion = 1;
 // The model file carries the engine ABI major it was built for (registers.h kEngineAbiMajor).
 inline constexpr uint16_t kEngineAbiVersion = engine::kEngineAbiMajor;
 

@@ -98,6 +98,97 @@ TEST(ModelTest, AnyFlippedHeaderBitIsRejected) {
   }
 }
 
+constexpr InputPreprocessing kMnistRecipe{.method = PictureMethod::kCropFit,
+                                          .box_height = 20,
+                                          .box_width = 20,
+                                          .placement = Placement::kCentreOfMass,
+                                          .levels = Levels::kStretch,
+                                          .foreground = Foreground::kLightOnDark};
+
+TEST(ModelTest, ReadsThePreprocessingRecord) {
+  ModelSpec spec = SmallSpec();
+  spec.preprocessing = kMnistRecipe;
+  absl::StatusOr<std::shared_ptr<const Model>> model = Model::FromBytes(SerializeModel(spec));
+  ASSERT_TRUE(model.ok()) << model.status();
+  EXPECT_EQ((*model)->preprocessing(), kMnistRecipe);
+  EXPECT_EQ(PreprocessingSummary((*model)->preprocessing()),
+            "crop_fit box=20x20 centre_of_mass stretch light_on_dark");
+
+  spec.preprocessing = {.method = PictureMethod::kCropFit,
+                        .box_height = 28,
+                        .box_width = 26,
+                        .foreground = Foreground::kDarkOnLight};
+  model = Model::FromBytes(SerializeModel(spec));
+  ASSERT_TRUE(model.ok()) << model.status();
+  EXPECT_EQ((*model)->preprocessing(), spec.preprocessing);
+  EXPECT_EQ(PreprocessingSummary((*model)->preprocessing()),
+            "crop_fit box=26x28 box_centre keep dark_on_light");
+}
+
+// A format v1 file has no preprocessing record and means "raw tensors only".
+TEST(ModelTest, ReadsFormatV1WithoutPreprocessing) {
+  ModelSpec spec = SmallSpec();
+  spec.format_version = 1;
+  std::vector<uint8_t> v1 = SerializeModel(spec);
+  spec.format_version = 2;
+  uint32_t meta_v1 = 0;
+  uint32_t meta_v2 = 0;
+  std::memcpy(&meta_v1, v1.data() + format::kMetaOffsetOffset + 4, 4);
+  std::memcpy(&meta_v2, SerializeModel(spec).data() + format::kMetaOffsetOffset + 4, 4);
+  EXPECT_EQ(meta_v2, meta_v1 + 24);
+  absl::StatusOr<std::shared_ptr<const Model>> model = Model::FromBytes(v1);
+  ASSERT_TRUE(model.ok()) << model.status();
+  EXPECT_EQ((*model)->preprocessing(), InputPreprocessing{});
+  EXPECT_EQ(PreprocessingSummary((*model)->preprocessing()), "none");
+
+  // A v2 file without the record runs short; a v1 file carrying one has bytes left over.
+  Patch<uint16_t>(v1, format::kFormatVersionOffset, 2);
+  EXPECT_EQ(ParseStatus(v1).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(ParseStatus(v1).message(), HasSubstr("'preprocess'"));
+  std::vector<uint8_t> v2 = SerializeModel(spec);
+  Patch<uint16_t>(v2, format::kFormatVersionOffset, 1);
+  EXPECT_EQ(ParseStatus(v2).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(ParseStatus(v2).message(), HasSubstr("24 bytes left over after the last label"));
+}
+
+TEST(ModelTest, RejectsInconsistentPreprocessing) {
+  struct Case {
+    std::function<void(ModelSpec&)> edit;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {[](ModelSpec& s) { s.preprocessing.method = static_cast<PictureMethod>(2); },
+       "preprocess is 2, expected 0..1"},
+      {[](ModelSpec& s) { s.preprocessing.box_width = 20; },
+       "preprocess is 0 (none), but box_height"},
+      {[](ModelSpec& s) { s.preprocessing.levels = Levels::kStretch; },
+       "preprocess is 0 (none), but box_height"},
+      {[](ModelSpec& s) { s.preprocessing.box_height = 0; }, "box_height is 0, expected 1..28"},
+      {[](ModelSpec& s) { s.preprocessing.box_width = 29; }, "box_width is 29, expected 1..28"},
+      {[](ModelSpec& s) { s.preprocessing.placement = static_cast<Placement>(2); },
+       "placement is 2, expected 0..1"},
+      {[](ModelSpec& s) { s.preprocessing.levels = static_cast<Levels>(7); },
+       "levels is 7, expected 0..1"},
+      {[](ModelSpec& s) { s.preprocessing.foreground = static_cast<Foreground>(2); },
+       "foreground is 2, expected 0..1"},
+  };
+  for (const Case& c : cases) {
+    ModelSpec spec = SmallSpec();
+    if (c.message.find("none") == std::string::npos &&
+        c.message.find("preprocess is 2") == std::string::npos) {
+      spec.preprocessing = kMnistRecipe;
+    }
+    c.edit(spec);
+    const absl::Status status = ParseSpecStatus(spec);
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << c.message;
+    EXPECT_THAT(status.message(), HasSubstr(c.message));
+  }
+  // Pictures become one gray channel.
+  ModelSpec rgb = RandomBnnSpec({.input = {3, 8, 8}});
+  rgb.preprocessing = {.method = PictureMethod::kCropFit, .box_height = 8, .box_width = 8};
+  EXPECT_THAT(ParseSpecStatus(rgb).message(), HasSubstr("input_channels is 3"));
+}
+
 TEST(ModelTest, RejectsWrongMagic) {
   std::vector<uint8_t> file = SerializeModel(SmallSpec());
   file[0] = 'X';
@@ -108,9 +199,11 @@ TEST(ModelTest, RejectsWrongMagic) {
 
 TEST(ModelTest, RejectsOtherVersionsAsUnimplemented) {
   std::vector<uint8_t> file = SerializeModel(SmallSpec());
-  Patch<uint16_t>(file, format::kFormatVersionOffset, 2);
+  Patch<uint16_t>(file, format::kFormatVersionOffset, 3);
   EXPECT_EQ(ParseStatus(file).code(), absl::StatusCode::kUnimplemented);
-  EXPECT_THAT(ParseStatus(file).message(), HasSubstr("format_version is 2"));
+  EXPECT_THAT(ParseStatus(file).message(), HasSubstr("format_version is 3"));
+  Patch<uint16_t>(file, format::kFormatVersionOffset, 0);
+  EXPECT_EQ(ParseStatus(file).code(), absl::StatusCode::kUnimplemented);
 
   file = SerializeModel(SmallSpec());
   Patch<uint16_t>(file, format::kAbiVersionOffset, 7);
