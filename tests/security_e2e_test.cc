@@ -33,6 +33,7 @@
 #include "tests/support/source_dir.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_data.h"
+#include "tests/support/test_pki.h"
 
 namespace pynq {
 namespace {
@@ -100,12 +101,10 @@ int WaitForPort(const std::string& port_file) {
 class SecurityE2eTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    pki_dir_ =
-        new testing::TestTempDir(testing::TestTempDir::Options{.prefix = "pynq-security-e2e-"});
+    absl::StatusOr<testing::TestTempDir> pki = testing::MakeTestPki();
+    ASSERT_TRUE(pki.ok()) << pki.status();
+    pki_dir_ = new testing::TestTempDir(*std::move(pki));
     pki_ = new std::string(pki_dir_->path());
-    const std::string make_pki =
-        absl::StrCat("bash ", testing::SourceDir(), "/tests/make_test_pki.sh ", *pki_);
-    ASSERT_EQ(std::system(make_pki.c_str()), 0);
     auto heldout = testing::ReadHeldOutSet(kModel);
     ASSERT_TRUE(heldout.ok()) << heldout.status();
     image_ = new std::string(reinterpret_cast<const char*>(heldout->images.image(0).data()),

@@ -1,7 +1,6 @@
 #include "service/http/http_server.h"
 
 #include <openssl/err.h>
-#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <sys/socket.h>
@@ -17,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "httplib.h"
+#include "service/security/pem.h"
 #include "service/security/tls_material.h"
 
 namespace pynq::service::http {
@@ -69,29 +69,9 @@ HttpRequest Head(const httplib::Request& request) {
   return head;
 }
 
-struct BioFree {
-  void operator()(BIO* bio) const { BIO_free(bio); }
-};
-struct X509Free {
-  void operator()(X509* x) const { X509_free(x); }
-};
-struct PkeyFree {
-  void operator()(EVP_PKEY* key) const { EVP_PKEY_free(key); }
-};
-using UniqueBio = std::unique_ptr<BIO, BioFree>;
-using UniqueX509 = std::unique_ptr<X509, X509Free>;
-
-// Every PEM certificate in `pem`, in order.
-std::vector<UniqueX509> ParsePemCertificates(const std::string& pem) {
-  std::vector<UniqueX509> certificates;
-  UniqueBio bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-  while (X509* x = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
-    certificates.emplace_back(x);
-  }
-  // Reading ends with a "no start line" error at the end of the text; it is not a failure.
-  ERR_clear_error();
-  return certificates;
-}
+using security::ParsePemCertificates;
+using security::ParsePemPrivateKey;
+using security::UniqueX509;
 
 // The first error on OpenSSL's queue, as text, and the queue emptied.
 std::string OpenSslError() {
@@ -130,10 +110,7 @@ absl::Status ConfigureTls(const security::TlsMaterial& tls, SSL_CTX& context) {
       return refused(absl::StrFormat("intermediate certificate %d of --tls_cert", i));
     }
   }
-  UniqueBio key_bio(
-      BIO_new_mem_buf(tls.private_key_pem.data(), static_cast<int>(tls.private_key_pem.size())));
-  std::unique_ptr<EVP_PKEY, PkeyFree> key(
-      PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr));
+  security::UniquePkey key = ParsePemPrivateKey(tls.private_key_pem);
   if (key == nullptr || SSL_CTX_use_PrivateKey(&context, key.get()) != 1 ||
       SSL_CTX_check_private_key(&context) != 1) {
     return refused("the private key of --tls_key");

@@ -12,7 +12,8 @@
 #include "httplib.h"
 #include "nlohmann/json.hpp"
 #include "service/security/tls_material.h"
-#include "tests/support/source_dir.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/test_pki.h"
 
 namespace pynq::service::http {
 namespace {
@@ -162,19 +163,13 @@ TEST(HttpServerTest, BadAddressesFail) {
 class HttpsServerTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    char dir[] = "/tmp/pynq-https-test-XXXXXX";
-    ASSERT_NE(mkdtemp(dir), nullptr);
-    dir_ = new std::string(dir);
-    const std::string command = "bash " + testing::SourceDir() +
-                                "/tests/make_test_pki.sh " + *dir_;
-    ASSERT_EQ(std::system(command.c_str()), 0) << command;
+    absl::StatusOr<testing::TestTempDir> pki = testing::MakeTestPki();
+    ASSERT_TRUE(pki.ok()) << pki.status();
+    dir_ = new testing::TestTempDir(*std::move(pki));
   }
-  static void TearDownTestSuite() {
-    std::filesystem::remove_all(*dir_);
-    delete dir_;
-  }
+  static void TearDownTestSuite() { delete dir_; }
 
-  static std::string Path(const std::string& name) { return *dir_ + "/" + name; }
+  static std::string Path(const std::string& name) { return dir_->path() + "/" + name; }
 
   static security::TlsMaterial Tls(const std::string& client_ca = "") {
     absl::StatusOr<security::TlsMaterial> tls =
@@ -204,9 +199,9 @@ class HttpsServerTest : public ::testing::Test {
     return client;
   }
 
-  static std::string* dir_;
+  static testing::TestTempDir* dir_;
 };
-std::string* HttpsServerTest::dir_ = nullptr;
+testing::TestTempDir* HttpsServerTest::dir_ = nullptr;
 
 TEST_F(HttpsServerTest, ServesHttpsOnlyAndAdmitsBeforeTheHandler) {
   auto server = HttpServer::Start(

@@ -1,10 +1,8 @@
 #include "service/security/tls_material.h"
 
 #include <arpa/inet.h>
-#include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -15,43 +13,16 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
 #include "base/status_macros.h"
+#include "service/security/pem.h"
 #include "service/security/secret_file.h"
 
 namespace pynq::service::security {
 
 namespace {
 
-struct BioFree {
-  void operator()(BIO* bio) const { BIO_free(bio); }
-};
-struct X509Free {
-  void operator()(X509* x) const { X509_free(x); }
-};
-struct PkeyFree {
-  void operator()(EVP_PKEY* key) const { EVP_PKEY_free(key); }
-};
 struct NamesFree {
   void operator()(GENERAL_NAMES* names) const { GENERAL_NAMES_free(names); }
 };
-using UniqueBio = std::unique_ptr<BIO, BioFree>;
-using UniqueX509 = std::unique_ptr<X509, X509Free>;
-using UniquePkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
-
-UniqueBio MemoryBio(std::string_view text) {
-  return UniqueBio(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
-}
-
-// Every PEM certificate in `pem`, in order.
-std::vector<UniqueX509> ParseCertificates(std::string_view pem) {
-  std::vector<UniqueX509> certificates;
-  UniqueBio bio = MemoryBio(pem);
-  while (X509* x = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
-    certificates.emplace_back(x);
-  }
-  // Reading stops with a "no start line" error at the end of the text; it is not a failure.
-  ERR_clear_error();
-  return certificates;
-}
 
 absl::StatusOr<std::string> ReadPublicFile(std::string_view flag, const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -66,7 +37,7 @@ absl::StatusOr<std::string> ReadPublicFile(std::string_view flag, const std::str
 absl::StatusOr<std::string> ReadCertificates(std::string_view flag, const std::string& path,
                                              std::string_view what) {
   PYNQ_ASSIGN_OR_RETURN(std::string pem, ReadPublicFile(flag, path));
-  if (ParseCertificates(pem).empty()) {
+  if (ParsePemCertificates(pem).empty()) {
     return absl::InvalidArgumentError(
         absl::StrFormat("%s %s: no PEM certificate in the file (expected %s)", flag, path, what));
   }
@@ -92,14 +63,13 @@ absl::StatusOr<TlsMaterial> LoadTlsMaterial(const TlsFiles& files) {
                         ReadCertificates("--tls_cert", files.cert_file,
                                          "the server's certificate, then any intermediates"));
   PYNQ_ASSIGN_OR_RETURN(tls.private_key_pem, ReadSecretFile("--tls_key", files.key_file));
-  UniqueBio key_bio = MemoryBio(tls.private_key_pem);
-  UniquePkey key(PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr));
+  UniquePkey key = ParsePemPrivateKey(tls.private_key_pem);
   if (key == nullptr) {
     ERR_clear_error();
     return absl::InvalidArgumentError(absl::StrFormat(
         "--tls_key %s: no unencrypted PEM private key in the file", files.key_file));
   }
-  std::vector<UniqueX509> chain = ParseCertificates(tls.cert_chain_pem);
+  std::vector<UniqueX509> chain = ParsePemCertificates(tls.cert_chain_pem);
   if (X509_check_private_key(chain.front().get(), key.get()) != 1) {
     ERR_clear_error();
     return absl::InvalidArgumentError(absl::StrFormat(
@@ -164,7 +134,7 @@ std::vector<std::string> CertificateIdentities(const x509_st* certificate) {
 }
 
 absl::StatusOr<std::vector<std::string>> CertificateIdentitiesFromPem(std::string_view pem) {
-  std::vector<UniqueX509> certificates = ParseCertificates(pem);
+  std::vector<UniqueX509> certificates = ParsePemCertificates(pem);
   if (certificates.empty()) return absl::InvalidArgumentError("no PEM certificate in the text");
   return CertificateIdentities(certificates.front().get());
 }

@@ -11,7 +11,8 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "service/security/server_security.h"
-#include "tests/support/source_dir.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/test_pki.h"
 
 namespace pynq::service::security {
 namespace {
@@ -23,19 +24,13 @@ using ::testing::HasSubstr;
 class TlsMaterialTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    char dir[] = "/tmp/pynq-tls-test-XXXXXX";
-    ASSERT_NE(mkdtemp(dir), nullptr);
-    dir_ = new std::string(dir);
-    const std::string command = "bash " + testing::SourceDir() +
-                                "/tests/make_test_pki.sh " + *dir_;
-    ASSERT_EQ(std::system(command.c_str()), 0) << command;
+    absl::StatusOr<testing::TestTempDir> pki = testing::MakeTestPki();
+    ASSERT_TRUE(pki.ok()) << pki.status();
+    dir_ = new testing::TestTempDir(*std::move(pki));
   }
-  static void TearDownTestSuite() {
-    std::filesystem::remove_all(*dir_);
-    delete dir_;
-  }
+  static void TearDownTestSuite() { delete dir_; }
 
-  static std::string Path(const std::string& name) { return *dir_ + "/" + name; }
+  static std::string Path(const std::string& name) { return dir_->path() + "/" + name; }
   static std::string Read(const std::string& name) {
     std::ifstream in(Path(name));
     std::ostringstream text;
@@ -43,9 +38,9 @@ class TlsMaterialTest : public ::testing::Test {
     return text.str();
   }
 
-  static std::string* dir_;
+  static testing::TestTempDir* dir_;
 };
-std::string* TlsMaterialTest::dir_ = nullptr;
+testing::TestTempDir* TlsMaterialTest::dir_ = nullptr;
 
 TEST_F(TlsMaterialTest, LoadsAServerCertificateAndItsKey) {
   absl::StatusOr<TlsMaterial> tls =
