@@ -546,9 +546,10 @@ int main(int argc, char** argv) {
   // glibc gives each thread that allocates under contention an arena of its own, up to 8 per
   // core, and freed memory stays in the arena it came from: under a burst of requests on gRPC's
   // many threads the daemon's resident memory grows with the arena count, not with the load.
-  // Two arenas keep a 512 MB board's memory bounded; the threads that allocate per request
-  // (gRPC's) contend on them for microseconds.
-  mallopt(M_ARENA_MAX, 2);
+  // Four arenas bound it (overload_e2e_test: growth under overload 5-19 MB instead of 15-33 MB);
+  // two bound it further but cost about a quarter of the unary throughput in daemon_vs_nowork
+  // (gRPC's threads then contend for them), four cost nothing measurable there.
+  mallopt(M_ARENA_MAX, 4);
   ParseFlags(argc, argv);
   if (absl::Status s = SetLogLevel(); !s.ok()) return Fail(s);
   const sigset_t stop_signals = BlockStopSignals();
