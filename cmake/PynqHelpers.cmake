@@ -19,18 +19,19 @@ function(pynq_cc_binary)
   endif()
 endfunction()
 
-# pynq_cc_test(NAME name SRCS ... [DEPS ...] [LABELS ...] [ENVIRONMENT ...])
+# pynq_cc_test(NAME name SRCS ... [DEPS ...] [LABELS ...] [ENVIRONMENT ...] [ARGS ...])
 # Registers a GoogleTest binary with CTest, one CTest test per binary so the summary counts binaries
-# and a failing case prints its gtest output.
+# and a failing case prints its gtest output. ARGS are passed to the binary (e.g. a --gtest_filter
+# when some of its cases are registered as a second CTest test with other labels).
 function(pynq_cc_test)
-  cmake_parse_arguments(ARG "" "NAME;TIMEOUT" "SRCS;DEPS;LABELS;ENVIRONMENT" ${ARGN})
+  cmake_parse_arguments(ARG "" "NAME;TIMEOUT" "SRCS;DEPS;LABELS;ENVIRONMENT;ARGS" ${ARGN})
   if(NOT PYNQ_BUILD_TESTS)
     return()
   endif()
   add_executable(${ARG_NAME} ${ARG_SRCS})
   target_link_libraries(${ARG_NAME} PRIVATE ${ARG_DEPS} GTest::gtest_main GTest::gmock
                         pynq_build_flags)
-  add_test(NAME ${ARG_NAME} COMMAND ${ARG_NAME})
+  add_test(NAME ${ARG_NAME} COMMAND ${ARG_NAME} ${ARG_ARGS})
   if(NOT ARG_TIMEOUT)
     set(ARG_TIMEOUT 300)
   endif()
