@@ -32,7 +32,7 @@ run_suite() {
   # shellcheck disable=SC2086
   # -g1 (line tables, enough for sanitizer and crash stack traces) instead of -g: measured on
   # service/inference_service.cc under ASan, 44 s instead of 56-61 s and 16 MB instead of 27 MB.
-  if ! { cmake -S . -B "${dir}" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  if ! { cmake -S . -B "${dir}" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPYNQ_LINKER=mold \
              "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=${opt} -g1 -DNDEBUG" \
              "-DCMAKE_C_FLAGS_RELWITHDEBINFO=${opt} -g1 -DNDEBUG" ${cmake_args} &&
          cmake --build "${dir}" -j "${jobs}" ${targets:+--target ${targets}}; } \
