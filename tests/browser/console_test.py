@@ -1,0 +1,188 @@
+"""The web console (GET / on the HTTP listener) in a real browser: Debian's headless Chromium,
+driven by Selenium through chromium-driver, against the real pynq-inferd on a loopback port.
+
+The daemon serves HTTPS with a throw-away PKI (tests/make_test_pki.sh; the browser is told to
+accept its test CA's certificate) and requires an inference token, so the test also walks the
+console's token path: a classification without it shows the 401 message; with the token pasted
+in it succeeds. It draws
+a "1" with pointer (mouse) strokes on the canvas, classifies it, checks the predicted class (and
+that it is the daemon's answer for the same PNG sent over REST), checks that the model's 28x28
+input is shown, and that the live chart plots traffic. The screenshot goes to
+$PYNQ_BROWSER_OUTPUT_DIR/console.png, and its path is printed.
+
+Run by CTest as console_browser_test (label "browser"; leave it out of sanitizer stages).
+"""
+
+import base64
+import json
+import os
+import shutil
+import ssl
+import sys
+import tempfile
+import time
+import unittest
+import urllib.error
+import urllib.request
+
+sys.path.insert(0, os.path.join(os.environ["PYNQ_SOURCE_DIR"], "clients", "python", "tests"))
+from daemon import Daemon, make_pki  # noqa: E402  (the Python client tests' daemon launcher)
+
+from selenium import webdriver  # noqa: E402
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
+
+MODEL = "mnist-lenet5-int8"
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+
+
+class ConsoleBrowserTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        for program in (CHROMIUM, CHROMEDRIVER):
+            if not os.access(program, os.X_OK):
+                raise RuntimeError(f"{program} is missing: run deploy/install-deps.sh (chromium, "
+                                   "chromium-driver, python3-selenium)")
+        cls.work = tempfile.mkdtemp(prefix="pynq-console-test-")
+        pki = make_pki(os.path.join(cls.work, "pki"))
+        with open(f"{pki}/inference.token") as f:
+            cls.token = f.read().strip()
+        cls.tls = ssl.create_default_context(cafile=f"{pki}/ca.crt")
+        http_port_file = os.path.join(cls.work, "http-port")
+        cls.daemon = Daemon("--http_listen=127.0.0.1:0", f"--http_port_file={http_port_file}",
+                            f"--tls_cert={pki}/server.crt", f"--tls_key={pki}/server.key",
+                            f"--inference_token_file={pki}/inference.token",
+                            models=[MODEL, "mnist-bnn-tfc"])
+        with open(http_port_file) as f:
+            cls.base = f"https://127.0.0.1:{int(f.read())}/"
+        options = webdriver.ChromeOptions()
+        options.binary_location = CHROMIUM
+        # The daemon's certificate is from the test's own CA, which Chromium does not know.
+        options.accept_insecure_certs = True
+        for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                     "--window-size=1280,900", f"--user-data-dir={cls.work}/profile"):
+            options.add_argument(flag)
+        cls.browser = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+        cls.browser.set_script_timeout(20)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.browser.quit()
+        code = cls.daemon.stop()
+        shutil.rmtree(cls.work, ignore_errors=True)
+        assert code == 0, f"pynq-inferd exited with {code}"
+
+    def wait(self, condition, what, timeout=15):
+        return WebDriverWait(self.browser, timeout, poll_frequency=0.05).until(
+            lambda _: condition(), message=f"timed out waiting for {what}")
+
+    def element(self, id_):
+        return self.browser.find_element(By.ID, id_)
+
+    def draw_a_one(self):
+        pad = self.element("pad")
+        # Offsets are from the canvas' centre (280x280): a vertical stroke from y=50 to y=230.
+        actions = ActionChains(self.browser, duration=10)
+        actions.move_to_element_with_offset(pad, 4, -90).click_and_hold()
+        for _ in range(9):
+            actions.move_by_offset(-1, 20)
+        actions.release().perform()
+
+    def rest_infer(self, picture, token=None):
+        body = json.dumps({
+            "parameters": {"return_model_input": True},
+            "inputs": [{"name": "images", "datatype": "BYTES", "shape": [1],
+                        "data": [base64.b64encode(picture).decode()]}]}).encode()
+        request = urllib.request.Request(
+            f"{self.base}v2/models/{MODEL}/infer", data=body, method="POST",
+            headers={"Content-Type": "application/json",
+                     "Authorization": f"Bearer {token or self.token}"})
+        with urllib.request.urlopen(request, timeout=10, context=self.tls) as answer:
+            return json.load(answer)
+
+    def test_draw_classify_and_watch(self):
+        started = time.monotonic()
+        self.browser.get(self.base)
+        self.wait(lambda: len(Select(self.element("model")).options) == 2, "the model list")
+        Select(self.element("model")).select_by_value(MODEL)
+
+        self.draw_a_one()
+        # Without the token the daemon answers 401, and the console says what to do.
+        self.element("classify").click()
+        self.wait(lambda: "401" in self.element("message").text, "the 401 message")
+        self.assertIn("requires a token", self.element("message").text)
+        self.assertIn("error", self.element("message").get_attribute("class"))
+        self.assertEqual(self.element("result").get_attribute("data-class"), "")
+
+        self.element("token").send_keys(self.token)
+        self.element("save-token").click()
+        self.element("classify").click()
+        self.wait(lambda: self.element("result").get_attribute("data-class") != "",
+                  "a classification")
+        predicted = self.element("result").get_attribute("data-class")
+        self.assertEqual(predicted, "1", self.element("facts").text)
+        facts = self.element("facts").text
+        self.assertIn("backend cpu", facts)
+        self.assertRegex(facts, r"\d+\.\d ms round trip")
+
+        # The daemon's answer for the same picture, sent over REST by this test, agrees, and the
+        # console shows the same 28x28 input the daemon reports.
+        picture = base64.b64decode(self.browser.execute_script(
+            "return document.getElementById('pad').toDataURL('image/png').split(',')[1];"))
+        answer = self.rest_infer(picture)
+        scores = answer["outputs"][0]["data"]
+        self.assertEqual(str(max(range(len(scores)), key=lambda c: (scores[c], -c))), predicted)
+        shown = self.browser.execute_script("""
+            const c = document.getElementById('seen');
+            const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+            const gray = [];
+            for (let i = 0; i < d.length; i += 4) gray.push(d[i]);
+            return [c.width, c.height, gray];""")
+        self.assertEqual(shown[:2], [28, 28])
+        self.assertEqual(shown[2], answer["outputs"][1]["data"])
+        self.assertGreater(max(shown[2]), 200)
+
+        # A wrong token is refused with a clear message too.
+        self.element("token").clear()
+        self.element("token").send_keys("not-the-token-0123456789abcdef")
+        self.element("save-token").click()
+        self.element("classify").click()
+        self.wait(lambda: "refused the token" in self.element("message").text,
+                  "the refused-token message")
+
+        # Traffic for the chart: a burst of classifications over REST.
+        for _ in range(20):
+            self.rest_infer(picture)
+        self.wait(lambda: float(self.element("throughput").get_attribute("data-max-rate")) > 0,
+                  "the chart to plot images/s above zero")
+        self.wait(lambda: int(self.element("latency").get_attribute("data-points")) > 0,
+                  "the latency chart to plot a point")
+        self.assertGreater(int(self.element("throughput").get_attribute("data-points")), 1)
+        with urllib.request.urlopen(f"{self.base}metrics.json", timeout=10,
+                                    context=self.tls) as answer:
+            metrics = {m["model"]: m for m in json.load(answer)["models"]}
+        self.assertEqual(metrics[MODEL]["requests_ok"], 22)
+        rows = self.element("models").find_elements(By.CSS_SELECTOR, "tbody tr")
+        self.assertEqual(len(rows), 2)
+
+        output_dir = os.environ.get("PYNQ_BROWSER_OUTPUT_DIR", self.work)
+        os.makedirs(output_dir, exist_ok=True)
+        screenshot = os.path.join(output_dir, "console.png")
+        self.assertTrue(self.browser.save_screenshot(screenshot))
+        print(f"\nconsole screenshot: {screenshot} ({time.monotonic() - started:.1f} s in the "
+              "browser)", flush=True)
+
+    def test_the_page_is_open_but_inference_is_not(self):
+        with urllib.request.urlopen(self.base, timeout=10, context=self.tls) as page:
+            self.assertTrue(page.headers["Content-Type"].startswith("text/html"))
+            self.assertIn("default-src 'none'", page.headers["Content-Security-Policy"])
+        with self.assertRaises(urllib.error.HTTPError) as refused:
+            self.rest_infer(b"\x89PNG", token="wrong-token-0123456789abcdef")
+        self.assertEqual(refused.exception.code, 401)
+
+
+if __name__ == "__main__":
+    unittest.main()
