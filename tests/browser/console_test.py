@@ -56,8 +56,32 @@ class ConsoleBrowserTest(unittest.TestCase):
                             f"--tls_cert={pki}/server.crt", f"--tls_key={pki}/server.key",
                             f"--inference_token_file={pki}/inference.token",
                             models=[MODEL, "mnist-bnn-tfc"])
-        with open(http_port_file) as f:
-            cls.base = f"https://127.0.0.1:{int(f.read())}/"
+        try:
+            cls.base = f"https://127.0.0.1:{cls.http_port(http_port_file)}/"
+            cls.browser = cls.start_browser()
+        except BaseException:
+            cls.daemon.stop()
+            shutil.rmtree(cls.work, ignore_errors=True)
+            raise
+
+    @staticmethod
+    def http_port(path):
+        """The port the daemon writes to `path` once it listens for HTTP (the constructor of
+        Daemon returns when the gRPC port is up, which may be a moment earlier)."""
+        give_up = time.monotonic() + 30
+        while time.monotonic() < give_up:
+            try:
+                with open(path) as f:
+                    port = int(f.read().strip() or 0)
+                if port > 0:
+                    return port
+            except FileNotFoundError:
+                pass
+            time.sleep(0.02)
+        raise RuntimeError(f"pynq-inferd wrote no HTTP port to {path} within 30 s")
+
+    @classmethod
+    def start_browser(cls):
         options = webdriver.ChromeOptions()
         options.binary_location = CHROMIUM
         # The daemon's certificate is from the test's own CA, which Chromium does not know.
@@ -65,8 +89,9 @@ class ConsoleBrowserTest(unittest.TestCase):
         for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
                      "--window-size=1280,900", f"--user-data-dir={cls.work}/profile"):
             options.add_argument(flag)
-        cls.browser = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-        cls.browser.set_script_timeout(20)
+        browser = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+        browser.set_script_timeout(20)
+        return browser
 
     @classmethod
     def tearDownClass(cls):
