@@ -7,7 +7,8 @@ console's token path: a classification without it shows the 401 message; with th
 in it succeeds. It draws
 a "1" with pointer (mouse) strokes on the canvas, classifies it, checks the predicted class (and
 that it is the daemon's answer for the same PNG sent over REST), checks that the model's 28x28
-input is shown, and that the live chart plots traffic. The screenshot goes to
+input is shown, classifies a picture file chosen with the file input, and checks that the live
+chart plots traffic. The screenshot goes to
 $PYNQ_BROWSER_OUTPUT_DIR/console.png, and its path is printed.
 
 Run by CTest as console_browser_test (label "browser"; leave it out of sanitizer stages).
@@ -26,7 +27,9 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.environ["PYNQ_SOURCE_DIR"], "clients", "python", "tests"))
-from daemon import Daemon, make_pki  # noqa: E402  (the Python client tests' daemon launcher)
+from daemon import Daemon, heldout, make_pki  # noqa: E402  (the Python client tests' helpers)
+import numpy as np  # noqa: E402
+from pynq_infer.png_writer import encode_gray_png  # noqa: E402
 
 from selenium import webdriver  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
@@ -178,6 +181,25 @@ class ConsoleBrowserTest(unittest.TestCase):
         self.wait(lambda: "refused the token" in self.element("message").text,
                   "the refused-token message")
 
+        # A picture file chosen with the file input: a held-out digit, three times larger, dark
+        # on light paper, off centre.
+        self.element("token").clear()
+        self.element("token").send_keys(self.token)
+        self.element("save-token").click()
+        images, labels = heldout(1)
+        paper = np.full((120, 110), 255, dtype=np.uint8)
+        paper[20:104, 4:88] = 255 - np.kron(images[0], np.ones((3, 3), dtype=np.uint8))
+        digit_file = os.path.join(self.work, "digit.png")
+        with open(digit_file, "wb") as f:
+            f.write(encode_gray_png(paper))
+        self.browser.execute_script("document.getElementById('result').dataset.class = '';")
+        self.element("file").send_keys(digit_file)
+        self.wait(lambda: self.element("result").get_attribute("data-class") != "",
+                  "the chosen file's classification")
+        self.assertEqual(self.element("result").get_attribute("data-class"), str(labels[0]),
+                         self.element("facts").text)
+        self.assertEqual(self.element("message").text, "")
+
         # Traffic for the chart: a burst of classifications over REST.
         for _ in range(20):
             self.rest_infer(picture)
@@ -189,9 +211,15 @@ class ConsoleBrowserTest(unittest.TestCase):
         with urllib.request.urlopen(f"{self.base}metrics.json", timeout=10,
                                     context=self.tls) as answer:
             metrics = {m["model"]: m for m in json.load(answer)["models"]}
-        self.assertEqual(metrics[MODEL]["requests_ok"], 22)
+        self.assertEqual(metrics[MODEL]["requests_ok"], 23)
         rows = self.element("models").find_elements(By.CSS_SELECTOR, "tbody tr")
         self.assertEqual(len(rows), 2)
+        # The table of the live figures catches up with the burst too.
+        self.wait(lambda: self.browser.execute_script(
+                      "return [...document.querySelectorAll('#models tbody tr')]"
+                      ".some((r) => r.cells[0].textContent === arguments[0] &&"
+                      "             r.cells[5].textContent === '23 / 0');", MODEL),
+                  "the model table to count 23 requests")
 
         output_dir = os.environ.get("PYNQ_BROWSER_OUTPUT_DIR", self.work)
         os.makedirs(output_dir, exist_ok=True)
