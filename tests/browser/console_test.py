@@ -216,6 +216,7 @@ class ConsoleBrowserTest(unittest.TestCase):
         self.wait(lambda: int(self.element("latency").get_attribute("data-points")) > 0,
                   "the latency chart to plot a point")
         self.assertGreater(int(self.element("throughput").get_attribute("data-points")), 1)
+        self.assertGreater(int(self.element("queue").get_attribute("data-points")), 1)
         self.assertEqual(self.metrics()[MODEL]["requests_ok"], expected_ok)
         rows = self.element("models").find_elements(By.CSS_SELECTOR, "tbody tr")
         self.assertEqual(len(rows), 2)
