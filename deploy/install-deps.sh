@@ -36,6 +36,8 @@ packages=(
   # The Python client (clients/python/): its runtime, its wheel build and its notebook test.
   python3-grpcio python3-protobuf python3-build python3-wheel python3-venv
   python3-nbconvert python3-ipykernel
+  # The web console's browser test (tests/browser/): headless Chromium driven by Selenium.
+  chromium chromium-driver python3-selenium
   dataset-fashion-mnist
   # The default BLAS makes torch ~10x slower on these machines; the pthread OpenBLAS does not.
   python3-torch libopenblas0-pthread

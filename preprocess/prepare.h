@@ -1,6 +1,7 @@
 // The one entry point from an encoded picture to a model's input: every entrance of the daemon
-// that accepts pictures (the native API's encoded_images; later OIP BYTES inputs, REST bodies,
-// the web console) calls this, so they all see the same decoding, limits, rules and errors.
+// that accepts pictures (the native API's encoded_images; OIP BYTES inputs over gRPC and REST
+// and REST picture bodies, through oip::BindToModel(); the web console, through REST) calls
+// this, so they all see the same decoding, limits, rules and errors.
 //
 //   absl::StatusOr<PreparedInput> input = PreparePicture(bytes, *model, DecodeLimits{});
 //   if (!input.ok()) return input.status();      // kInvalidArgument naming the problem

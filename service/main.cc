@@ -71,7 +71,8 @@ ABSL_FLAG(std::vector<std::string>, model_batching, {},
 ABSL_FLAG(int, max_images_per_request, 1024,
           "Most images in one ClassifyRequest; more is INVALID_ARGUMENT.");
 ABSL_FLAG(uint64_t, max_picture_pixels, uint64_t{1} << 24,
-          "Largest picture (ClassifyRequest.encoded_images) in pixels, width x height as its "
+          "Largest picture (ClassifyRequest.encoded_images, OIP BYTES inputs, REST picture "
+          "bodies) in pixels, width x height as its "
           "header declares; larger ones are INVALID_ARGUMENT, refused before decoding.");
 ABSL_FLAG(uint64_t, max_picture_decoded_bytes, uint64_t{64} << 20,
           "Most memory the decoding of one picture may take, bytes (an interlaced PNG and a "
@@ -112,12 +113,16 @@ ABSL_FLAG(bool, cpu_fallback, true,
           "Re-run a batch the engine failed on the CPU, and serve a model the engine cannot run "
           "on the CPU; without it such batches fail with an error and such models stop the start.");
 ABSL_FLAG(std::string, http_listen, "",
-          "If set, host:port to serve HTTP on, e.g. 0.0.0.0:8000: the Open Inference Protocol's "
+          "If set, host:port to serve HTTP on, e.g. 0.0.0.0:8000: the web console (GET /: draw "
+          "or drop a digit, classify it, watch live charts), the Open Inference Protocol's "
           "REST API (/v2/health/live, /v2/health/ready, /v2, /v2/models/{name}[/ready|/config|"
-          "/stats], POST /v2/models/{name}/infer) and Prometheus metrics (GET /metrics). With "
+          "/stats], POST /v2/models/{name}/infer, which also takes a PNG, JPEG or PGM file as the "
+          "body), Prometheus metrics (GET /metrics) and the same metrics as JSON "
+          "(GET /metrics.json). With "
           "--tls_cert it serves HTTPS only, with the same certificate, key and client CA as the "
           "gRPC port, and inference needs the same bearer token (header Authorization: Bearer "
-          "TOKEN) or client certificate; health, metadata, statistics and /metrics stay open. "
+          "TOKEN) or client certificate; the console, health, metadata, statistics and metrics "
+          "stay open. "
           "Port 0 picks a free port (see --http_port_file). Empty: no HTTP.");
 ABSL_FLAG(std::string, http_port_file, "",
           "If set, the HTTP listener's bound port is written to this file.");
@@ -417,7 +422,8 @@ class Daemon {
     LogServedModels(*registry_);
     PYNQ_RETURN_IF_ERROR(StartServer(server_options));
     PYNQ_RETURN_IF_ERROR(
-        StartHttp(server_options.service.max_images_per_request, server_options.security));
+        StartHttp(server_options.service.max_images_per_request,
+                  server_options.service.picture_limits, server_options.security));
     PYNQ_RETURN_IF_ERROR(StartPrometheus());
     if (const int interval_s = absl::GetFlag(FLAGS_metrics_log_interval_s); interval_s > 0) {
       reporter_ = MetricsReporter::Start(registry_.get(), absl::Seconds(interval_s));
@@ -452,6 +458,7 @@ class Daemon {
 
   // Serves with the gRPC port's TLS material and admits requests by its access policy.
   absl::Status StartHttp(size_t max_images_per_request,
+                         const pynq::preprocess::DecodeLimits& picture_limits,
                          const pynq::service::security::ServerSecurity& security) {
     const std::string address = absl::GetFlag(FLAGS_http_listen);
     if (address.empty()) return absl::OkStatus();
@@ -461,7 +468,8 @@ class Daemon {
       return absl::InvalidArgumentError(
           "--http_threads must be at least 1 and --http_max_body_bytes at least 1024");
     }
-    RestApi::Options api{.limits = {.max_images_per_request = max_images_per_request},
+    RestApi::Options api{.limits = {.max_images_per_request = max_images_per_request,
+                                    .picture_limits = picture_limits},
                          .access = security.access};
 #ifdef PYNQ_WITH_PROMETHEUS
     const ModelRegistry& served = *registry_;

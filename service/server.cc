@@ -29,7 +29,8 @@ Server::Server(ModelRegistry* registry, const Options& options)
       shutdown_linger_(options.shutdown_linger),
       service_(registry, &calls_, ServiceOptions(options)),
       oip_service_(registry, &calls_,
-                   {.limits = {.max_images_per_request = options.service.max_images_per_request},
+                   {.limits = {.max_images_per_request = options.service.max_images_per_request,
+                               .picture_limits = options.service.picture_limits},
                     .max_stream_in_flight = options.service.max_stream_in_flight,
                     .access = options.security.access}) {}
 

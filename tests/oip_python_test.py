@@ -87,6 +87,53 @@ class OipPythonClientTest(unittest.TestCase):
         got = np.array(scores.contents.int_contents, dtype=np.int32).reshape(100, 10)
         np.testing.assert_array_equal(got, golden[:100])
 
+    def test_bytes_inputs_are_pictures(self):
+        # Held-out digits as a user would have them: three times larger, dark on light, as
+        # binary PGM pictures (P5) of 100x90 pixels.
+        images = idx.read(os.path.join(SOURCE_DIR, "models/data/mnist-heldout-images.idx3-ubyte"))
+        labels = idx.read(os.path.join(SOURCE_DIR, "models/data/mnist-heldout-labels.idx1-ubyte"))
+        model = "mnist-lenet5-int8"
+        pictures = []
+        for image in images[:8]:
+            paper = np.full((90, 100), 255, dtype=np.uint8)
+            paper[3:87, 10:94] = 255 - np.kron(image, np.ones((3, 3), dtype=np.uint8))
+            pictures.append(b"P5 100 90 255\n" + paper.tobytes())
+        request = grpc_service_pb2.ModelInferRequest(model_name=model)
+        request.parameters["return_model_input"].bool_param = True
+        request.inputs.add(name="images", datatype="BYTES", shape=[len(pictures)])
+        request.inputs[0].contents.bytes_contents.extend(pictures)
+        response = self.stub.ModelInfer(request, timeout=60)
+        self.assertEqual(response.parameters["backend"].string_param, "cpu")
+        scores, seen = response.outputs
+        got = np.array(scores.contents.int_contents, dtype=np.int32).reshape(8, 10)
+        self.assertGreaterEqual(int(np.sum(np.argmax(got, axis=1) == labels[:8])), 7)
+        self.assertEqual((seen.name, seen.datatype, list(seen.shape)),
+                         ("model_input", "UINT8", [8, 1, 28, 28]))
+        # The inputs the model saw, sent back as raw tensors, give the same scores.
+        raw = grpc_service_pb2.ModelInferRequest(model_name=model)
+        raw.inputs.add(name="images", datatype="UINT8", shape=[8, 1, 28, 28])
+        raw.raw_input_contents.append(bytes(seen.contents.uint_contents))
+        again = self.stub.ModelInfer(raw, timeout=60)
+        np.testing.assert_array_equal(
+            np.array(again.outputs[0].contents.int_contents, dtype=np.int32).reshape(8, 10), got)
+
+        # raw_input_contents carries the same pictures, each as a 4-byte little-endian length
+        # and its bytes.
+        framed = grpc_service_pb2.ModelInferRequest(model_name=model)
+        framed.inputs.add(name="images", datatype="BYTES", shape=[len(pictures)])
+        framed.raw_input_contents.append(
+            b"".join(len(p).to_bytes(4, "little") + p for p in pictures))
+        np.testing.assert_array_equal(
+            np.array(self.stub.ModelInfer(framed, timeout=60).outputs[0].contents.int_contents,
+                     dtype=np.int32).reshape(8, 10), got)
+
+        # A bad picture is INVALID_ARGUMENT naming it.
+        request.inputs[0].contents.bytes_contents[5] = pictures[5][:200]
+        with self.assertRaises(grpc.RpcError) as caught:
+            self.stub.ModelInfer(request, timeout=30)
+        self.assertEqual(caught.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
+        self.assertIn('input "images" picture 5: ', caught.exception.details())
+
     def test_unknown_model_is_not_found(self):
         request = grpc_service_pb2.ModelInferRequest(model_name="no-such-model")
         request.inputs.add(name="images", datatype="UINT8", shape=[1, 784])

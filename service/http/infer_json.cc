@@ -20,6 +20,7 @@ EncodedInferResponse EncodeInferResult(const oip::InferResult& result) {
   nlohmann::json json = {{"model_name", result.model_name},
                          {"model_version", result.model_version}};
   if (!result.id.empty()) json["id"] = result.id;
+  if (!result.backend.empty()) json["parameters"] = {{"backend", result.backend}};
   nlohmann::json outputs = nlohmann::json::array();
   std::string binary;
   for (const oip::OutputTensor& tensor : result.outputs) {
@@ -32,9 +33,14 @@ EncodedInferResponse EncodeInferResult(const oip::InferResult& result) {
         AppendLittleEndian32(static_cast<uint32_t>(s.size()), binary);
         binary += s;
       }
+      binary += tensor.uint8s;
       out["parameters"] = {{"binary_data_size", binary.size() - before}};
     } else if (tensor.datatype == oip::kBytes) {
       out["data"] = tensor.strings;
+    } else if (tensor.datatype == oip::kUint8) {
+      nlohmann::json data = nlohmann::json::array();
+      for (char c : tensor.uint8s) data.push_back(static_cast<unsigned char>(c));
+      out["data"] = std::move(data);
     } else {
       out["data"] = tensor.int32s;
     }

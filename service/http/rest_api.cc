@@ -6,14 +6,20 @@
 #include <string_view>
 #include <utility>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "inference/grpc_service.pb.h"
+#include "pynq_infer/v1/inference.pb.h"
+#include "service/http/console_page.h"
 #include "service/http/infer_json.h"
 #include "service/http/proto_json.h"
+#include "service/metrics.h"
 #include "service/oip/model_description.h"
+#include "service/proto_mapping.h"
 #include "service/submit.h"
 
 namespace pynq::service::http {
@@ -49,10 +55,54 @@ absl::StatusOr<std::shared_ptr<const ServedModel>> Lookup(const ModelRegistry& r
   return served;
 }
 
+// Whether `media_type` (a Content-Type without parameters) is `expected`, or starts with it when
+// it ends in "/"; case-insensitive, surrounding spaces ignored.
+bool IsMediaType(std::string_view media_type, std::string_view expected) {
+  const absl::string_view type =
+      absl::StripAsciiWhitespace(absl::string_view(media_type.data(), media_type.size()));
+  const absl::string_view want(expected.data(), expected.size());
+  return expected.ends_with('/') ? absl::StartsWithIgnoreCase(type, want)
+                                 : absl::EqualsIgnoreCase(type, want);
+}
+
+// A picture sent as the whole body: one BYTES input holding it.
+oip::InferRequest PictureRequest(std::string_view picture) {
+  oip::InferRequest parsed;
+  oip::InputTensor& input = parsed.inputs.emplace_back();
+  input.name = oip::kInputName;
+  input.datatype = oip::kBytes;
+  input.shape = {1};
+  std::string data;
+  oip::AppendBytesElement(picture, data);
+  input.data = std::move(data);
+  return parsed;
+}
+
+// The JSON body, with binary input data after it when the binary tensor data extension's header
+// says so.
+absl::StatusOr<oip::InferRequest> ParseJsonBody(const HttpRequest& request,
+                                                const oip::JsonLimits& limits) {
+  std::string_view json = request.body;
+  std::string_view binary;
+  if (std::optional<std::string_view> header = request.Header("Inference-Header-Content-Length")) {
+    size_t json_bytes = 0;
+    if (!absl::SimpleAtoi(absl::string_view(header->data(), header->size()), &json_bytes) ||
+        json_bytes > request.body.size()) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "Inference-Header-Content-Length is \"%s\"; it must be a byte count no larger than "
+          "the body's %d bytes",
+          *header, request.body.size()));
+    }
+    json = request.body.substr(0, json_bytes);
+    binary = request.body.substr(json_bytes);
+  }
+  return oip::ParseJsonInferRequest(json, binary, limits);
+}
+
 }  // namespace
 
 RestApi::RestApi(const ModelRegistry* registry, Options options)
-    : registry_(registry), options_(std::move(options)) {}
+    : registry_(registry), options_(std::move(options)), started_(absl::Now()) {}
 
 std::optional<HttpResponse> RestApi::Admit(const HttpRequest& request) const {
   if (options_.access == nullptr || !options_.access->Restricts(security::Right::kInference)) {
@@ -129,6 +179,18 @@ HttpResponse RestApi::Handle(const HttpRequest& request) {
       }
       return {.content_type = "text/plain; version=0.0.4; charset=utf-8",
               .body = options_.metrics_text()};
+    case Endpoint::kMetricsJson:
+      return MetricsJson();
+    case Endpoint::kConsole:
+      return {.content_type = "text/html; charset=utf-8",
+              .body = std::string(ConsolePage()),
+              // The page is one self-contained file: nothing else may run in it or frame it.
+              .headers = {{"Content-Security-Policy",
+                           "default-src 'none'; script-src 'unsafe-inline'; style-src "
+                           "'unsafe-inline'; img-src data: blob:; connect-src 'self'; "
+                           "frame-ancestors 'none'"},
+                          {"X-Content-Type-Options", "nosniff"},
+                          {"Cache-Control", "no-cache"}}};
     case Endpoint::kModelMetadata:
     case Endpoint::kModelConfig:
     case Endpoint::kModelStats:
@@ -152,27 +214,45 @@ HttpResponse RestApi::Handle(const HttpRequest& request) {
   return Json(stats);
 }
 
+HttpResponse RestApi::MetricsJson() const {
+  const absl::Time now = absl::Now();
+  ::pynq_infer::v1::GetMetricsResponse metrics;
+  metrics.set_uptime_s(absl::ToDoubleSeconds(now - started_));
+  const std::vector<std::shared_ptr<const ServedModel>> models = registry_->models();
+  for (const auto& served : models) {
+    FillModelMetrics(*served, served->metrics->Snapshot(now), metrics.add_models());
+  }
+  nlohmann::json json = ProtoToJson(metrics);
+  // The end-to-end latency histogram's buckets (counts since start, not cumulative), so a
+  // reader can take the percentiles of an interval from two readings.
+  std::vector<double> bounds(LatencyHistogram::kExportBoundsUs.begin(),
+                             LatencyHistogram::kExportBoundsUs.end());
+  for (size_t i = 0; i < models.size(); ++i) {
+    const LatencyHistogram::Export buckets =
+        models[i]->metrics->latency_histogram().ExportBuckets();
+    json["models"][i]["latency_buckets"] = {{"le_us", bounds}, {"counts", buckets.counts}};
+  }
+  return {.body = json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
+}
+
 HttpResponse RestApi::Infer(const Route& route, const HttpRequest& request) {
-  // The binary tensor data extension: the JSON is the first Inference-Header-Content-Length
-  // bytes of the body, binary input data the rest.
-  std::string_view json = request.body;
-  std::string_view binary;
-  if (std::optional<std::string_view> header = request.Header("Inference-Header-Content-Length")) {
-    size_t json_bytes = 0;
-    if (!absl::SimpleAtoi(absl::string_view(header->data(), header->size()), &json_bytes) ||
-        json_bytes > request.body.size()) {
-      return JsonError(oip::RefuseUnparsed(
-          *registry_, route.model,
-          absl::InvalidArgumentError(absl::StrFormat(
-              "Inference-Header-Content-Length is \"%s\"; it must be a byte count no larger "
-              "than the body's %d bytes",
-              *header, request.body.size()))));
-    }
-    json = request.body.substr(0, json_bytes);
-    binary = request.body.substr(json_bytes);
+  const std::string_view content_type = request.Header("Content-Type").value_or("");
+  const std::string_view media_type = content_type.substr(0, content_type.find(';'));
+  const bool picture = IsMediaType(media_type, "image/");
+  if (picture && !IsMediaType(media_type, "image/png") &&
+      !IsMediaType(media_type, "image/jpeg") &&
+      !IsMediaType(media_type, "image/x-portable-graymap")) {
+    const std::string message = absl::StrFormat(
+        "Content-Type \"%s\" is not a picture pynq-inferd decodes; send image/png, image/jpeg "
+        "or image/x-portable-graymap, or JSON",
+        content_type);
+    const absl::Status refused =
+        oip::RefuseUnparsed(*registry_, route.model, absl::InvalidArgumentError(message));
+    return absl::IsNotFound(refused) ? JsonError(refused) : JsonError(415, message);
   }
   absl::StatusOr<oip::InferRequest> parsed =
-      oip::ParseJsonInferRequest(json, binary, options_.json);
+      picture ? absl::StatusOr<oip::InferRequest>(PictureRequest(request.body))
+              : ParseJsonBody(request, options_.json);
   if (!parsed.ok()) {
     return JsonError(oip::RefuseUnparsed(*registry_, route.model, parsed.status()));
   }

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <future>
 #include <memory>
+#include <numeric>
 #include <string>
 #include <vector>
 
@@ -19,8 +20,11 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "absl/strings/escaping.h"
 #include "service/security/access_policy.h"
 #include "service/submit.h"
+#include "tests/support/picture_writer.h"
+#include "tests/support/source_dir.h"
 
 namespace pynq::service::http {
 namespace {
@@ -71,11 +75,12 @@ class RestApiTest : public ::testing::Test {
   }
 
   // The scores of `images` through the native path (SubmitImages), for comparison.
-  std::vector<int32_t> NativeScores(const std::vector<std::string>& images) {
+  std::vector<int32_t> NativeScores(const std::vector<std::string>& images,
+                                    const std::string& model = "tiny") {
     std::promise<std::vector<int32_t>> scores;
     std::vector<std::string_view> views(images.begin(), images.end());
     absl::Status queued = SubmitImages(
-        registry_->Find("tiny"), views, {},
+        registry_->Find(model), views, {},
         [&scores](const InferenceRequest& done, const ServedModel&) {
           std::vector<int32_t> all;
           for (size_t i = 0; i < done.image_count(); ++i) {
@@ -421,7 +426,7 @@ TEST_F(RestApiAccessTest, HealthMetadataStatisticsAndMetricsStayOpen) {
   for (const std::string path :
        {"/v2/health/live", "/v2/health/ready", "/v2", "/v2/models/stats", "/v2/models/tiny",
         "/v2/models/tiny/ready", "/v2/models/tiny/versions/3/ready", "/v2/models/tiny/config",
-        "/v2/models/tiny/stats", "/metrics", "/no/such/endpoint"}) {
+        "/v2/models/tiny/stats", "/metrics", "/metrics.json", "/", "/no/such/endpoint"}) {
     const HttpRequest request = Request("GET", path);
     const std::optional<HttpResponse> refusal = api->Admit(request);
     EXPECT_FALSE(refusal.has_value()) << path << ": " << ErrorOf(refusal);
@@ -445,6 +450,156 @@ TEST_F(RestApiAccessTest, AnAdminClientCertificateMayInfer) {
                                   {{"Authorization", absl::StrCat("Bearer ", kInferenceToken)}},
                                   {"reader"}))
                    .has_value());
+}
+
+// The REST API over a registry serving the zoo's LeNet-5, whose file declares MNIST's picture
+// preprocessing.
+class RestApiPictureTest : public RestApiTest {
+ protected:
+  void SetUp() override {
+    std::string pattern = ::testing::TempDir() + "rest_api_picture_test.XXXXXX";
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+    std::filesystem::copy_file(
+        absl::StrCat(pynq::testing::SourceDir(), "/models/zoo/mnist-lenet5-int8.pim"),
+        dir_ + "/mnist-lenet5-int8.pim");
+    auto registry = ModelRegistry::Create({.model_dir = dir_});
+    ASSERT_TRUE(registry.ok()) << registry.status();
+    registry_ = *std::move(registry);
+    api_ = std::make_unique<RestApi>(registry_.get(),
+                                     RestApi::Options{.limits = {.max_images_per_request = 8}});
+  }
+
+  // A dark "1" on white paper, 60x80, as a PNG.
+  static std::string DrawnOne() {
+    pynq::testing::Rgba picture(60, 80, {255, 255, 255, 255});
+    for (uint32_t y = 12; y < 68; ++y) {
+      for (uint32_t x = 27; x < 34; ++x) picture.at(x, y) = {20, 20, 20, 255};
+    }
+    absl::StatusOr<std::string> png = pynq::testing::EncodePng(picture, {});
+    EXPECT_TRUE(png.ok()) << png.status();
+    return png.ok() ? *png : "";
+  }
+
+  static int ArgMax(const std::vector<int32_t>& scores) {
+    return static_cast<int>(std::max_element(scores.begin(), scores.end()) - scores.begin());
+  }
+};
+
+TEST_F(RestApiPictureTest, APictureAsTheBodyOrAsBase64InJsonIsClassified) {
+  const std::string one = DrawnOne();
+  const HttpResponse raw = Call("POST", "/v2/models/mnist-lenet5-int8/infer", one,
+                                {{"Content-Type", "image/png"}});
+  ASSERT_EQ(raw.status, 200) << raw.body;
+  const Json raw_json = Json::parse(raw.body);
+  EXPECT_EQ(raw_json["parameters"]["backend"], "cpu");
+  ASSERT_EQ(raw_json["outputs"].size(), 1u);
+  EXPECT_THAT(raw_json["outputs"][0]["shape"].get<std::vector<int64_t>>(), ElementsAre(1, 10));
+  const std::vector<int32_t> scores = raw_json["outputs"][0]["data"].get<std::vector<int32_t>>();
+  EXPECT_EQ(ArgMax(scores), 1);
+
+  const HttpResponse json = Call(
+      "POST", "/v2/models/mnist-lenet5-int8/infer",
+      absl::StrCat(R"({"parameters": {"return_model_input": true},
+                       "inputs": [{"name": "images", "datatype": "BYTES", "shape": [1],
+                                   "data": [")",
+                   absl::Base64Escape(one), R"("]}]})"),
+      {{"Content-Type", "application/json"}});
+  ASSERT_EQ(json.status, 200) << json.body;
+  const Json answer = Json::parse(json.body);
+  ASSERT_EQ(answer["outputs"].size(), 2u);
+  EXPECT_EQ(answer["outputs"][0]["data"].get<std::vector<int32_t>>(), scores);
+  const Json& seen = answer["outputs"][1];
+  EXPECT_EQ(seen["name"], "model_input");
+  EXPECT_EQ(seen["datatype"], "UINT8");
+  EXPECT_THAT(seen["shape"].get<std::vector<int64_t>>(), ElementsAre(1, 1, 28, 28));
+  const std::vector<int> pixels = seen["data"].get<std::vector<int>>();
+  ASSERT_EQ(pixels.size(), 784u);
+  // The stroke, light on dark as MNIST's digits are, in the middle column; the corner is empty.
+  EXPECT_GT(pixels[14 * 28 + 14], 128);
+  EXPECT_EQ(pixels[0], 0);
+  // What the model saw, sent as a raw tensor, gives the same scores.
+  std::string input;
+  for (int p : pixels) input.push_back(static_cast<char>(p));
+  EXPECT_EQ(NativeScores({input}, "mnist-lenet5-int8"), scores);
+}
+
+TEST_F(RestApiPictureTest, BadPicturesAndTypesAreRefusedByName) {
+  const std::string one = DrawnOne();
+  const HttpResponse truncated = Call("POST", "/v2/models/mnist-lenet5-int8/infer",
+                                      one.substr(0, 70), {{"Content-Type", "image/png"}});
+  EXPECT_EQ(truncated.status, 400);
+  EXPECT_THAT(Json::parse(truncated.body)["error"].get<std::string>(),
+              HasSubstr("input \"images\" picture 0: truncated PNG"));
+  const HttpResponse blank = Call(
+      "POST", "/v2/models/mnist-lenet5-int8/infer", "P2 4 4 255 9 9 9 9 9 9 9 9 9 9 9 9 9 9 9 9",
+      {{"Content-Type", "image/x-portable-graymap"}});
+  EXPECT_EQ(blank.status, 400);
+  EXPECT_THAT(blank.body, HasSubstr("nothing on the picture"));
+  const HttpResponse gif = Call("POST", "/v2/models/mnist-lenet5-int8/infer", "GIF89a",
+                                {{"Content-Type", "image/gif; charset=binary"}});
+  EXPECT_EQ(gif.status, 415);
+  EXPECT_THAT(gif.body, HasSubstr("send image/png, image/jpeg or image/x-portable-graymap"));
+  EXPECT_EQ(Call("POST", "/v2/models/nope/infer", "GIF89a", {{"Content-Type", "image/gif"}})
+                .status,
+            404);
+  const Json stats = Json::parse(Call("GET", "/metrics.json").body);
+  const std::vector<Json> failures = stats["models"][0]["failures"].get<std::vector<Json>>();
+  EXPECT_EQ(failures[0]["reason"], "invalid_request");
+  EXPECT_EQ(failures[0]["count"], 3);
+}
+
+TEST_F(RestApiPictureTest, MetricsJsonCarriesTheLiveFiguresAndLatencyBuckets) {
+  const HttpResponse before = Call("GET", "/metrics.json");
+  ASSERT_EQ(before.status, 200) << before.body;
+  EXPECT_EQ(before.content_type, "application/json");
+  Json stats = Json::parse(before.body);
+  EXPECT_GE(stats["uptime_s"].get<double>(), 0.0);
+  ASSERT_EQ(stats["models"].size(), 1u);
+  EXPECT_EQ(stats["models"][0]["model"], "mnist-lenet5-int8");
+  EXPECT_EQ(stats["models"][0]["backend"], "cpu");
+  EXPECT_EQ(stats["models"][0]["queue_depth"], 0);
+  EXPECT_EQ(stats["models"][0]["latency_buckets"]["le_us"].size(),
+            LatencyHistogram::kExportBoundsUs.size());
+  EXPECT_EQ(stats["models"][0]["latency_buckets"]["counts"].size(),
+            LatencyHistogram::kExportBuckets);
+
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(Call("POST", "/v2/models/mnist-lenet5-int8/infer", DrawnOne(),
+                   {{"Content-Type", "image/png"}})
+                  .status,
+              200);
+  }
+  stats = Json::parse(Call("GET", "/metrics.json").body);
+  const Json& model = stats["models"][0];
+  EXPECT_EQ(model["requests_ok"], 3);
+  EXPECT_EQ(model["images"], 3);
+  EXPECT_GT(model["images_per_s_60s"].get<double>(), 0.0);
+  const std::vector<uint64_t> counts =
+      model["latency_buckets"]["counts"].get<std::vector<uint64_t>>();
+  EXPECT_EQ(std::accumulate(counts.begin(), counts.end(), uint64_t{0}), 3u);
+}
+
+TEST_F(RestApiTest, TheConsoleIsOneSelfContainedPage) {
+  const HttpResponse page = Call("GET", "/");
+  ASSERT_EQ(page.status, 200);
+  EXPECT_EQ(page.content_type, "text/html; charset=utf-8");
+  EXPECT_THAT(page.body, HasSubstr("<canvas id=\"pad\""));
+  EXPECT_THAT(page.body, HasSubstr("metrics.json"));
+  EXPECT_TRUE(page.body.ends_with("</html>\n"));
+  // Nothing is loaded from elsewhere: no external script, style or image.
+  EXPECT_THAT(page.body, ::testing::Not(HasSubstr("src=\"http")));
+  EXPECT_THAT(page.body, ::testing::Not(HasSubstr("href=\"http")));
+  bool has_policy = false;
+  for (const auto& [name, value] : page.headers) {
+    if (name == "Content-Security-Policy") {
+      has_policy = true;
+      EXPECT_THAT(value, HasSubstr("default-src 'none'"));
+      EXPECT_THAT(value, HasSubstr("connect-src 'self'"));
+    }
+  }
+  EXPECT_TRUE(has_policy);
+  EXPECT_EQ(Call("POST", "/").status, 405);
 }
 
 }  // namespace

@@ -8,6 +8,8 @@ namespace pynq::service::http {
 
 std::optional<Route> MatchRoute(std::string_view path) {
   if (path == "/metrics") return Route{.endpoint = Endpoint::kMetrics, .method = "GET"};
+  if (path == "/metrics.json") return Route{.endpoint = Endpoint::kMetricsJson, .method = "GET"};
+  if (path == "/") return Route{.endpoint = Endpoint::kConsole, .method = "GET"};
   if (!path.starts_with('/')) return std::nullopt;
   const std::vector<absl::string_view> parts =
       absl::StrSplit(absl::string_view(path.data() + 1, path.size() - 1), '/');

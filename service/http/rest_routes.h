@@ -1,5 +1,7 @@
-// The daemon's HTTP endpoints, by path: the Open Inference Protocol's REST API and /metrics.
+// The daemon's HTTP endpoints, by path: the web console, the Open Inference Protocol's REST API
+// and the metrics.
 //
+//   GET  /                                      the web console (console/console.html)
 //   GET  /v2/health/live                        200 while the daemon runs
 //   GET  /v2/health/ready                       200 while it serves models, 400 while draining
 //   GET  /v2                                    server metadata
@@ -10,6 +12,8 @@
 //   GET  /v2/models/{name}[/versions/{v}]/stats   Triton's model statistics
 //   POST /v2/models/{name}[/versions/{v}]/infer   inference
 //   GET  /metrics                               Prometheus text
+//   GET  /metrics.json                          the metrics as JSON (pynq_infer.v1's
+//                                               GetMetricsResponse, plus latency buckets)
 //
 //   std::optional<Route> route = MatchRoute("/v2/models/mnist-bnn-tfc/infer");
 //   // route->endpoint == Endpoint::kInfer, route->model == "mnist-bnn-tfc", route->method "POST"
@@ -35,6 +39,8 @@ enum class Endpoint {
   kModelStats,
   kInfer,
   kMetrics,
+  kMetricsJson,
+  kConsole,
 };
 
 struct Route {

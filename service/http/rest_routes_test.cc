@@ -26,6 +26,8 @@ TEST(RestRoutesTest, EveryEndpoint) {
       {"/v2/models/mnist-bnn-tfc/infer", Endpoint::kInfer, "POST", "mnist-bnn-tfc", ""},
       {"/v2/models/m/versions/2/infer", Endpoint::kInfer, "POST", "m", "2"},
       {"/metrics", Endpoint::kMetrics, "GET", "", ""},
+      {"/metrics.json", Endpoint::kMetricsJson, "GET", "", ""},
+      {"/", Endpoint::kConsole, "GET", "", ""},
   };
   for (const Case& c : cases) {
     std::optional<Route> route = MatchRoute(c.path);
@@ -38,10 +40,10 @@ TEST(RestRoutesTest, EveryEndpoint) {
 }
 
 TEST(RestRoutesTest, UnknownPathsHaveNoRoute) {
-  for (const char* path : {"", "/", "/v1", "/v2/", "/v2/health", "/v2/health/dead",
+  for (const char* path : {"", "//", "/index.html", "/v1", "/v2/", "/v2/health", "/v2/health/dead",
                            "/v2/models", "/v2/models/", "/v2/models/m/", "/v2/models/m/infer/x",
                            "/v2/models/m/versions", "/v2/models/m/versions//infer",
-                           "/v2/models/m/explain", "/metrics/", "v2/health/live",
+                           "/v2/models/m/explain", "/metrics/", "/metrics.json/", "v2/health/live",
                            "/v2//models/m"}) {
     EXPECT_FALSE(MatchRoute(path).has_value()) << path;
   }

@@ -56,9 +56,11 @@ absl::StatusOr<InputTensor> ParseInput(const ModelInferRequest& message, int ind
   InputTensor input{.name = in.name(), .datatype = in.datatype(),
                     .shape = {in.shape().begin(), in.shape().end()}};
   const std::string what = absl::StrFormat("input %d (\"%s\")", index, in.name());
-  if (in.datatype() != kUint8) {
+  const bool pictures = in.datatype() == kBytes;
+  if (in.datatype() != kUint8 && !pictures) {
     return absl::InvalidArgumentError(absl::StrFormat(
-        "%s has datatype \"%s\"; pynq-inferd's models take UINT8 pixels", what, in.datatype()));
+        "%s has datatype \"%s\"; pynq-inferd's models take UINT8 pixels or BYTES pictures", what,
+        in.datatype()));
   }
   const std::optional<int64_t> count = ElementCount(input.shape);
   if (!count.has_value()) {
@@ -75,12 +77,31 @@ absl::StatusOr<InputTensor> ParseInput(const ModelInferRequest& message, int ind
           what, absl::StrJoin(filled, ", ")));
     }
     const std::string& raw = message.raw_input_contents(index);
-    if (static_cast<uint64_t>(raw.size()) != static_cast<uint64_t>(*count)) {
+    // BYTES elements carry their own lengths; BindToModel() counts them.
+    if (!pictures && static_cast<uint64_t>(raw.size()) != static_cast<uint64_t>(*count)) {
       return absl::InvalidArgumentError(absl::StrFormat(
           "%s: raw_input_contents holds %d bytes, but shape [%s] of UINT8 needs %d", what,
           raw.size(), absl::StrJoin(input.shape, ", "), *count));
     }
     input.data = std::string_view(raw);
+    return input;
+  }
+  if (pictures) {
+    if (filled.size() != 1 || filled.front() != "bytes_contents") {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "%s: BYTES elements (encoded pictures) go in contents.bytes_contents (or in "
+          "raw_input_contents); found %s",
+          what, filled.empty() ? "no contents" : absl::StrJoin(filled, ", ")));
+    }
+    const auto& elements = in.contents().bytes_contents();
+    if (static_cast<uint64_t>(elements.size()) != static_cast<uint64_t>(*count)) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "%s: contents.bytes_contents holds %d pictures, but shape [%s] needs %d", what,
+          elements.size(), absl::StrJoin(input.shape, ", "), *count));
+    }
+    std::string serialized;
+    for (const std::string& element : elements) AppendBytesElement(element, serialized);
+    input.data = std::move(serialized);
     return input;
   }
   if (filled.size() != 1 || filled.front() != "uint_contents") {
@@ -118,6 +139,14 @@ absl::StatusOr<InferRequest> ParseModelInferRequest(const ModelInferRequest& mes
         NonNegativeInteger("request", "timeout", it->second, int64_t{86'400'000'000});
     if (!us.ok()) return us.status();
     request.timeout = absl::Microseconds(*us);
+  }
+  if (auto it = message.parameters().find("return_model_input");
+      it != message.parameters().end()) {
+    if (it->second.parameter_choice_case() != InferParameter::kBoolParam) {
+      return absl::InvalidArgumentError(
+          "request parameter \"return_model_input\" must be a bool (bool_param)");
+    }
+    request.return_model_input = it->second.bool_param();
   }
   if (message.inputs_size() == 0) {
     return absl::InvalidArgumentError(

@@ -1,9 +1,11 @@
 // Reads an OIP gRPC ModelInferRequest (proto/inference/grpc_service.proto) into an InferRequest,
-// strictly: every input must be UINT8 with a shape of non-negative dimensions, its elements in
-// exactly one of raw_input_contents (one entry per input, N bytes for N elements) or
-// contents.uint_contents (N values, each 0..255, nothing in the other contents fields); the
-// "timeout" request parameter and the "classification" output parameter must be non-negative
-// integers; output names must not repeat. Any violation is kInvalidArgument naming the input,
+// strictly: every input must be UINT8 or BYTES with a shape of non-negative dimensions, its
+// elements in exactly one of raw_input_contents (one entry per input: N bytes for N UINT8
+// elements; BYTES elements each as a 4-byte little-endian length and the bytes) or typed contents
+// (UINT8: contents.uint_contents, N values, each 0..255; BYTES: contents.bytes_contents, N
+// encoded pictures; nothing in the other contents fields); the "timeout" request parameter and
+// the "classification" output parameter must be non-negative integers, "return_model_input" a
+// bool; output names must not repeat. Any violation is kInvalidArgument naming the input,
 // output or parameter and what was expected.
 //
 //   absl::StatusOr<oip::InferRequest> request = oip::ParseModelInferRequest(*message);

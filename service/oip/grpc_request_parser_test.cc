@@ -135,5 +135,52 @@ TEST(GrpcRequestParserTest, AnOutputIsRequestedOnce) {
   EXPECT_THAT(ParseModelInferRequest(message).status().message(), HasSubstr("twice"));
 }
 
+TEST(GrpcRequestParserTest, BytesInputsCarryPictures) {
+  ModelInferRequest message;
+  message.set_model_name("m");
+  (*message.mutable_parameters())["return_model_input"].set_bool_param(true);
+  auto* input = message.add_inputs();
+  input->set_name("images");
+  input->set_datatype("BYTES");
+  input->add_shape(2);
+  input->mutable_contents()->add_bytes_contents("first");
+  input->mutable_contents()->add_bytes_contents("second!");
+  absl::StatusOr<InferRequest> request = ParseModelInferRequest(message);
+  ASSERT_TRUE(request.ok()) << request.status();
+  EXPECT_TRUE(request->return_model_input);
+  std::string expected;
+  AppendBytesElement("first", expected);
+  AppendBytesElement("second!", expected);
+  EXPECT_EQ(request->inputs[0].bytes(), expected);
+
+  // raw_input_contents already holds the serialization: a view of it.
+  input->clear_contents();
+  message.add_raw_input_contents(expected);
+  request = ParseModelInferRequest(message);
+  ASSERT_TRUE(request.ok()) << request.status();
+  EXPECT_EQ(request->inputs[0].bytes().data(), message.raw_input_contents(0).data());
+}
+
+TEST(GrpcRequestParserTest, BadBytesInputsAreRefused) {
+  ModelInferRequest message;
+  auto* input = message.add_inputs();
+  input->set_name("images");
+  input->set_datatype("BYTES");
+  input->add_shape(2);
+  input->mutable_contents()->add_bytes_contents("only one");
+  EXPECT_THAT(ParseModelInferRequest(message).status().message(),
+              HasSubstr("contents.bytes_contents holds 1 pictures, but shape [2] needs 2"));
+  input->mutable_contents()->clear_bytes_contents();
+  input->mutable_contents()->add_uint_contents(3);
+  EXPECT_THAT(ParseModelInferRequest(message).status().message(),
+              HasSubstr("BYTES elements (encoded pictures) go in contents.bytes_contents"));
+  input->mutable_contents()->clear_uint_contents();
+  input->mutable_contents()->add_bytes_contents("a");
+  input->mutable_contents()->add_bytes_contents("b");
+  (*message.mutable_parameters())["return_model_input"].set_int64_param(1);
+  EXPECT_THAT(ParseModelInferRequest(message).status().message(),
+              HasSubstr("\"return_model_input\" must be a bool"));
+}
+
 }  // namespace
 }  // namespace pynq::service::oip

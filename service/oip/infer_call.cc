@@ -39,7 +39,8 @@ absl::Status SubmitInfer(const ModelRegistry& registry,
       FindVersion(registry, request->model_name, request->model_version);
   if (!served.ok()) return served.status();
   absl::StatusOr<BoundRequest> bound =
-      BindToModel(*request, *(*served)->model, limits.max_images_per_request);
+      BindToModel(*request, *(*served)->model, limits.max_images_per_request,
+                  limits.picture_limits);
   if (!bound.ok()) {
     (*served)->metrics->RecordFailure(FailureReason::kInvalidRequest);
     return bound.status();
@@ -56,6 +57,7 @@ absl::Status SubmitInfer(const ModelRegistry& registry,
       *std::move(served), std::move(images), options,
       [request, state](const InferenceRequest& finished, const ServedModel& model) {
         state->second = BuildResult(*request, state->first, finished, *model.model);
+        state->second.backend = std::string(model.batcher->accelerator().backend_name());
       },
       [request, state, done = std::move(done)](const absl::Status& status) {
         if (status.ok()) {

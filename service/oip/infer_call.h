@@ -20,6 +20,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "preprocess/gray_image.h"
 #include "service/inference_request.h"
 #include "service/model_registry.h"
 #include "service/oip/infer_request.h"
@@ -30,11 +31,15 @@ namespace pynq::service::oip {
 struct InferLimits {
   // Most images in one request (--max_images_per_request).
   size_t max_images_per_request = 1024;
+  // Bounds on decoding each picture of a BYTES input (--max_picture_pixels,
+  // --max_picture_decoded_bytes).
+  preprocess::DecodeLimits picture_limits;
 };
 
 // Looks up request->model_name (kNotFound naming the loaded models; also when
 // request->model_version is given and is not the loaded version), binds the request to the
-// model (kInvalidArgument, counted as an invalid request in the model's metrics) and queues it.
+// model (kInvalidArgument, counted as an invalid request in the model's metrics; pictures are
+// prepared here, on the calling thread) and queues it.
 // On OK `done` runs exactly once, on a dispatch worker, with the result or the request's error
 // (deadline, cancellation, backend). On error nothing was queued and `done` never runs. The
 // request is kept alive until `done` has run.

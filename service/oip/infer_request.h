@@ -4,6 +4,12 @@
 // model and runs it. Only the protocol's structure is decoded here; what a model accepts
 // (input name, shape, size) is checked against the model later (BindToModel()).
 //
+// Pictures. An input of datatype BYTES carries encoded pictures (PNG, JPEG, PGM), one per
+// element, which BindToModel() prepares as the model file declares (preprocess/prepare.h). Its
+// data is held in the protocol's own serialization of BYTES elements, whichever way they came
+// (gRPC raw_input_contents or bytes_contents, REST base64 strings, the binary data extension, a
+// raw picture body): each element is a 4-byte little-endian length followed by that many bytes.
+//
 //   PYNQ_ASSIGN_OR_RETURN(oip::InferRequest request, oip::ParseJsonInferRequest(body, {}));
 //   for (const oip::InputTensor& input : request.inputs) use(input.bytes());
 //
@@ -19,6 +25,7 @@
 #include <variant>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 
 namespace pynq::service::oip {
@@ -26,6 +33,7 @@ namespace pynq::service::oip {
 // The names of every model's tensors, and the datatypes the protocol spells them with.
 inline constexpr char kInputName[] = "images";
 inline constexpr char kScoresOutput[] = "scores";
+inline constexpr char kModelInputOutput[] = "model_input";
 inline constexpr char kUint8[] = "UINT8";
 inline constexpr char kInt32[] = "INT32";
 inline constexpr char kBytes[] = "BYTES";
@@ -35,7 +43,8 @@ struct InputTensor {
   std::string datatype;
   // Every dimension >= 0; the product fits in int64 (the parsers check both).
   std::vector<int64_t> shape;
-  // The elements, one byte per UINT8 element, row-major: a view of the caller's buffer (gRPC
+  // The elements, row-major: one byte per UINT8 element; for BYTES, each element as a 4-byte
+  // little-endian length and its bytes (see above). A view of the caller's buffer (gRPC
   // raw_input_contents, a REST binary part) or decoded from a typed representation and owned.
   std::variant<std::string_view, std::string> data;
 
@@ -67,11 +76,23 @@ struct InferRequest {
   std::vector<RequestedOutput> outputs;
   // REST: the "binary_data_output" request parameter (every output as binary data).
   bool binary_data_output = false;
+  // The "return_model_input" request parameter: the response also carries the output
+  // "model_input", UINT8 [N, C, H, W], the input the model ran on (for a picture, what
+  // preprocessing made of it).
+  bool return_model_input = false;
 };
 
 // The number of elements of `shape`, or nullopt if a dimension is negative or the product
 // overflows int64.
 std::optional<int64_t> ElementCount(const std::vector<int64_t>& shape);
+
+// The elements of BYTES data in the serialization above, as views of `data`; kInvalidArgument
+// naming `what` if the lengths do not add up to exactly `data`.
+absl::StatusOr<std::vector<std::string_view>> SplitBytesElements(std::string_view data,
+                                                                 std::string_view what);
+
+// Appends `element` to BYTES data in the serialization above.
+void AppendBytesElement(std::string_view element, std::string& data);
 
 }  // namespace pynq::service::oip
 

@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -45,6 +46,8 @@ struct PendingInput {
   InputTensor tensor;
   std::set<std::string> keys;
   std::string data;
+  // String elements of "data" (BYTES: base64 pictures), in order.
+  std::vector<std::string> strings;
   bool has_data = false;
   std::optional<uint64_t> binary_size;
   size_t data_elements = 0;
@@ -67,7 +70,8 @@ class Handler {
     return OnScalar({.kind = Scalar::kFloat}, text);
   }
   bool string(Json::string_t& v) {
-    if (v.size() > limits_.max_string_bytes) {
+    // A picture in "data" is as long as the body allows (the HTTP server bounds it).
+    if (v.size() > limits_.max_string_bytes && (frames_.empty() || top() != Frame::kData)) {
       return Fail(absl::StrFormat("a string of %d bytes is longer than the %d allowed", v.size(),
                                   limits_.max_string_bytes));
     }
@@ -338,10 +342,15 @@ bool Handler::OnScalar(const Scalar& v, std::string_view shown) {
     }
     case Frame::kData: {
       PendingInput& input = inputs_.back();
+      if (v.kind == Scalar::kString) {
+        input.strings.push_back(std::move(string_));
+        return true;
+      }
       if (v.kind != Scalar::kUnsigned || v.u > 255) {
         return Fail(absl::StrFormat(
-            "%s: data element %d is %s; pynq-inferd's inputs are UINT8, integers 0..255",
-            InputName(), input.data_elements, shown));
+            "%s: data element %d is %s; pynq-inferd's inputs are UINT8, integers 0..255, or "
+            "BYTES, base64 strings",
+            InputName(), input.data_elements + input.strings.size(), shown));
       }
       input.data.push_back(static_cast<char>(v.u));
       ++input.data_elements;
@@ -372,12 +381,14 @@ bool Handler::OnParameter(Frame owner, const Scalar& v, std::string_view shown) 
     }
     request_.timeout = absl::Microseconds(static_cast<int64_t>(*us));
   } else if ((owner == Frame::kRequestParams && key_ == "binary_data_output") ||
+             (owner == Frame::kRequestParams && key_ == "return_model_input") ||
              (owner == Frame::kOutputParams && key_ == "binary_data")) {
     if (v.kind != Scalar::kBool) {
       return Fail(absl::StrFormat("parameter \"%s\" must be true or false, not %s", key_, shown));
     }
-    (owner == Frame::kRequestParams ? request_.binary_data_output
-                                    : request_.outputs.back().binary_data) = v.b;
+    (owner == Frame::kOutputParams      ? request_.outputs.back().binary_data
+     : key_ == "binary_data_output" ? request_.binary_data_output
+                                    : request_.return_model_input) = v.b;
   } else if (owner == Frame::kInputParams && key_ == "binary_data_size") {
     const std::optional<uint64_t> size = NonNegative(v);
     if (!size.has_value()) {
@@ -419,10 +430,11 @@ absl::StatusOr<InferRequest> Handler::Finish(std::string_view binary) {
         return absl::InvalidArgumentError(absl::StrFormat("%s has no \"%s\"", what, required));
       }
     }
-    if (input.tensor.datatype != kUint8) {
-      return absl::InvalidArgumentError(
-          absl::StrFormat("%s has datatype \"%s\"; pynq-inferd's models take UINT8 pixels", what,
-                          input.tensor.datatype));
+    const bool pictures = input.tensor.datatype == kBytes;
+    if (input.tensor.datatype != kUint8 && !pictures) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "%s has datatype \"%s\"; pynq-inferd's models take UINT8 pixels or BYTES pictures",
+          what, input.tensor.datatype));
     }
     const std::optional<int64_t> count = ElementCount(input.tensor.shape);
     if (!count.has_value()) {
@@ -440,14 +452,43 @@ absl::StatusOr<InferRequest> Handler::Finish(std::string_view binary) {
             "%s: binary_data_size is %d, but only %d bytes of binary data are left", what,
             *input.binary_size, binary.size() - binary_used));
       }
-      if (*input.binary_size != static_cast<uint64_t>(*count)) {
+      // BYTES elements carry their own lengths; BindToModel() counts them.
+      if (!pictures && *input.binary_size != static_cast<uint64_t>(*count)) {
         return absl::InvalidArgumentError(absl::StrFormat(
             "%s: binary_data_size is %d, but shape [%s] of UINT8 needs %d bytes", what,
             *input.binary_size, absl::StrJoin(input.tensor.shape, ", "), *count));
       }
       input.tensor.data = binary.substr(binary_used, *input.binary_size);
       binary_used += *input.binary_size;
+    } else if (pictures) {
+      if (input.data_elements > 0 || input.strings.size() != static_cast<uint64_t>(*count)) {
+        return absl::InvalidArgumentError(absl::StrFormat(
+            "%s: \"data\" of BYTES holds %d strings%s, but shape [%s] needs %d base64 strings",
+            what, input.strings.size(),
+            input.data_elements > 0 ? absl::StrFormat(" and %d numbers", input.data_elements)
+                                    : "",
+            absl::StrJoin(input.tensor.shape, ", "), *count));
+      }
+      std::string serialized;
+      std::string decoded;
+      for (size_t e = 0; e < input.strings.size(); ++e) {
+        if (!absl::Base64Unescape(input.strings[e], &decoded)) {
+          return absl::InvalidArgumentError(absl::StrFormat(
+              "%s: data element %d is not base64 (RFC 4648: A-Z a-z 0-9 + /, = padding); a "
+              "BYTES element in JSON is a base64-encoded picture",
+              what, e));
+        }
+        AppendBytesElement(decoded, serialized);
+        std::string().swap(input.strings[e]);
+      }
+      input.tensor.data = std::move(serialized);
     } else {
+      if (!input.strings.empty()) {
+        return absl::InvalidArgumentError(absl::StrFormat(
+            "%s: \"data\" of UINT8 holds %d strings; UINT8 elements are integers 0..255 (send "
+            "base64 pictures as datatype BYTES)",
+            what, input.strings.size()));
+      }
       if (input.data_elements != static_cast<uint64_t>(*count)) {
         return absl::InvalidArgumentError(
             absl::StrFormat("%s: \"data\" holds %d elements, but shape [%s] needs %d", what,

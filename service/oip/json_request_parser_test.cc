@@ -75,7 +75,8 @@ TEST(JsonRequestParserTest, DataMustBeUint8Integers) {
   EXPECT_THAT(Error(with_data("[-1, 2]")).message(), HasSubstr("data element 0 is -1"));
   EXPECT_THAT(Error(with_data("[1.5, 2]")).message(), HasSubstr("is 1.5"));
   EXPECT_THAT(Error(with_data("[1.0, 2]")).message(), HasSubstr("integers 0..255"));
-  EXPECT_THAT(Error(with_data(R"(["1", 2])")).message(), HasSubstr("a string"));
+  EXPECT_THAT(Error(with_data(R"(["1", 2])")).message(),
+              HasSubstr("\"data\" of UINT8 holds 1 strings; UINT8 elements are integers 0..255"));
   EXPECT_THAT(Error(with_data("[true, 2]")).message(), HasSubstr("a boolean"));
   EXPECT_THAT(Error(with_data("[{}, 2]")).message(), HasSubstr("not objects"));
   EXPECT_THAT(Error(with_data("[1, 2, 3]")).message(),
@@ -155,6 +156,65 @@ TEST(JsonRequestParserTest, CountsAndStringsAreBounded) {
               HasSubstr("more than 16 inputs"));
   EXPECT_THAT(Error(absl::StrCat(R"({"id": ")", std::string(5000, 'x'), R"("})")).message(),
               HasSubstr("longer than the 4096 allowed"));
+}
+
+TEST(JsonRequestParserTest, BytesInputsCarryBase64PicturesInTheBytesSerialization) {
+  // "iVBORw0KGgo=" is PNG's 8-byte signature; a picture longer than max_string_bytes is fine.
+  const std::string long_picture(6000, 'A');
+  absl::StatusOr<InferRequest> request = ParseJsonInferRequest(absl::StrCat(
+      R"({"parameters": {"return_model_input": true},
+          "inputs": [{"name": "images", "shape": [2], "datatype": "BYTES",
+                      "data": ["iVBORw0KGgo=", ")",
+      long_picture, R"("]}]})"));
+  ASSERT_TRUE(request.ok()) << request.status();
+  EXPECT_TRUE(request->return_model_input);
+  ASSERT_EQ(request->inputs.size(), 1u);
+  EXPECT_EQ(request->inputs[0].datatype, "BYTES");
+  absl::StatusOr<std::vector<std::string_view>> pictures =
+      SplitBytesElements(request->inputs[0].bytes(), "images");
+  ASSERT_TRUE(pictures.ok()) << pictures.status();
+  ASSERT_EQ(pictures->size(), 2u);
+  EXPECT_EQ((*pictures)[0], "\x89PNG\r\n\x1a\n");
+  EXPECT_EQ((*pictures)[1], std::string(4500, '\0'));
+}
+
+TEST(JsonRequestParserTest, BytesInputsMayComeAsBinaryData) {
+  std::string binary;
+  AppendBytesElement("P5 1 1 255 x", binary);
+  absl::StatusOr<InferRequest> request = ParseJsonInferRequest(
+      absl::StrCat(R"({"inputs": [{"name": "images", "shape": [1], "datatype": "BYTES",
+                                    "parameters": {"binary_data_size": )",
+                   binary.size(), "}}]}"),
+      binary);
+  ASSERT_TRUE(request.ok()) << request.status();
+  EXPECT_EQ(request->inputs[0].bytes(), binary);
+}
+
+TEST(JsonRequestParserTest, BadBytesInputsAreRefused) {
+  const auto bytes_input = [](const std::string& data, const std::string& shape = "[1]") {
+    return absl::StrCat(R"({"inputs": [{"name": "images", "shape": )", shape,
+                        R"(, "datatype": "BYTES", "data": )", data, "}]}");
+  };
+  EXPECT_THAT(Error(bytes_input(R"(["not base64!"])")).message(),
+              HasSubstr("data element 0 is not base64"));
+  EXPECT_THAT(Error(bytes_input(R"(["AAAA", "AAAA"])")).message(),
+              HasSubstr("holds 2 strings, but shape [1] needs 1 base64 strings"));
+  EXPECT_THAT(Error(bytes_input(R"(["AAAA", 7])", "[2]")).message(),
+              HasSubstr("holds 1 strings and 1 numbers"));
+  EXPECT_THAT(
+      Error(R"({"inputs": [{"name": "images", "shape": [1], "datatype": "UINT8",
+                            "data": ["AAAA"]}]})")
+          .message(),
+      HasSubstr("send base64 pictures as datatype BYTES"));
+  EXPECT_THAT(Error(R"({"parameters": {"return_model_input": 1},
+                        "inputs": [{"name": "images", "shape": [1], "datatype": "UINT8",
+                                    "data": [0]}]})")
+                  .message(),
+              HasSubstr("\"return_model_input\" must be true or false"));
+  EXPECT_THAT(Error(R"({"inputs": [{"name": "images", "shape": [1], "datatype": "FP32",
+                                    "data": [0]}]})")
+                  .message(),
+              HasSubstr("UINT8 pixels or BYTES pictures"));
 }
 
 }  // namespace

@@ -53,6 +53,12 @@ void FillModelInferResponse(const InferResult& result, inf::ModelInferResponse* 
     o->mutable_contents()->mutable_int_contents()->Add(tensor.int32s.begin(),
                                                        tensor.int32s.end());
     for (const std::string& s : tensor.strings) o->mutable_contents()->add_bytes_contents(s);
+    for (char c : tensor.uint8s) {
+      o->mutable_contents()->add_uint_contents(static_cast<unsigned char>(c));
+    }
+  }
+  if (!result.backend.empty()) {
+    (*out->mutable_parameters())["backend"].set_string_param(result.backend);
   }
 }
 

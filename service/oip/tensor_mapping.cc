@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "preprocess/prepare.h"
 #include "service/proto_mapping.h"
 
 namespace pynq::service::oip {
@@ -16,10 +17,11 @@ namespace {
 std::string Expected(const accel::Model& model) {
   const accel::Shape& s = model.input_shape();
   return absl::StrFormat("model %s takes one UINT8 input \"%s\" of shape [N, %d, %d, %d]%s or "
-                         "[N, %d]",
+                         "[N, %d], or one BYTES input \"%s\" of shape [N] holding encoded "
+                         "pictures (PNG, JPEG, PGM)",
                          model.name(), kInputName, s.c, s.h, s.w,
                          s.c == 1 ? absl::StrFormat(", [N, %d, %d]", s.h, s.w) : "",
-                         model.input_bytes());
+                         model.input_bytes(), kInputName);
 }
 
 // Whether `dims` (the shape without N) is one of the accepted forms of the model's input.
@@ -40,7 +42,8 @@ bool AcceptedImageShape(const std::vector<int64_t>& dims, const accel::Model& mo
 }  // namespace
 
 absl::StatusOr<BoundRequest> BindToModel(const InferRequest& request, const accel::Model& model,
-                                         size_t max_images) {
+                                         size_t max_images,
+                                         const preprocess::DecodeLimits& picture_limits) {
   if (request.inputs.size() != 1) {
     return absl::InvalidArgumentError(
         absl::StrFormat("request has %d inputs; %s", request.inputs.size(), Expected(model)));
@@ -50,13 +53,16 @@ absl::StatusOr<BoundRequest> BindToModel(const InferRequest& request, const acce
     return absl::InvalidArgumentError(
         absl::StrFormat("request has input \"%s\"; %s", input.name, Expected(model)));
   }
-  if (input.datatype != kUint8) {
+  if (input.datatype != kUint8 && input.datatype != kBytes) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "input \"%s\" has datatype %s; %s", input.name, input.datatype, Expected(model)));
   }
+  const bool pictures = input.datatype == kBytes;
   const std::vector<int64_t> dims(input.shape.begin() + (input.shape.empty() ? 0 : 1),
                                   input.shape.end());
-  if (input.shape.empty() || !AcceptedImageShape(dims, model)) {
+  const bool shape_ok = pictures ? dims.empty() || (dims.size() == 1 && dims[0] == 1)
+                                 : AcceptedImageShape(dims, model);
+  if (input.shape.empty() || !shape_ok) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "input \"%s\" has shape [%s]; %s", input.name, absl::StrJoin(input.shape, ", "),
         Expected(model)));
@@ -68,14 +74,46 @@ absl::StatusOr<BoundRequest> BindToModel(const InferRequest& request, const acce
   }
   const std::string_view bytes = input.bytes();
   const size_t image_bytes = model.input_bytes();
-  if (bytes.size() != static_cast<size_t>(n) * image_bytes) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("input \"%s\" has %d bytes of data; shape [%s] needs %d", input.name,
-                        bytes.size(), absl::StrJoin(input.shape, ", "), n * image_bytes));
-  }
   BoundRequest bound;
   bound.images.reserve(n);
-  for (int64_t i = 0; i < n; ++i) bound.images.push_back(bytes.substr(i * image_bytes, image_bytes));
+  if (pictures) {
+    const std::string what = absl::StrFormat("input \"%s\"", input.name);
+    absl::StatusOr<std::vector<std::string_view>> elements = SplitBytesElements(bytes, what);
+    if (!elements.ok()) return elements.status();
+    if (elements->size() != static_cast<size_t>(n)) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "%s has %d BYTES elements; shape [%s] needs %d", what, elements->size(),
+          absl::StrJoin(input.shape, ", "), n));
+    }
+    bound.prepared.reserve(n * image_bytes);
+    for (int64_t i = 0; i < n; ++i) {
+      const std::string_view picture = (*elements)[i];
+      absl::StatusOr<preprocess::PreparedInput> prepared = preprocess::PreparePicture(
+          {reinterpret_cast<const uint8_t*>(picture.data()), picture.size()}, model,
+          picture_limits);
+      if (!prepared.ok()) {
+        return absl::Status(prepared.status().code(),
+                            absl::StrFormat("%s picture %d: %s", what, i,
+                                            prepared.status().message()));
+      }
+      bound.prepared.insert(bound.prepared.end(), prepared->pixels.begin(),
+                            prepared->pixels.end());
+    }
+    const std::string_view all(reinterpret_cast<const char*>(bound.prepared.data()),
+                               bound.prepared.size());
+    for (int64_t i = 0; i < n; ++i) {
+      bound.images.push_back(all.substr(i * image_bytes, image_bytes));
+    }
+  } else {
+    if (bytes.size() != static_cast<size_t>(n) * image_bytes) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("input \"%s\" has %d bytes of data; shape [%s] needs %d", input.name,
+                          bytes.size(), absl::StrJoin(input.shape, ", "), n * image_bytes));
+    }
+    for (int64_t i = 0; i < n; ++i) {
+      bound.images.push_back(bytes.substr(i * image_bytes, image_bytes));
+    }
+  }
   for (const RequestedOutput& output : request.outputs) {
     if (output.name != kScoresOutput) {
       return absl::InvalidArgumentError(absl::StrFormat(
@@ -131,6 +169,15 @@ InferResult BuildResult(const InferRequest& request, const BoundRequest& bound,
         }
       }
     }
+  }
+  if (request.return_model_input) {
+    const accel::Shape& s = model.input_shape();
+    OutputTensor& out = result.outputs.emplace_back();
+    out.name = kModelInputOutput;
+    out.datatype = kUint8;
+    out.shape = {n, s.c, s.h, s.w};
+    out.binary_data = request.binary_data_output;
+    for (std::string_view image : bound.images) out.uint8s.append(image);
   }
   return result;
 }

@@ -7,11 +7,15 @@
 //   oip::InferResult result = oip::BuildResult(request, bound, done, *served->model);
 //
 // A model (see proto/inference/grpc_service.proto) has one input "images", UINT8, shape
-// [N, C, H, W], also accepted as [N, H, W] for a one-channel model and as [N, C*H*W]; and one
-// output "scores", INT32 [N, classes], or with the "classification" parameter BYTES [N, k] of
-// "score:index:label", best first.
+// [N, C, H, W], also accepted as [N, H, W] for a one-channel model and as [N, C*H*W]; or BYTES,
+// shape [N] or [N, 1], each element an encoded picture (PNG, JPEG or PGM of any size) that is
+// prepared as the model file declares (preprocess::PreparePicture(), the same path as the native
+// API's encoded_images). It has one output "scores", INT32 [N, classes], or with the
+// "classification" parameter BYTES [N, k] of "score:index:label", best first; with the request
+// parameter "return_model_input" also "model_input", UINT8 [N, C, H, W]: what the model ran on.
 //
-// Pure functions of their arguments; safe from any thread.
+// Pure functions of their arguments; safe from any thread. Preparing pictures runs on the calling
+// thread (linear in their pixels; bench/preprocess_bench).
 #ifndef PYNQ_SERVICE_OIP_TENSOR_MAPPING_H_
 #define PYNQ_SERVICE_OIP_TENSOR_MAPPING_H_
 
@@ -23,6 +27,7 @@
 
 #include "absl/status/statusor.h"
 #include "accel/model/model.h"
+#include "preprocess/gray_image.h"
 #include "service/inference_request.h"
 #include "service/oip/infer_request.h"
 
@@ -37,28 +42,37 @@ struct OutputSpec {
 };
 
 struct BoundRequest {
-  // One view of model.input_bytes() bytes per image, into the request's input data.
+  // One view of model.input_bytes() bytes per image, into the request's input data (UINT8) or
+  // into `prepared` (pictures).
   std::vector<std::string_view> images;
+  // The model inputs prepared from a BYTES input's pictures, back to back; empty for UINT8. Its
+  // heap buffer moves with the BoundRequest, so `images` stay valid.
+  std::vector<uint8_t> prepared;
   std::vector<OutputSpec> outputs;
 };
 
 // Checks `request` against `model` and splits its input into images. kInvalidArgument, naming
 // the problem and what the model takes, unless: there is exactly one input, named "images",
-// UINT8, of shape [N, C, H, W], [N, H, W] (one-channel models) or [N, C*H*W] with N in
-// 1..max_images; its data holds N*C*H*W bytes; every requested output is "scores", with at most
-// the model's class count as "classification". No requested output means "scores" as a tensor.
+// either UINT8, of shape [N, C, H, W], [N, H, W] (one-channel models) or [N, C*H*W], its data
+// N*C*H*W bytes, or BYTES of shape [N] or [N, 1] holding N pictures that each decode within
+// `picture_limits` and prepare (a bad one is kInvalidArgument naming its index and the
+// problem; a model that takes raw tensors only refuses pictures); N in 1..max_images; every
+// requested output is "scores", with at most the model's class count as "classification". No
+// requested output means "scores" as a tensor.
 absl::StatusOr<BoundRequest> BindToModel(const InferRequest& request, const accel::Model& model,
-                                         size_t max_images);
+                                         size_t max_images,
+                                         const preprocess::DecodeLimits& picture_limits = {});
 
 // One output tensor of a response.
 struct OutputTensor {
   std::string name;
-  // "INT32" (scores) or "BYTES" (classification).
+  // "INT32" (scores), "BYTES" (classification) or "UINT8" (model_input).
   std::string datatype;
   std::vector<int64_t> shape;
   // The elements, row-major, in the member of the datatype.
   std::vector<int32_t> int32s;
   std::vector<std::string> strings;
+  std::string uint8s;
   bool binary_data = false;
 };
 
@@ -67,10 +81,13 @@ struct InferResult {
   std::string model_version;
   std::string id;
   std::vector<OutputTensor> outputs;
+  // The backend that ran the request ("cpu" or "fpga"), the response parameter "backend".
+  std::string backend;
 };
 
 // The response to `request` once `done` finished OK: model name and the version that answered,
-// the request's id, and each requested output.
+// the request's id, each requested output, and "model_input" if the request asked for it. The
+// caller sets `backend`.
 InferResult BuildResult(const InferRequest& request, const BoundRequest& bound,
                         const InferenceRequest& done, const accel::Model& model);
 

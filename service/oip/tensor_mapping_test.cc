@@ -4,9 +4,13 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "accel/model/model_builder.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "preprocess/prepare.h"
+#include "tests/support/picture_writer.h"
+#include "tests/support/source_dir.h"
 
 namespace pynq::service::oip {
 namespace {
@@ -108,6 +112,96 @@ TEST_F(TensorMappingTest, ResultsCarryScoresAndClassifications) {
   EXPECT_EQ(tensor.datatype, "INT32");
   EXPECT_THAT(tensor.shape, ElementsAre(2, 4));
   EXPECT_THAT(tensor.int32s, ElementsAre(5, -2, 9, 5, 0, 0, 1, -7));
+}
+
+// A dark "1" on white paper, 60x80, as a PNG.
+std::string DrawnOne() {
+  testing::Rgba picture(60, 80, {255, 255, 255, 255});
+  for (uint32_t y = 12; y < 68; ++y) {
+    for (uint32_t x = 27; x < 34; ++x) picture.at(x, y) = {20, 20, 20, 255};
+  }
+  absl::StatusOr<std::string> png = testing::EncodePng(picture, {});
+  EXPECT_TRUE(png.ok()) << png.status();
+  return png.ok() ? *png : "";
+}
+
+InferRequest PictureRequest(const std::vector<std::string>& pictures,
+                            std::vector<int64_t> shape) {
+  InferRequest request{.model_name = "mnist-lenet5-int8"};
+  std::string data;
+  for (const std::string& picture : pictures) AppendBytesElement(picture, data);
+  request.inputs.push_back(
+      {.name = "images", .datatype = "BYTES", .shape = std::move(shape), .data = data});
+  return request;
+}
+
+class PictureMappingTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::shared_ptr<const accel::Model>> model = accel::Model::LoadFile(
+        absl::StrCat(testing::SourceDir(), "/models/zoo/mnist-lenet5-int8.pim"));
+    ASSERT_TRUE(model.ok()) << model.status();
+    mnist_ = *model;
+  }
+  std::shared_ptr<const accel::Model> mnist_;
+};
+
+TEST_F(PictureMappingTest, PicturesArePreparedAsTheNativeApiPreparesThem) {
+  const std::string one = DrawnOne();
+  absl::StatusOr<preprocess::PreparedInput> expected = preprocess::PreparePicture(
+      {reinterpret_cast<const uint8_t*>(one.data()), one.size()}, *mnist_, {});
+  ASSERT_TRUE(expected.ok()) << expected.status();
+  for (const std::vector<int64_t>& shape : std::vector<std::vector<int64_t>>{{2}, {2, 1}}) {
+    InferRequest request = PictureRequest({one, one}, shape);
+    request.return_model_input = true;
+    absl::StatusOr<BoundRequest> bound = BindToModel(request, *mnist_, 16);
+    ASSERT_TRUE(bound.ok()) << bound.status();
+    ASSERT_EQ(bound->images.size(), 2u);
+    const std::string_view pixels(reinterpret_cast<const char*>(expected->pixels.data()),
+                                  expected->pixels.size());
+    EXPECT_EQ(bound->images[0], pixels);
+    EXPECT_EQ(bound->images[1], pixels);
+
+    // The result hands back what the model ran on, after moving the BoundRequest (its views
+    // stay valid).
+    BoundRequest moved = *std::move(bound);
+    InferenceRequest done(*mnist_, moved.images, [](InferenceRequest&) {});
+    const InferResult result = BuildResult(request, moved, done, *mnist_);
+    ASSERT_EQ(result.outputs.size(), 2u);
+    const OutputTensor& seen = result.outputs[1];
+    EXPECT_EQ(seen.name, "model_input");
+    EXPECT_EQ(seen.datatype, "UINT8");
+    EXPECT_THAT(seen.shape, ElementsAre(2, 1, 28, 28));
+    EXPECT_EQ(seen.uint8s, std::string(pixels) + std::string(pixels));
+  }
+}
+
+TEST_F(PictureMappingTest, BadPicturesAreRefusedByIndex) {
+  const std::string one = DrawnOne();
+  const auto error = [&](const InferRequest& request) {
+    absl::Status status = BindToModel(request, *mnist_, 16).status();
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
+    return std::string(status.message());
+  };
+  EXPECT_THAT(error(PictureRequest({one, one.substr(0, 60)}, {2})),
+              HasSubstr("input \"images\" picture 1: truncated PNG"));
+  EXPECT_THAT(error(PictureRequest({one, "hello"}, {2})),
+              HasSubstr("picture 1: not a PNG, JPEG or PGM picture"));
+  EXPECT_THAT(error(PictureRequest({one}, {2})),
+              HasSubstr("has 1 BYTES elements; shape [2] needs 2"));
+  EXPECT_THAT(error(PictureRequest({one}, {1, 28})), HasSubstr("has shape [1, 28]"));
+  InferRequest cut = PictureRequest({one}, {1});
+  cut.inputs[0].data = std::string("\x05\x00\x00\x00" "ab", 6);
+  EXPECT_THAT(error(cut), HasSubstr("BYTES element 0 says it has 5 bytes, but only 2 follow"));
+  cut.inputs[0].data = std::string("\x05\x00", 2);
+  EXPECT_THAT(error(cut), HasSubstr("BYTES element 0 has 2 bytes of its 4-byte length prefix"));
+}
+
+TEST_F(TensorMappingTest, RawOnlyModelsRefusePictures) {
+  InferRequest request = PictureRequest({DrawnOne()}, {1});
+  absl::Status status = BindToModel(request, *model_, 16).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(status.message(), HasSubstr("takes raw images only"));
 }
 
 }  // namespace

@@ -21,7 +21,7 @@ import grpc
 import numpy as np
 from google.protobuf.descriptor import FieldDescriptor
 
-from pynq_infer import image_files
+from pynq_infer import image_files, png_writer
 from pynq_infer.errors import InferenceError
 from pynq_infer.throughput import run_closed_loop
 from pynq_infer.v1 import inference_pb2, inference_pb2_grpc
@@ -35,6 +35,9 @@ DEFAULT_MODEL = "mnist-bnn-tfc"
 _IMAGES_PER_REQUEST = 256
 # Classify requests of one call in flight at once.
 _WINDOW = 4
+# Picture bytes per Classify request when a call is split (pictures vary in size; the daemon's
+# --max_message_bytes is 4 MiB by default).
+_PICTURE_BYTES_PER_REQUEST = 3 << 20
 
 
 @dataclasses.dataclass(frozen=True)
@@ -264,8 +267,10 @@ class Client:
             info = next((m for m in self.models() if m.name == model), None)
         return info
 
-    def _batch(self, images, model):
-        """images as a C-contiguous uint8 [N, pixels] for `model`, checked against its shape."""
+    def _inputs(self, images, model):
+        """What to send for `images`: ("raw", uint8 [N, pixels]) when they have the model's input
+        shape, ("pictures", [PNG bytes]) when they are gray images [N, H, W] of another size for
+        a one-channel model (the daemon prepares them as the model file declares)."""
         if isinstance(images, (str, bytes)):
             raise ValueError("images must be a numpy uint8 array; for files use classify_files()")
         array = np.asarray(images)
@@ -282,16 +287,42 @@ class Client:
         single = (c, h, w) if c > 1 else (h, w)
         if array.shape == single or array.shape == (c, h, w):
             array = array[np.newaxis]
+        elif c == 1 and array.ndim == 3 and array.shape[1:] != (h, w):
+            if 0 in array.shape:
+                raise ValueError(f"images of shape {list(array.shape)} hold no pixels")
+            return "pictures", [png_writer.encode_gray_png(p) for p in array]
         elif array.shape[1:] not in (single, (c, h, w)) or array.ndim not in (3, 4):
             raise ValueError(
                 f"images of shape {list(array.shape)} do not fit model {model}, which takes "
                 f"{c}x{h}x{w} uint8 images: give one image {list(single)} or a batch "
-                f"[N, {', '.join(map(str, single))}]")
+                f"[N, {', '.join(map(str, single))}]"
+                + (", or gray pictures [N, H, W] of any size (sent as PNGs)" if c == 1 else ""))
         if array.shape[0] == 0:
             raise ValueError("no images given")
-        return np.ascontiguousarray(array.reshape(array.shape[0], -1))
+        return "raw", np.ascontiguousarray(array.reshape(array.shape[0], -1))
 
-    def _classify_batch(self, batch, model, top_k):
+    @staticmethod
+    def _requests(kind, items, model, top_k):
+        """ClassifyRequests carrying `items`: raw rows, or pictures (encoded_images)."""
+        if kind == "raw":
+            for begin in range(0, len(items), _IMAGES_PER_REQUEST):
+                yield inference_pb2.ClassifyRequest(
+                    model=model, top_k=top_k,
+                    images=[row.tobytes() for row in items[begin:begin + _IMAGES_PER_REQUEST]])
+            return
+        chunk, size = [], 0
+        for picture in items:
+            if chunk and (len(chunk) == _IMAGES_PER_REQUEST or
+                          size + len(picture) > _PICTURE_BYTES_PER_REQUEST):
+                yield inference_pb2.ClassifyRequest(model=model, top_k=top_k,
+                                                    encoded_images=chunk)
+                chunk, size = [], 0
+            chunk.append(picture)
+            size += len(picture)
+        if chunk:
+            yield inference_pb2.ClassifyRequest(model=model, top_k=top_k, encoded_images=chunk)
+
+    def _classify_batch(self, kind, items, model, top_k):
         """(ClassifyResponse, latency ms) per request, in order, sending up to _WINDOW at once."""
         starts = {}
         done_at = {}
@@ -301,12 +332,9 @@ class Client:
         def finished(index):
             return lambda _: done_at.__setitem__(index, time.monotonic())
 
-        for index, begin in enumerate(range(0, len(batch), _IMAGES_PER_REQUEST)):
+        for index, request in enumerate(self._requests(kind, items, model, top_k)):
             if len(futures) - len(results) >= _WINDOW:
                 results.append(self._result(futures[len(results)]))
-            request = inference_pb2.ClassifyRequest(
-                model=model, top_k=top_k,
-                images=[row.tobytes() for row in batch[begin:begin + _IMAGES_PER_REQUEST]])
             starts[index] = time.monotonic()
             future = self._stub.Classify.future(request, timeout=self.timeout)
             future.add_done_callback(finished(index))
@@ -330,16 +358,21 @@ class Client:
 
         Args:
             images: numpy uint8, one image [28, 28] or a batch [N, 28, 28] (generally [H, W] /
-                [N, H, W] for one-channel models, [N, C, H, W] otherwise).
+                [N, H, W] for one-channel models, [N, C, H, W] otherwise). Gray images of another
+                size, [N, H, W] (N = 1 for one), are pictures: each is sent as a PNG and the
+                daemon prepares it as the model file declares (for MNIST models: any digit,
+                dark on light or light on dark, cropped, scaled and centred as MNIST's were).
             model: the model's name; default the Client's.
             top_k: how many best classes each result's ``top`` lists.
         Raises ValueError for images of the wrong dtype or shape (nothing is sent), and
         InferenceError when the daemon refuses (e.g. NOT_FOUND for an unknown model).
         """
         model = model or self.model
-        batch = self._batch(images, model)
+        return self._classify(*self._inputs(images, model), model, top_k)
+
+    def _classify(self, kind, items, model, top_k):
         results = []
-        for response, latency_ms in self._classify_batch(batch, model, top_k):
+        for response, latency_ms in self._classify_batch(kind, items, model, top_k):
             for r in response.results:
                 results.append(Classification(
                     class_index=r.class_index, label=r.label,
@@ -351,37 +384,62 @@ class Client:
         return results
 
     def predict(self, images, model=None):
-        """The best class of each image: numpy int64 [N] (N = 1 for a single image)."""
+        """The best class of each image: numpy int64 [N] (N = 1 for a single image); images as
+        for classify()."""
         model = model or self.model
-        batch = self._batch(images, model)
-        classes = [r.class_index for response, _ in self._classify_batch(batch, model, 0)
+        kind, items = self._inputs(images, model)
+        classes = [r.class_index for response, _ in self._classify_batch(kind, items, model, 0)
                    for r in response.results]
         return np.array(classes, dtype=np.int64)
 
     def classify_files(self, paths, model=None, top_k=3):
-        """Classifies the images in files: PNG, binary PGM or IDX (gzipped or not).
+        """Classifies the images in files: pictures (PNG, JPEG, PGM of any size) and IDX files
+        of images (gzipped or not).
 
-        Each image must already have the model's input size (28x28 for the shipped models); the
-        results carry ``source`` (the path, or ``path#i`` for the i-th image of an IDX file).
-        Raises ValueError naming the file for an unreadable format or a wrong size, OSError for
-        a missing file; nothing is sent then.
+        An IDX file, and a PNG or binary PGM of exactly the model's input size (an MNIST digit
+        saved as a file), are sent as raw images, pixel for pixel, as the C++ client does; any
+        other file is sent as it is, a picture the daemon prepares as the model file declares
+        (a picture it cannot decode fails the call with INVALID_ARGUMENT naming it). The results
+        carry ``source`` (the path, or ``path#i`` for the i-th image of an IDX file). Raises
+        ValueError naming the file for a broken IDX file, OSError for a missing file; nothing is
+        sent then.
         """
         model = model or self.model
         if isinstance(paths, (str, bytes)) or hasattr(paths, "__fspath__"):
             paths = [paths]
         info = self._info(model)
-        arrays, sources = [], []
+        raw, raw_at, pictures, picture_at, sources = [], [], [], [], []
         for path in paths:
-            images = image_files.read_image_file(path)
-            if info is not None and images.shape[1:] != info.shape[1:]:
-                raise ValueError(
-                    f"{path}: {images.shape[2]}x{images.shape[1]} image(s); model {model} takes "
-                    f"{info.shape[2]}x{info.shape[1]} (this client does not resize pictures)")
-            arrays.append(images)
-            sources += [str(path)] if len(images) == 1 else [f"{path}#{i}" for i in range(len(images))]
-        if not arrays:
+            data = image_files.read_file(path)
+            images = None
+            if image_files.is_idx(data):
+                images = image_files.decode_image(data, str(path))
+            elif info is not None and info.shape[0] == 1:
+                try:
+                    images = image_files.decode_image(data, str(path))
+                except ValueError:
+                    images = None  # a picture this client does not decode: the daemon does
+                if images is not None and images.shape[1:] != info.shape[1:]:
+                    images = None
+            if images is None:
+                picture_at.append(len(sources))
+                pictures.append(data)
+                sources.append(str(path))
+                continue
+            raw_at += range(len(sources), len(sources) + len(images))
+            raw.append(images)
+            sources += ([str(path)] if len(images) == 1
+                        else [f"{path}#{i}" for i in range(len(images))])
+        if not sources:
             raise ValueError("no files given")
-        results = self.classify(np.concatenate(arrays), model=model, top_k=top_k)
+        results = [None] * len(sources)
+        if raw:
+            batch = self._inputs(np.concatenate(raw), model)
+            for at, r in zip(raw_at, self._classify(*batch, model, top_k)):
+                results[at] = r
+        if pictures:
+            for at, r in zip(picture_at, self._classify("pictures", pictures, model, top_k)):
+                results[at] = r
         return [dataclasses.replace(r, source=s) for r, s in zip(results, sources)]
 
     def metrics(self):
@@ -406,7 +464,11 @@ class Client:
         if seconds <= 0 or concurrency < 1 or images_per_request < 1 or warmup < 0:
             raise ValueError("seconds must be > 0, concurrency and images_per_request >= 1, "
                              "warmup >= 0")
-        batch = self._batch(images, model)
+        kind, batch = self._inputs(images, model)
+        if kind != "raw":
+            raise ValueError(f"throughput_test takes images of model {model}'s input shape; "
+                             f"pictures of shape {list(np.shape(images))} would measure their "
+                             "preparation too")
         requests = []
         for begin in range(0, len(batch), images_per_request):
             chunk = batch[begin:begin + images_per_request]

@@ -24,7 +24,7 @@ import zlib
 
 import numpy as np
 
-__all__ = ["read_image_file", "read_idx", "decode_image"]
+__all__ = ["read_image_file", "read_idx", "decode_image", "read_file", "is_idx"]
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
@@ -32,7 +32,8 @@ _IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f
 _RGB_TO_GRAY = (6968, 23434, 2366)
 
 
-def _read(path):
+def read_file(path):
+    """The bytes of the file at ``path``, gunzipped if they are gzip data."""
     with open(path, "rb") as f:
         data = f.read()
     if data[:2] == b"\x1f\x8b":
@@ -45,12 +46,17 @@ def _read(path):
 
 def read_idx(path):
     """The IDX file at ``path`` (gzipped or not) as a numpy array of its shape and type."""
-    return _decode_idx(_read(path), str(path))
+    return _decode_idx(read_file(path), str(path))
 
 
 def read_image_file(path):
     """The images in ``path`` as numpy uint8 ``[N, H, W]`` (N = 1 for PGM and PNG)."""
-    return decode_image(_read(path), str(path))
+    return decode_image(read_file(path), str(path))
+
+
+def is_idx(data):
+    """Whether ``data`` starts like an IDX file of uint8 images [N, H, W]."""
+    return data[:4] == b"\x00\x00\x08\x03"
 
 
 def decode_image(data, name="image"):
@@ -59,7 +65,7 @@ def decode_image(data, name="image"):
         return _decode_png(data, name)[np.newaxis]
     if data[:2] == b"P5":
         return _decode_pgm(data, name)[np.newaxis]
-    if data[:4] == b"\x00\x00\x08\x03":
+    if is_idx(data):
         return _decode_idx(data, name)
     raise ValueError(
         f"{name}: not an image file this client reads (IDX uint8 [N, H, W], binary PGM or PNG)")

@@ -9,7 +9,7 @@ import unittest
 import numpy as np
 
 import pynq_infer
-from png_writer import encode_png
+from pynq_infer.png_writer import encode_png
 
 RNG = np.random.default_rng(7)
 

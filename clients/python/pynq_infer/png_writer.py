@@ -1,10 +1,19 @@
-"""Test support: a small PNG encoder (PNG spec, all five row filters), written independently of
-pynq_infer's decoder so the tests can make every colour type, bit depth and filter."""
+"""A small PNG encoder in pure Python (PNG spec, all five row filters, every colour type and bit
+depth), written independently of image_files' decoder.
+
+The client sends numpy images that are not the model's input size as 8-bit gray PNGs
+(``encode_gray_png``), for the daemon to prepare; the tests make every kind of PNG with
+``encode_png`` to check the decoder.
+
+    >>> data = encode_gray_png(np.zeros((64, 48), np.uint8))    # bytes of a 48x64 PNG
+"""
 
 import struct
 import zlib
 
 import numpy as np
+
+__all__ = ["encode_png", "encode_gray_png"]
 
 
 def _chunk(kind, body):
@@ -20,6 +29,8 @@ def _paeth(a, b, c):
 
 
 def _filter_row(kind, row, previous, bpp):
+    if kind == 0:
+        return bytes(row)
     out = bytearray(len(row))
     for x, value in enumerate(row):
         a = row[x - bpp] if x >= bpp else 0
@@ -41,7 +52,7 @@ def encode_png(samples, color, depth=8, filters=(0,), palette=None, chunks_after
         if depth == 16:
             rows.append(b"".join(struct.pack(">H", int(v)) for v in flat[y]))
         elif depth == 8:
-            rows.append(bytes(int(v) for v in flat[y]))
+            rows.append(flat[y].astype(np.uint8).tobytes())
         else:
             bits = "".join(format(int(v), f"0{depth}b") for v in flat[y])
             bits += "0" * (-len(bits) % 8)
@@ -64,3 +75,12 @@ def encode_png(samples, color, depth=8, filters=(0,), palette=None, chunks_after
     for kind, content in chunks_after:
         body += _chunk(kind, content)
     return b"\x89PNG\r\n\x1a\n" + body + _chunk(b"IEND", b"")
+
+
+def encode_gray_png(image):
+    """PNG bytes of one numpy uint8 gray image [H, W] (8-bit, no filtering)."""
+    image = np.asarray(image)
+    if image.dtype != np.uint8 or image.ndim != 2 or 0 in image.shape:
+        raise ValueError(f"a gray picture is a non-empty numpy uint8 [H, W], not {image.dtype} "
+                         f"{list(image.shape)}")
+    return encode_png(image[..., np.newaxis], color=0)
