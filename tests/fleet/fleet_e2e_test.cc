@@ -1,11 +1,11 @@
 // A fleet of three real pynq-inferd daemons (CPU backend) on loopback ports, behind (a) gRPC's
-// own client-side balancing (clients/channel_security.h) and (b) Debian's nginx with the shipped
-// deploy/fleet/nginx/pynq-fleet.conf, and scraped by Debian's Prometheus with the shipped
-// recording rules. Checks that load spreads over every board, that SIGTERM to a board under load
+// own client-side balancing (clients/channel_security.h), (b) Debian's nginx with the shipped
+// deploy/fleet/nginx/pynq-fleet.conf and (c) Debian's HAProxy with deploy/fleet/haproxy/, and
+// scraped by Debian's Prometheus with the shipped recording rules. Checks that load spreads over every board, that SIGTERM to a board under load
 // loses nothing and shows clients no error, that after SIGKILL every call ends once (answered,
 // retried elsewhere, or reported), and that a restarted board is used again.
 //
-// Label `fleet`: it starts nginx and Prometheus and runs a few seconds of load per phase; the
+// Label `fleet`: it starts nginx, HAProxy and Prometheus and runs a few seconds of load per phase; the
 // ASan stage leaves it out.
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -513,6 +513,50 @@ TEST(FleetE2eTest, Nginx) {
   auto channel = clients::CreateSecureChannel(absl::StrCat("127.0.0.1:", grpc_port), {}, counts);
   ASSERT_TRUE(channel.ok()) << channel.status();
   ExerciseFleet(d, boards, *channel, *counts, /*restart=*/false);
+}
+
+TEST(FleetE2eTest, HaproxyWithActiveHealthChecks) {
+  auto dir = testing::TestTempDir::Create({.prefix = "pynq-fleet-"});
+  ASSERT_TRUE(dir.ok());
+  std::vector<Board> boards = StartBoards(dir->path());
+  for (const Board& b : boards) ASSERT_NE(b.daemon, nullptr);
+
+  // The shipped configuration, with this test's addresses.
+  std::string config = ReadAll(testing::SourceDir() + "/deploy/fleet/haproxy/pynq-fleet.cfg");
+  const int grpc_port = FreePort();
+  const int rest_port = FreePort();
+  std::vector<std::pair<std::string, std::string>> replacements = {
+      {"bind :50051", absl::StrCat("bind 127.0.0.1:", grpc_port)},
+      {"bind :8000", absl::StrCat("bind 127.0.0.1:", rest_port)}};
+  for (int i = 0; i < kBoards; ++i) {
+    replacements.push_back({absl::StrCat("10.0.0.", 11 + i, ":50051"),
+                            absl::StrCat("127.0.0.1:", boards[i].port)});
+    replacements.push_back({absl::StrCat("10.0.0.", 11 + i, ":8000"),
+                            absl::StrCat("127.0.0.1:", boards[i].http_port)});
+  }
+  for (const auto& [from, to] : replacements) {
+    ASSERT_TRUE(absl::StrContains(config, from)) << "the shipped HAProxy config lost \"" << from << "\"";
+    absl::StrReplaceAll({{from, to}}, &config);
+  }
+  const std::string d = dir->path();
+  std::ofstream(d + "/haproxy.cfg") << config;
+  Child haproxy({"/usr/sbin/haproxy", "-db", "-f", d + "/haproxy.cfg"}, d + "/haproxy.log");
+  ASSERT_TRUE(haproxy.started());
+  for (int i = 0; i < 100 && !Listening(grpc_port); ++i) absl::SleepFor(absl::Milliseconds(50));
+  ASSERT_TRUE(Listening(grpc_port)) << ReadAll(d + "/haproxy.log");
+  // The boards pass their first checks (rise 2, every 500 ms).
+  absl::SleepFor(absl::Milliseconds(1500));
+  EXPECT_EQ(RunCommand(absl::StrCat("curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:",
+                                    rest_port, "/v2/health/ready")),
+            "200");
+
+  auto counts = std::make_shared<BoardCounts>();
+  auto channel = clients::CreateSecureChannel(absl::StrCat("127.0.0.1:", grpc_port), {}, counts);
+  ASSERT_TRUE(channel.ok()) << channel.status();
+  ExerciseFleet(d, boards, *channel, *counts, /*restart=*/false);
+  // HAProxy saw the draining board leave by its health check, not by failed calls.
+  EXPECT_TRUE(absl::StrContains(ReadAll(d + "/haproxy.log"), "board1 is DOWN"))
+      << ReadAll(d + "/haproxy.log");
 }
 
 }  // namespace
