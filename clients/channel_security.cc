@@ -208,8 +208,8 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> CreateSecureChannel(
   if (counts == nullptr) return grpc::CreateCustomChannel(target.target, credentials, arguments);
   std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(BoardCounts::Interceptor(std::move(counts)));
-  return grpc::experimental::CreateCustomChannelWithInterceptors(target.target, credentials,
-                                                                 arguments, std::move(interceptors));
+  return grpc::experimental::CreateCustomChannelWithInterceptors(
+      target.target, credentials, arguments, std::move(interceptors));
 }
 
 }  // namespace pynq::clients

@@ -433,9 +433,8 @@ TEST_F(CommandsTest, FleetMetricsPrintsARowPerBoardAndATotal) {
   std::ostringstream out;
   // The same fake twice, and an address where nothing listens.
   auto nowhere = grpc::CreateChannel("127.0.0.1:1", grpc::InsecureChannelCredentials());
-  const absl::Status status = RunFleetMetrics({.timeout = absl::Seconds(5)},
-                                              {{"a:1", channel_}, {"b:2", channel_}, {"c:3", nowhere}},
-                                              out);
+  const std::vector<Board> boards = {{"a:1", channel_}, {"b:2", channel_}, {"c:3", nowhere}};
+  const absl::Status status = RunFleetMetrics({.timeout = absl::Seconds(5)}, boards, out);
   EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
   EXPECT_THAT(status.message(), HasSubstr("1 of 3 boards"));
   EXPECT_THAT(out.str(), HasSubstr("a:1                           1            7          1"));

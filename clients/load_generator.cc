@@ -259,7 +259,9 @@ absl::StatusOr<LevelResult> RunLoadLevel(const std::shared_ptr<grpc::ChannelInte
   std::unique_ptr<Inference::Stub> stub = Inference::NewStub(channel);
   std::vector<std::unique_ptr<Inference::Stub>> metrics_stubs;
   if (spec.metrics_channels.empty()) metrics_stubs.push_back(Inference::NewStub(channel));
-  for (const auto& board : spec.metrics_channels) metrics_stubs.push_back(Inference::NewStub(board));
+  for (const auto& board : spec.metrics_channels) {
+    metrics_stubs.push_back(Inference::NewStub(board));
+  }
   // Checked before any load: no daemon, or no such model, fails here.
   absl::StatusOr<ServerTotals> first =
       FetchServerTotals(metrics_stubs, spec.model, spec.request_timeout);

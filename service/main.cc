@@ -457,7 +457,8 @@ class Daemon {
  private:
   absl::Status StartServer(const Server::Options& options) {
     PYNQ_ASSIGN_OR_RETURN(server_, Server::Start(registry_.get(), options));
-    spdlog::info("serving on {} (port {})", options.listen_address, server_->port());
+    spdlog::info("serving on {} (port {}) as board {}", options.listen_address, server_->port(),
+                 server_->board_name());
     if (const std::string path = absl::GetFlag(FLAGS_port_file); !path.empty()) {
       PYNQ_RETURN_IF_ERROR(WritePortFile(path, server_->port()));
     }

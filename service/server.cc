@@ -49,9 +49,10 @@ class BoardNameInterceptor : public grpc::experimental::Interceptor {
     // Not on a refusal sent without an answer: an error with empty initial metadata travels as
     // a "trailers-only" response, which a client's retry policy may still retry on another
     // board; initial metadata would commit the call to this board.
-    const bool refusal = methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS) &&
-                         !methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_MESSAGE) &&
-                         !methods->GetSendStatus().ok();
+    const bool refusal =
+        methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS) &&
+        !methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_MESSAGE) &&
+        !methods->GetSendStatus().ok();
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_INITIAL_METADATA) &&
         !name_.empty() && !refusal) {
       methods->GetSendInitialMetadata()->emplace(Server::kBoardMetadataKey, name_);

@@ -1,12 +1,13 @@
 // A fleet of three real pynq-inferd daemons (CPU backend) on loopback ports, behind (a) gRPC's
 // own client-side balancing (clients/channel_security.h), (b) Debian's nginx with the shipped
 // deploy/fleet/nginx/pynq-fleet.conf and (c) Debian's HAProxy with deploy/fleet/haproxy/, and
-// scraped by Debian's Prometheus with the shipped recording rules. Checks that load spreads over every board, that SIGTERM to a board under load
-// loses nothing and shows clients no error, that after SIGKILL every call ends once (answered,
-// retried elsewhere, or reported), and that a restarted board is used again.
+// scraped by Debian's Prometheus with the shipped recording rules. Checks that load spreads over
+// every board, that SIGTERM to a board under load loses nothing and shows clients no error, that
+// after SIGKILL every call ends once (answered, retried elsewhere, or reported), and that a
+// restarted board is used again.
 //
-// Label `fleet`: it starts nginx, HAProxy and Prometheus and runs a few seconds of load per phase; the
-// ASan stage leaves it out.
+// Label `fleet`: it starts nginx, HAProxy and Prometheus and runs a few seconds of load per phase;
+// the ASan stage leaves it out.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -28,8 +29,8 @@
 #include <thread>
 #include <vector>
 
-#include "absl/strings/match.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -154,10 +155,10 @@ Board StartBoard(const std::string& dir, int index, int port = 0, int generation
   const std::string stem = absl::StrCat(dir, "/", board.name, "-", generation);
   board.log_path = stem + ".log";
   std::vector<std::string> args = {
-      "--board_name=" + board.name,        "--drain_delay_ms=1000",
-      "--prometheus_listen=127.0.0.1:0",   "--prometheus_port_file=" + stem + ".prometheus",
-      "--http_listen=127.0.0.1:0",         "--http_port_file=" + stem + ".http",
-      "--metrics_log_interval_s=3600",     "--http_threads=4"};
+      "--board_name=" + board.name,      "--drain_delay_ms=1000",
+      "--prometheus_listen=127.0.0.1:0", "--prometheus_port_file=" + stem + ".prometheus",
+      "--http_listen=127.0.0.1:0",       "--http_port_file=" + stem + ".http",
+      "--metrics_log_interval_s=3600",   "--http_threads=4"};
   if (port != 0) args.push_back(absl::StrCat("--listen=127.0.0.1:", port));
   auto daemon = testing::DaemonProcess::Start(
       {.args = args, .log_path = board.log_path, .only_models = {kModel}});
@@ -198,14 +199,14 @@ class Load {
       requests_.back().set_model(kModel);
       requests_.back().add_images(image);
     }
-    auto driver = clients::CallDriver::Create(
-        {.concurrency = concurrency,
-         .issue = clients::NativeCalls(*stub_, spec_, requests_),
-         .on_done = [this](const clients::CallDriver::Completion& c) {
-           std::lock_guard lock(mu_);
-           ++by_code_[c.status.code()];
-           if (!c.status.ok()) last_error_ = c.status.ToString();
-         }});
+    auto driver =
+        clients::CallDriver::Create({.concurrency = concurrency,
+                                     .issue = clients::NativeCalls(*stub_, spec_, requests_),
+                                     .on_done = [this](const clients::CallDriver::Completion& c) {
+                                       std::lock_guard lock(mu_);
+                                       ++by_code_[c.status.code()];
+                                       if (!c.status.ok()) last_error_ = c.status.ToString();
+                                     }});
     EXPECT_TRUE(driver.ok()) << driver.status();
     driver_ = *std::move(driver);
     driver_->Start();
@@ -270,8 +271,8 @@ std::vector<Board> StartBoards(const std::string& dir) {
 
 // Drives load through `channel` and checks spread, SIGTERM, restart (if `restart`) and SIGKILL.
 void ExerciseFleet(const std::string& dir, std::vector<Board>& boards,
-                   std::shared_ptr<grpc::Channel> channel, const BoardCounts& counts,
-                   bool restart, const std::function<void()>& while_loaded = nullptr) {
+                   std::shared_ptr<grpc::Channel> channel, const BoardCounts& counts, bool restart,
+                   const std::function<void()>& while_loaded = nullptr) {
   // Spread: every board answers a share.
   {
     Load load(channel, 12);
@@ -358,10 +359,10 @@ void ExerciseFleet(const std::string& dir, std::vector<Board>& boards,
 TEST(FleetE2eTest, DrainTurnsHealthNotServingWhileStillServing) {
   auto dir = testing::TestTempDir::Create({.prefix = "pynq-fleet-"});
   ASSERT_TRUE(dir.ok());
-  auto daemon = testing::DaemonProcess::Start(
-      {.args = {"--drain_delay_ms=1500", "--http_listen=127.0.0.1:0",
-                "--http_port_file=" + dir->path() + "/http"},
-       .only_models = {kModel}});
+  auto daemon =
+      testing::DaemonProcess::Start({.args = {"--drain_delay_ms=1500", "--http_listen=127.0.0.1:0",
+                                              "--http_port_file=" + dir->path() + "/http"},
+                                     .only_models = {kModel}});
   ASSERT_TRUE(daemon.ok()) << daemon.status();
   const int http_port = WaitForPortFile(dir->path() + "/http");
   auto channel = grpc::CreateChannel((*daemon)->address(), grpc::InsecureChannelCredentials());
@@ -406,8 +407,8 @@ TEST(FleetE2eTest, DrainTurnsHealthNotServingWhileStillServing) {
   const grpc::Status status = stub->Classify(&context, request, &response);
   EXPECT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(response.results_size(), 1);
-  EXPECT_EQ(RunCommand(absl::StrCat("curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:", http_port,
-                             "/v2/health/ready")),
+  EXPECT_EQ(RunCommand(absl::StrCat("curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:",
+                                    http_port, "/v2/health/ready")),
             "400");
   absl::StatusOr<int> exit_code = (*daemon)->Stop(absl::Seconds(30));
   ASSERT_TRUE(exit_code.ok()) << exit_code.status();
@@ -421,10 +422,10 @@ TEST(FleetE2eTest, ClientSideBalancingWithPrometheus) {
   for (const Board& b : boards) ASSERT_NE(b.daemon, nullptr);
 
   // Prometheus: the shipped rules, the boards by file-based discovery, scraped every second.
-  const std::string rules =
-      testing::SourceDir() + "/deploy/fleet/prometheus/pynq-fleet.rules.yml";
+  const std::string rules = testing::SourceDir() + "/deploy/fleet/prometheus/pynq-fleet.rules.yml";
   std::vector<std::string> targets;
-  for (const Board& b : boards) targets.push_back(absl::StrCat("\"127.0.0.1:", b.prometheus_port, "\""));
+  for (const Board& b : boards)
+    targets.push_back(absl::StrCat("\"127.0.0.1:", b.prometheus_port, "\""));
   std::ofstream(dir->path() + "/boards.json")
       << "[{\"targets\": [" << absl::StrJoin(targets, ", ") << "]}]\n";
   std::ofstream(dir->path() + "/prometheus.yml")
@@ -450,9 +451,9 @@ TEST(FleetE2eTest, ClientSideBalancingWithPrometheus) {
   const auto query = [&] {
     for (int i = 0; i < 40 && fleet_images_per_s <= 0; ++i) {
       absl::SleepFor(absl::Milliseconds(250));
-      const std::string body = RunCommand(absl::StrCat(
-          "curl -s 'http://127.0.0.1:", prometheus_port,
-          "/api/v1/query?query=pynq:fleet_images_per_second:rate1m'"));
+      const std::string body =
+          RunCommand(absl::StrCat("curl -s 'http://127.0.0.1:", prometheus_port,
+                                  "/api/v1/query?query=pynq:fleet_images_per_second:rate1m'"));
       // {"status":"success","data":{"resultType":"vector","result":[{"metric":{...},"value":[t,"123.4"]}]}}
       const size_t value = body.find("\"value\":[");
       if (value == std::string::npos) continue;
@@ -480,13 +481,14 @@ TEST(FleetE2eTest, Nginx) {
       {"listen 50051 http2", absl::StrCat("listen 127.0.0.1:", grpc_port, " http2")},
       {"listen 8000", absl::StrCat("listen 127.0.0.1:", rest_port)}};
   for (int i = 0; i < kBoards; ++i) {
-    replacements.push_back({absl::StrCat("10.0.0.", 11 + i, ":50051"),
-                            absl::StrCat("127.0.0.1:", boards[i].port)});
+    replacements.push_back(
+        {absl::StrCat("10.0.0.", 11 + i, ":50051"), absl::StrCat("127.0.0.1:", boards[i].port)});
     replacements.push_back({absl::StrCat("10.0.0.", 11 + i, ":8000"),
                             absl::StrCat("127.0.0.1:", boards[i].http_port)});
   }
   for (const auto& [from, to] : replacements) {
-    ASSERT_TRUE(absl::StrContains(site, from)) << "the shipped nginx config lost \"" << from << "\"";
+    ASSERT_TRUE(absl::StrContains(site, from))
+        << "the shipped nginx config lost \"" << from << "\"";
     absl::StrReplaceAll({{from, to}}, &site);
   }
   const std::string d = dir->path();
@@ -505,8 +507,8 @@ TEST(FleetE2eTest, Nginx) {
   ASSERT_TRUE(Listening(grpc_port)) << ReadAll(d + "/nginx-error.log") << ReadAll(d + "/nginx.log");
 
   // REST through nginx too.
-  EXPECT_EQ(RunCommand(absl::StrCat("curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:", rest_port,
-                             "/v2/health/ready")),
+  EXPECT_EQ(RunCommand(absl::StrCat("curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:",
+                                    rest_port, "/v2/health/ready")),
             "200");
 
   auto counts = std::make_shared<BoardCounts>();
@@ -529,13 +531,14 @@ TEST(FleetE2eTest, HaproxyWithActiveHealthChecks) {
       {"bind :50051", absl::StrCat("bind 127.0.0.1:", grpc_port)},
       {"bind :8000", absl::StrCat("bind 127.0.0.1:", rest_port)}};
   for (int i = 0; i < kBoards; ++i) {
-    replacements.push_back({absl::StrCat("10.0.0.", 11 + i, ":50051"),
-                            absl::StrCat("127.0.0.1:", boards[i].port)});
+    replacements.push_back(
+        {absl::StrCat("10.0.0.", 11 + i, ":50051"), absl::StrCat("127.0.0.1:", boards[i].port)});
     replacements.push_back({absl::StrCat("10.0.0.", 11 + i, ":8000"),
                             absl::StrCat("127.0.0.1:", boards[i].http_port)});
   }
   for (const auto& [from, to] : replacements) {
-    ASSERT_TRUE(absl::StrContains(config, from)) << "the shipped HAProxy config lost \"" << from << "\"";
+    ASSERT_TRUE(absl::StrContains(config, from))
+        << "the shipped HAProxy config lost \"" << from << "\"";
     absl::StrReplaceAll({{from, to}}, &config);
   }
   const std::string d = dir->path();
