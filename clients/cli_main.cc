@@ -14,12 +14,17 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "clients/channel_security.h"
 #include "clients/commands.h"
 
-ABSL_FLAG(std::string, server, "127.0.0.1:50051", "Address of pynq-inferd, host:port.");
+ABSL_FLAG(std::string, server, "127.0.0.1:50051",
+          "Address of pynq-inferd, host:port; or several boards: a comma-separated list "
+          "(host:port,host:port,...) or dns:///name:port for a name with several records. "
+          "Calls then go round-robin to the boards whose health is SERVING, and a call refused "
+          "with UNAVAILABLE is retried on another board.");
 ABSL_FLAG(std::string, model, pynq::clients::kDefaultModel,
           "[classify, eval, bench] Model to run, as listed by `pynq-infer models`.");
 ABSL_FLAG(uint32_t, timeout_ms, 10000,
@@ -62,6 +67,9 @@ ABSL_FLAG(uint32_t, max_windows, 6,
           "[bench] Most windows per level; measuring stops earlier once 3 agree.");
 ABSL_FLAG(double, stability_pct, 10,
           "[bench] The 3 last windows agree when throughput and p50 are within this percent.");
+ABSL_FLAG(std::string, metrics_from, "",
+          "[bench] Boards (host:port,...) whose GetMetrics, summed, give the server-side figures; "
+          "for a load through a proxy (nginx, HAProxy). Empty: the boards of --server.");
 ABSL_FLAG(std::string, csv, "", "[bench] Write the table as CSV to this file.");
 ABSL_FLAG(std::string, plot, "", "[bench] Write the throughput-vs-latency plot (SVG) to this file.");
 ABSL_FLAG(bool, tls, false,
@@ -106,8 +114,10 @@ Commands:
       Load generator: per level, warm up, measure until 3 windows agree, and print req/s,
       images/s, client latency p50/p90/p95/p99 and the server's queue/compute time per level.
       --protocol: the native API, the Open Inference Protocol over gRPC, or its REST API.
+      With several boards in --server, also prints how many calls each board answered.
   metrics
-      The daemon's counters, throughput and latency percentiles, per model.
+      The daemon's counters, throughput and latency percentiles, per model. With several
+      boards in --server: a fleet table, one row per board and a total row.
   models
       The models the daemon serves.
   load FILE
@@ -118,7 +128,8 @@ Commands:
   health [--health_service=NAME]
       grpc.health.v1 check; prints SERVING, NOT_SERVING, ...
 
-All commands take --server=host:port (default 127.0.0.1:50051) and --timeout_ms;
+All commands take --server=host:port (default 127.0.0.1:50051; or a,b,c / dns:///name:port
+for a fleet of boards) and --timeout_ms;
 classify, eval and bench take --model (default mnist-bnn-tfc).
 Security (all commands): --tls or --tls_ca=CA.pem for TLS, --tls_cert/--tls_key for a client
 certificate (mTLS), --token_file=FILE for a daemon that requires a bearer token.
@@ -126,6 +137,15 @@ Exit status: 0 success; 1 an RPC, a request, a file or a check failed; 2 bad usa
 --help lists every flag of pynq-infer; --helpfull adds Abseil's own (--flagfile, ...).)";
 
 using Channel = std::shared_ptr<grpc::ChannelInterface>;
+
+pynq::clients::ChannelSecurity SecurityFromFlags() {
+  return {.tls = absl::GetFlag(FLAGS_tls),
+          .tls_ca_file = absl::GetFlag(FLAGS_tls_ca),
+          .tls_cert_file = absl::GetFlag(FLAGS_tls_cert),
+          .tls_key_file = absl::GetFlag(FLAGS_tls_key),
+          .tls_server_name = absl::GetFlag(FLAGS_tls_server_name),
+          .token_file = absl::GetFlag(FLAGS_token_file)};
+}
 
 absl::Duration Timeout() { return absl::Milliseconds(absl::GetFlag(FLAGS_timeout_ms)); }
 
@@ -179,7 +199,15 @@ absl::StatusOr<std::vector<double>> ParseRates(const std::vector<std::string>& i
   return rates;
 }
 
-absl::Status Bench(const std::vector<std::string>&, const Channel& channel) {
+// "answered by board" lines: the calls of the whole run (warm-up and every level) per board.
+void PrintBoardCounts(const pynq::clients::BoardCounts& counts) {
+  std::cout << "\ncalls by board (the whole run, warm-up included; by its pynq-board metadata):\n";
+  for (const auto& [board, tally] : counts.Snapshot()) {
+    std::cout << absl::StrFormat("  %-28s %10d ok %8d failed\n", board, tally.ok, tally.failed);
+  }
+}
+
+absl::Status Bench(const std::vector<std::string>&, const Channel&) {
   using pynq::clients::Arrival;
   using pynq::clients::LoadMode;
   const std::string mode = absl::GetFlag(FLAGS_mode);
@@ -201,7 +229,7 @@ absl::Status Bench(const std::vector<std::string>&, const Channel& channel) {
   if (!concurrency.ok()) return concurrency.status();
   absl::StatusOr<std::vector<double>> rates = ParseRates(absl::GetFlag(FLAGS_rate));
   if (!rates.ok()) return rates.status();
-  const pynq::clients::LoadSpec load{
+  pynq::clients::LoadSpec load{
       .model = absl::GetFlag(FLAGS_model),
       .protocol = protocol == "oip"    ? pynq::clients::Protocol::kOip
                   : protocol == "rest" ? pynq::clients::Protocol::kRest
@@ -215,7 +243,27 @@ absl::Status Bench(const std::vector<std::string>&, const Channel& channel) {
       .max_windows = absl::GetFlag(FLAGS_max_windows),
       .stability_pct = absl::GetFlag(FLAGS_stability_pct),
       .request_timeout = Timeout()};
-  return pynq::clients::RunBench(
+  const std::string metrics_from = absl::GetFlag(FLAGS_metrics_from);
+  absl::StatusOr<pynq::clients::ChannelTarget> target =
+      pynq::clients::ResolveChannelTarget(absl::GetFlag(FLAGS_server));
+  if (!target.ok()) return target.status();
+  if (!metrics_from.empty() || target->fleet) {
+    absl::StatusOr<std::vector<std::string>> boards = pynq::clients::ListBoards(
+        metrics_from.empty() ? absl::GetFlag(FLAGS_server) : metrics_from);
+    if (!boards.ok()) return boards.status();
+    for (const std::string& board : *boards) {
+      absl::StatusOr<std::shared_ptr<grpc::Channel>> one =
+          pynq::clients::CreateSecureChannel(board, SecurityFromFlags());
+      if (!one.ok()) return one.status();
+      load.metrics_channels.push_back(*std::move(one));
+    }
+  }
+  // A channel of its own that counts the answers of each board.
+  auto counts = std::make_shared<pynq::clients::BoardCounts>();
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+      pynq::clients::CreateSecureChannel(absl::GetFlag(FLAGS_server), SecurityFromFlags(), counts);
+  if (!channel.ok()) return channel.status();
+  const absl::Status status = pynq::clients::RunBench(
       {.load = load,
        .concurrency = *std::move(concurrency),
        .rates = *std::move(rates),
@@ -223,11 +271,27 @@ absl::Status Bench(const std::vector<std::string>&, const Channel& channel) {
        .images_path = absl::GetFlag(FLAGS_images),
        .csv_path = absl::GetFlag(FLAGS_csv),
        .plot_path = absl::GetFlag(FLAGS_plot)},
-      channel, std::cout);
+      *channel, std::cout);
+  if (load.protocol != pynq::clients::Protocol::kRest) PrintBoardCounts(*counts);
+  return status;
 }
 
 absl::Status Metrics(const std::vector<std::string>&, const Channel& channel) {
-  return pynq::clients::RunMetrics({.timeout = Timeout()}, channel, std::cout);
+  const std::string server = absl::GetFlag(FLAGS_server);
+  absl::StatusOr<pynq::clients::ChannelTarget> target =
+      pynq::clients::ResolveChannelTarget(server);
+  if (!target.ok()) return target.status();
+  if (!target->fleet) return pynq::clients::RunMetrics({.timeout = Timeout()}, channel, std::cout);
+  absl::StatusOr<std::vector<std::string>> addresses = pynq::clients::ListBoards(server);
+  if (!addresses.ok()) return addresses.status();
+  std::vector<pynq::clients::Board> boards;
+  for (const std::string& address : *addresses) {
+    absl::StatusOr<std::shared_ptr<grpc::Channel>> one =
+        pynq::clients::CreateSecureChannel(address, SecurityFromFlags());
+    if (!one.ok()) return one.status();
+    boards.push_back({address, *std::move(one)});
+  }
+  return pynq::clients::RunFleetMetrics({.timeout = Timeout()}, boards, std::cout);
 }
 
 absl::Status Models(const std::vector<std::string>&, const Channel& channel) {
@@ -310,13 +374,8 @@ int main(int argc, char** argv) {
               << name << " takes only flags (see --help)\n";
     return kExitUsage;
   }
-  const absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = pynq::clients::CreateSecureChannel(
-      absl::GetFlag(FLAGS_server), {.tls = absl::GetFlag(FLAGS_tls),
-                                    .tls_ca_file = absl::GetFlag(FLAGS_tls_ca),
-                                    .tls_cert_file = absl::GetFlag(FLAGS_tls_cert),
-                                    .tls_key_file = absl::GetFlag(FLAGS_tls_key),
-                                    .tls_server_name = absl::GetFlag(FLAGS_tls_server_name),
-                                    .token_file = absl::GetFlag(FLAGS_token_file)});
+  const absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+      pynq::clients::CreateSecureChannel(absl::GetFlag(FLAGS_server), SecurityFromFlags());
   if (!channel.ok()) {
     std::cerr << "pynq-infer " << name << ": " << channel.status() << "\n";
     // Flags that do not fit together are bad usage; a file that cannot be read is a failure.

@@ -266,6 +266,67 @@ absl::Status RunMetrics(const MetricsOptions& options,
   return absl::OkStatus();
 }
 
+absl::Status RunFleetMetrics(const MetricsOptions& options, const std::vector<Board>& boards,
+                             std::ostream& out) {
+  if (absl::Status s = CheckTimeout(options.timeout); !s.ok()) return s;
+  struct Totals {
+    uint64_t ok = 0, failed = 0, images = 0, queued = 0, faults = 0;
+    double images_per_s = 0, p99_us = 0;
+    size_t models = 0;
+  };
+  constexpr char kRow[] = "%-24s %6s %12s %10s %14s %12s %10s %8s %7s\n";
+  constexpr char kFigures[] = "%-24s %6d %12d %10d %14d %12.1f %10.2f %8d %7d\n";
+  out << absl::StrFormat(kRow, "board", "models", "requests_ok", "failed", "images",
+                         "images/s_10s", "p99_ms", "queued", "faults");
+  Totals total;
+  size_t unreachable = 0;
+  for (const Board& board : boards) {
+    std::unique_ptr<Inference::Stub> stub = Inference::NewStub(board.channel);
+    grpc::ClientContext context;
+    SetTimeout(options.timeout, &context);
+    pynq_infer::v1::GetMetricsResponse response;
+    const grpc::Status status =
+        stub->GetMetrics(&context, pynq_infer::v1::GetMetricsRequest(), &response);
+    if (!status.ok()) {
+      ++unreachable;
+      out << absl::StrFormat("%-24s %s\n", board.address,
+                             FromGrpcStatus(status, "GetMetrics").ToString());
+      continue;
+    }
+    Totals row;
+    for (const auto& m : response.models()) {
+      ++row.models;
+      row.ok += m.requests_ok();
+      row.failed += m.requests_failed();
+      row.images += m.images();
+      row.queued += m.queue_depth();
+      row.faults += m.engine_faults();
+      row.images_per_s += m.images_per_s_10s();
+      row.p99_us = std::max(row.p99_us, m.latency().p99_us());
+    }
+    out << absl::StrFormat(kFigures, board.address, row.models, row.ok, row.failed, row.images,
+                           row.images_per_s, row.p99_us / 1000, row.queued, row.faults);
+    total.models = std::max(total.models, row.models);
+    total.ok += row.ok;
+    total.failed += row.failed;
+    total.images += row.images;
+    total.queued += row.queued;
+    total.faults += row.faults;
+    total.images_per_s += row.images_per_s;
+    total.p99_us = std::max(total.p99_us, row.p99_us);
+  }
+  out << absl::StrFormat(kFigures,
+                         absl::StrFormat("total (%d of %d)", boards.size() - unreachable,
+                                         boards.size()),
+                         total.models, total.ok, total.failed, total.images, total.images_per_s,
+                         total.p99_us / 1000, total.queued, total.faults);
+  if (unreachable > 0) {
+    return absl::UnavailableError(
+        absl::StrFormat("%d of %d boards did not answer GetMetrics", unreachable, boards.size()));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status RunModels(const ModelsOptions& options,
                        const std::shared_ptr<grpc::ChannelInterface>& channel, std::ostream& out) {
   if (absl::Status s = CheckTimeout(options.timeout); !s.ok()) return s;

@@ -127,6 +127,20 @@ struct MetricsOptions {
 absl::Status RunMetrics(const MetricsOptions& options,
                         const std::shared_ptr<grpc::ChannelInterface>& channel, std::ostream& out);
 
+// One board of a fleet: its address as the user gave it, and a channel to it alone.
+struct Board {
+  std::string address;
+  std::shared_ptr<grpc::ChannelInterface> channel;
+};
+
+// Calls GetMetrics on every board (one after the other, each with options.timeout) and prints
+// a fleet table: one row per board (models served, requests ok and failed, images, images/s
+// over the last 10 s, the worst end-to-end p99 of its models in ms, queued images, engine
+// faults), then a total row (sums; the worst p99). A board that does not answer gets a row
+// saying why, and the command then fails with UNAVAILABLE naming how many did not answer.
+absl::Status RunFleetMetrics(const MetricsOptions& options, const std::vector<Board>& boards,
+                             std::ostream& out);
+
 struct ModelsOptions {
   // Deadline of the ListModels call.
   absl::Duration timeout = absl::Seconds(10);

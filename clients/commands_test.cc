@@ -429,6 +429,22 @@ TEST_F(CommandsTest, MetricsPrintsATablePerModel) {
                                    "0.0     1234.5        0.0\n"));
 }
 
+TEST_F(CommandsTest, FleetMetricsPrintsARowPerBoardAndATotal) {
+  std::ostringstream out;
+  // The same fake twice, and an address where nothing listens.
+  auto nowhere = grpc::CreateChannel("127.0.0.1:1", grpc::InsecureChannelCredentials());
+  const std::vector<Board> boards = {{"a:1", channel_}, {"b:2", channel_}, {"c:3", nowhere}};
+  const absl::Status status = RunFleetMetrics({.timeout = absl::Seconds(5)}, boards, out);
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
+  EXPECT_THAT(status.message(), HasSubstr("1 of 3 boards"));
+  EXPECT_THAT(out.str(), HasSubstr("a:1                           1            7          1"));
+  EXPECT_THAT(out.str(), HasSubstr("b:2                           1            7          1"));
+  EXPECT_THAT(out.str(), HasSubstr("c:3                      UNAVAILABLE"));
+  // Sums of the two that answered; the worst p99 (1234.5 us).
+  EXPECT_THAT(out.str(), HasSubstr("total (2 of 3)                1           14          2"));
+  EXPECT_THAT(out.str(), HasSubstr("1.23"));
+}
+
 TEST_F(CommandsTest, ModelsListsEachModel) {
   std::ostringstream out;
   ASSERT_TRUE(RunModels({}, channel_, out).ok());

@@ -51,8 +51,8 @@ struct ServerTotals {
   uint64_t compute_count = 0;
 };
 
-absl::StatusOr<ServerTotals> FetchServerTotals(Inference::Stub& stub, const std::string& model,
-                                               absl::Duration timeout) {
+absl::StatusOr<ServerTotals> FetchOneServer(Inference::Stub& stub, const std::string& model,
+                                            absl::Duration timeout) {
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
   pynq_infer::v1::GetMetricsResponse response;
@@ -70,6 +70,23 @@ absl::StatusOr<ServerTotals> FetchServerTotals(Inference::Stub& stub, const std:
   }
   return absl::NotFoundError(absl::StrCat("GetMetrics: the daemon reports no model \"", model,
                                           "\" (see `pynq-infer models`)"));
+}
+
+// The sum over `stubs`, one per board.
+absl::StatusOr<ServerTotals> FetchServerTotals(
+    const std::vector<std::unique_ptr<Inference::Stub>>& stubs, const std::string& model,
+    absl::Duration timeout) {
+  ServerTotals sum;
+  for (const auto& stub : stubs) {
+    PYNQ_ASSIGN_OR_RETURN(ServerTotals t, FetchOneServer(*stub, model, timeout));
+    sum.images += t.images;
+    sum.batches += t.batches;
+    sum.queue_sum_us += t.queue_sum_us;
+    sum.queue_count += t.queue_count;
+    sum.compute_sum_us += t.compute_sum_us;
+    sum.compute_count += t.compute_count;
+  }
+  return sum;
 }
 
 // Drives `spec.streams` ClassifyStream calls, each with its share of the concurrency in flight.
@@ -240,8 +257,14 @@ absl::StatusOr<LevelResult> RunLoadLevel(const std::shared_ptr<grpc::ChannelInte
                                          const std::vector<std::string>& images) {
   if (absl::Status s = CheckSpec(spec, images); !s.ok()) return s;
   std::unique_ptr<Inference::Stub> stub = Inference::NewStub(channel);
+  std::vector<std::unique_ptr<Inference::Stub>> metrics_stubs;
+  if (spec.metrics_channels.empty()) metrics_stubs.push_back(Inference::NewStub(channel));
+  for (const auto& board : spec.metrics_channels) {
+    metrics_stubs.push_back(Inference::NewStub(board));
+  }
   // Checked before any load: no daemon, or no such model, fails here.
-  absl::StatusOr<ServerTotals> first = FetchServerTotals(*stub, spec.model, spec.request_timeout);
+  absl::StatusOr<ServerTotals> first =
+      FetchServerTotals(metrics_stubs, spec.model, spec.request_timeout);
   if (!first.ok()) return first.status();
 
   const std::vector<ClassifyRequest> requests = BuildRequests(spec, images);
@@ -312,7 +335,8 @@ absl::StatusOr<LevelResult> RunLoadLevel(const std::shared_ptr<grpc::ChannelInte
   std::vector<WindowFigures> windows;
   absl::Status fetch_status = absl::OkStatus();
   const auto fetch = [&] {
-    absl::StatusOr<ServerTotals> t = FetchServerTotals(*stub, spec.model, spec.request_timeout);
+    absl::StatusOr<ServerTotals> t =
+        FetchServerTotals(metrics_stubs, spec.model, spec.request_timeout);
     if (!t.ok() && fetch_status.ok()) fetch_status = t.status();
     totals.push_back(t.value_or(ServerTotals{}));
   };

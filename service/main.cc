@@ -85,6 +85,14 @@ ABSL_FLAG(int, shutdown_grace_s, 30,
           "On SIGTERM/SIGINT the daemon refuses new requests (UNAVAILABLE) and answers every "
           "request it accepted; this many seconds is how long it waits for clients to take "
           "their answers before it cancels the calls still open.");
+ABSL_FLAG(int, drain_delay_ms, 2000,
+          "On SIGTERM/SIGINT, first: milliseconds the daemon keeps serving after turning "
+          "grpc.health.v1 NOT_SERVING and /v2/health/ready not-ready, so that health-checking "
+          "balancers (gRPC round_robin with healthCheckConfig, HAProxy) move away before it "
+          "refuses anything. 0 for a single daemon without a balancer.");
+ABSL_FLAG(std::string, board_name, "",
+          "This daemon's name in the \"pynq-board\" metadata of every gRPC answer, by which "
+          "clients behind a balancer count answers per board. Empty: <hostname>:<port>.");
 ABSL_FLAG(int, shutdown_linger_ms, 250,
           "On SIGTERM/SIGINT, after the last answer has been sent: milliseconds the connections "
           "stay open (refusing new calls) so that clients read their answers before the "
@@ -242,9 +250,10 @@ absl::Status BuildOptions(ModelRegistry::Options& registry, Server::Options& ser
         "--max_stream_in_flight must be at least 1, --max_queue_delay_us at least 0, "
         "--max_message_bytes at least 1024");
   }
-  if (absl::GetFlag(FLAGS_shutdown_grace_s) < 0 || absl::GetFlag(FLAGS_shutdown_linger_ms) < 0) {
+  if (absl::GetFlag(FLAGS_shutdown_grace_s) < 0 || absl::GetFlag(FLAGS_shutdown_linger_ms) < 0 ||
+      absl::GetFlag(FLAGS_drain_delay_ms) < 0) {
     return absl::InvalidArgumentError(
-        "--shutdown_grace_s and --shutdown_linger_ms must not be negative");
+        "--shutdown_grace_s, --shutdown_linger_ms and --drain_delay_ms must not be negative");
   }
   if (absl::GetFlag(FLAGS_dispatch_stall_ms) < 1 || absl::GetFlag(FLAGS_status_interval_ms) < 1) {
     return absl::InvalidArgumentError(
@@ -283,6 +292,7 @@ absl::Status BuildOptions(ModelRegistry::Options& registry, Server::Options& ser
   server.listen_address = absl::GetFlag(FLAGS_listen);
   server.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
   server.shutdown_linger = absl::Milliseconds(absl::GetFlag(FLAGS_shutdown_linger_ms));
+  server.board_name = absl::GetFlag(FLAGS_board_name);
   server.service = {.max_images_per_request = static_cast<size_t>(per_request),
                     .max_stream_in_flight = static_cast<size_t>(in_flight),
                     .allow_model_management = absl::GetFlag(FLAGS_allow_model_management),
@@ -435,11 +445,15 @@ class Daemon {
   void Drain(int signal) {
     spdlog::info("received {}; draining", signal == SIGTERM ? "SIGTERM" : "SIGINT");
     notifier_->NotifyStopping("draining: answering accepted requests");
-    // HTTP first: its requests in progress are answered while the batchers still run.
-    if (http_server_ != nullptr) {
-      rest_api_->BeginShutdown();
-      http_server_->Stop();
+    // Announce the drain on every listener and keep serving while balancers move away.
+    if (rest_api_ != nullptr) rest_api_->BeginShutdown();
+    server_->BeginDraining();
+    if (const int delay_ms = absl::GetFlag(FLAGS_drain_delay_ms); delay_ms > 0) {
+      spdlog::info("health NOT_SERVING; serving {} ms more before refusing", delay_ms);
+      absl::SleepFor(absl::Milliseconds(delay_ms));
     }
+    // HTTP first: its requests in progress are answered while the batchers still run.
+    if (http_server_ != nullptr) http_server_->Stop();
     server_->Shutdown(absl::Seconds(absl::GetFlag(FLAGS_shutdown_grace_s)));
     // The last lines cover everything up to the drain, so the log accounts for every request.
     if (reporter_ != nullptr) reporter_->LogNow();
@@ -449,7 +463,8 @@ class Daemon {
  private:
   absl::Status StartServer(const Server::Options& options) {
     PYNQ_ASSIGN_OR_RETURN(server_, Server::Start(registry_.get(), options));
-    spdlog::info("serving on {} (port {})", options.listen_address, server_->port());
+    spdlog::info("serving on {} (port {}) as board {}", options.listen_address, server_->port(),
+                 server_->board_name());
     if (const std::string path = absl::GetFlag(FLAGS_port_file); !path.empty()) {
       PYNQ_RETURN_IF_ERROR(WritePortFile(path, server_->port()));
     }

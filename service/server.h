@@ -5,10 +5,13 @@
 //   PYNQ_ASSIGN_OR_RETURN(std::unique_ptr<Server> server, Server::Start(registry.get(), options));
 //   spdlog::info("listening on port {}", server->port());
 //   ... wait for SIGTERM ...
+//   server->BeginDraining();               // health NOT_SERVING: balancers move away
+//   absl::SleepFor(absl::Seconds(2));      // still serving whatever arrives meanwhile
 //   server->Shutdown(absl::Seconds(30));   // answers every accepted request first
 #ifndef PYNQ_SERVICE_SERVER_H_
 #define PYNQ_SERVICE_SERVER_H_
 
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -47,7 +50,14 @@ class Server {
     // TLS on the port (plaintext when security.tls is unset) and the access policy the services
     // admit calls by (security/server_security.h). Health and reflection are always open.
     security::ServerSecurity security;
+    // Sent as the "pynq-board" initial metadata of every call, so that a client behind a
+    // balancer can tell which board answered (`pynq-infer bench` counts answers per board).
+    // Empty: "<hostname>:<bound port>".
+    std::string board_name;
   };
+
+  // The initial-metadata key that carries Options::board_name.
+  static constexpr char kBoardMetadataKey[] = "pynq-board";
 
   // Binds and starts serving. kUnavailable if the address cannot be bound. `registry` must
   // outlive the Server.
@@ -60,8 +70,19 @@ class Server {
   // The port actually bound.
   int port() const { return port_; }
 
+  // Announces the drain while everything keeps serving: grpc.health.v1 turns NOT_SERVING for
+  // every service name, "" included, and stays so (engine health changes are ignored from now
+  // on), and OIP ServerReady answers false. Health-checking balancers (gRPC's round_robin with
+  // healthCheckConfig, HAProxy) move their traffic away; requests that still arrive are served.
+  // The caller waits a while (pynq-inferd's --drain_delay_ms) before Shutdown(). Thread-safe;
+  // idempotent.
+  void BeginDraining();
+
+  // The name sent in the "pynq-board" metadata.
+  std::string board_name() const;
+
   // Graceful stop, so that no accepted request is lost:
-  //   1. health turns NOT_SERVING (and OIP ServerReady false);
+  //   1. BeginDraining(), unless it was called (health NOT_SERVING, OIP ServerReady false);
   //   2. every model refuses new requests with UNAVAILABLE (ModelRegistry::StopAccepting()), and
   //      open streams of both protocols stop reading, answer what they have read and end with
   //      UNAVAILABLE (OpenCalls::BeginShutdown()), while the connections stay up so refusals
@@ -76,6 +97,7 @@ class Server {
   void Shutdown(absl::Duration grace);
 
  private:
+  class BoardName;
   Server(ModelRegistry* registry, const Options& options);
 
   ModelRegistry* const registry_;
@@ -88,6 +110,10 @@ class Server {
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   bool shut_down_ = false;
+  std::atomic<bool> draining_{false};
+  // Shared with the interceptor that stamps every call with the board name; set once the port
+  // is bound.
+  std::shared_ptr<BoardName> board_name_;
 };
 
 }  // namespace pynq::service

@@ -45,6 +45,8 @@ absl::StatusOr<std::unique_ptr<DaemonProcess>> DaemonProcess::Start(const Option
   // running on the machine; a test that wants two daemons to contend passes --pl_lock_file.
   std::vector<std::string> args = {binary, "--listen=127.0.0.1:0", "--port_file=" + port_file};
   if (options.pl_lock_file) args.push_back("--pl_lock_file=" + work + "/pl.lock");
+  // No balancer watches a test's daemon: Stop() need not wait out the drain delay.
+  if (options.pl_lock_file) args.push_back("--drain_delay_ms=0");
   if (!options.only_models.empty()) {
     const std::string model_dir = work + "/models";
     std::error_code error;

@@ -27,11 +27,11 @@ class DaemonProcess {
   struct Options {
     // The binary; defaults to $PYNQ_INFERD (set by CTest).
     std::string binary;
-    // Flags besides --listen, --port_file and --pl_lock_file, which Start() sets (a later
-    // --pl_lock_file in `args` overrides the daemon's own one).
+    // Flags besides --listen, --port_file, --pl_lock_file and --drain_delay_ms=0, which Start()
+    // sets for pynq-inferd (a later --pl_lock_file or --drain_delay_ms in `args` overrides them).
     std::vector<std::string> args;
-    // Whether Start() passes --pl_lock_file, which only pynq-inferd knows: false for another
-    // server started the same way (bench/'s pynq-nowork-server).
+    // Whether Start() passes --pl_lock_file and --drain_delay_ms, which only pynq-inferd knows:
+    // false for another server started the same way (bench/'s pynq-nowork-server).
     bool pl_lock_file = true;
     // How long the daemon may take to publish its port.
     absl::Duration start_timeout = absl::Seconds(60);

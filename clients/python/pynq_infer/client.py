@@ -14,6 +14,7 @@ Every call blocks until the daemon answers or ``timeout`` seconds pass.
 
 import dataclasses
 import ipaddress
+import json
 import threading
 import time
 
@@ -135,12 +136,35 @@ def _parse_address(address):
     return host, port, version
 
 
+# The service config of a channel to several boards, the same as the C++ client's
+# (clients/channel_security.h): round_robin over the boards whose grpc.health.v1 status is
+# SERVING (a draining daemon turns NOT_SERVING before it refuses anything), and up to 4 attempts
+# of a call that a board answers with UNAVAILABLE.
+FLEET_SERVICE_CONFIG = json.dumps({
+    "loadBalancingConfig": [{"round_robin": {}}],
+    "healthCheckConfig": {"serviceName": "pynq_infer.v1.Inference"},
+    "methodConfig": [{
+        "name": [{"service": "pynq_infer.v1.Inference"},
+                 {"service": "inference.GRPCInferenceService"}],
+        "retryPolicy": {
+            "maxAttempts": 4,
+            "initialBackoff": "0.05s",
+            "maxBackoff": "1s",
+            "backoffMultiplier": 2,
+            "retryableStatusCodes": ["UNAVAILABLE"],
+        },
+    }],
+})
+
+
 def _target(addresses):
     """The gRPC target for one address or a list, and the host a TLS certificate should name.
 
-    A list becomes one ``ipv4:a:1,b:2`` (or ``ipv6:``) target balanced by gRPC's round_robin
-    policy, so its addresses must be IP literals of one family.
+    A list (or one string "a:1,b:2") becomes one ``ipv4:a:1,b:2`` (or ``ipv6:``) target, so its
+    addresses must be IP literals of one family; ``dns:///name:port`` is passed on as is.
     """
+    if isinstance(addresses, str) and "," in addresses:
+        addresses = [a.strip() for a in addresses.split(",") if a.strip()]
     if isinstance(addresses, str):
         return addresses, None
     addresses = list(addresses)
@@ -169,9 +193,11 @@ class Client:
     """A connection to pynq-inferd (one address) or to several boards (a list of addresses).
 
     Args:
-        address: ``"host:port"``, or a list of ``"ip:port"`` spread over with gRPC's round_robin
-            policy (one gRPC target ``ipv4:ip1:port1,ip2:port2,...``; host names in a list are
-            refused, see README).
+        address: ``"host:port"``; or several boards: a list of ``"ip:port"`` (or one string
+            ``"ip1:port1,ip2:port2"``; one gRPC target ``ipv4:ip1:port1,...``; host names in a
+            list are refused, see README), or ``"dns:///name:port"`` for a name with several
+            records. Calls to several boards go round-robin to those whose health is SERVING
+            and a call refused with UNAVAILABLE is retried (``FLEET_SERVICE_CONFIG``).
         tls: None for plaintext; True for TLS verified against the system's CAs; a ``TLS`` for a
             private CA, a client certificate (mTLS) or a server name.
         token: a bearer token sent with every call (``authorization: Bearer ...``), for a daemon
@@ -201,8 +227,8 @@ class Client:
                              "tokens only over TLS")
         target, first_host = _target(address)
         options = [("grpc.max_receive_message_length", 64 << 20)]
-        if target.startswith(("ipv4:", "ipv6:")):
-            options.append(("grpc.lb_policy_name", "round_robin"))
+        if target.startswith(("ipv4:", "ipv6:", "dns:")):
+            options.append(("grpc.service_config", FLEET_SERVICE_CONFIG))
         if tls:
             if (tls.cert is None) != (tls.key is None):
                 raise ValueError("TLS cert and key go together (a client certificate and its key)")

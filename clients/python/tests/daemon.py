@@ -55,7 +55,7 @@ class Daemon:
         self.log_path = os.path.join(self.dir, "log")
         command = [os.environ["PYNQ_INFERD"], "--listen=127.0.0.1:0", f"--port_file={port_file}",
                    f"--pl_lock_file={self.dir}/pl.lock", f"--model_dir={model_dir}",
-                   "--metrics_log_interval_s=0", *args]
+                   "--metrics_log_interval_s=0", "--drain_delay_ms=0", *args]
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
         give_up = time.monotonic() + 60

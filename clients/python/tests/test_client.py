@@ -3,9 +3,11 @@
 import gzip
 import os
 import re
+import signal
 import struct
 import subprocess
 import tempfile
+import time
 import unittest
 
 import grpc
@@ -258,6 +260,28 @@ class AddressListTest(unittest.TestCase):
             self.assertEqual(sum(served), 40)
             # round_robin: each daemon answers its share (not all on one).
             self.assertTrue(all(s >= 10 for s in served), served)
+        finally:
+            for d in daemons:
+                d.stop()
+
+    def test_a_draining_daemon_gets_no_more_calls(self):
+        # The second daemon serves 3 s after SIGTERM with its health NOT_SERVING: the list's
+        # health-checked round_robin sends it nothing more, and nothing fails.
+        daemons = [Daemon(models=[MODEL]), Daemon("--drain_delay_ms=3000", models=[MODEL])]
+        try:
+            images, _ = heldout(2)
+            with pynq_infer.Client([d.address for d in daemons]) as both:
+                for _ in range(10):
+                    both.predict(images)
+                daemons[1].process.send_signal(signal.SIGTERM)
+                time.sleep(0.3)
+                with pynq_infer.Client(daemons[1].address) as draining:
+                    before = draining.metrics()["models"][MODEL]["requests_ok"]
+                    for _ in range(20):
+                        both.predict(images)
+                    after = draining.metrics()["models"][MODEL]["requests_ok"]
+            self.assertGreater(before, 0)
+            self.assertEqual(after, before)
         finally:
             for d in daemons:
                 d.stop()
