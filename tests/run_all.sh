@@ -141,7 +141,7 @@ timed "suite main" run_suite "main" build "" "" ""
 # only repeat it. -O1, as ASan's authors advise: measured on service/inference_service.cc, about a
 # third less compile time than -O2, and the build is most of this stage.
 timed "suite asan+ubsan" run_suite "asan+ubsan" build-asan \
-  "-DPYNQ_SANITIZER=address -DPYNQ_BUILD_BENCH=OFF" "" "-LE models|browser" -O1
+  "-DPYNQ_SANITIZER=address -DPYNQ_BUILD_BENCH=OFF" "" "-LE models|browser|fleet" -O1
 timed "suite tsan" run_suite "tsan" build-tsan "-DPYNQ_SANITIZER=thread" \
   "batcher_test batcher_liveness_test metrics_test systemd_notifier_test sim_device_test \
    fpga_backend_test model_registry_test" "-L tsan"
