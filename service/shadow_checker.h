@@ -7,9 +7,9 @@
 //
 //   PYNQ_ASSIGN_OR_RETURN(std::unique_ptr<ShadowChecker> shadow,
 //                         ShadowChecker::Create({.rate = 0.01}));
-//   std::unique_ptr<ShadowChecker::Registration> r =
-//       shadow->Attach(model, *accelerator, metrics.get());  // before the first Run()
-//   ...                                                      // batches run, samples are checked
+//   PYNQ_ASSIGN_OR_RETURN(std::unique_ptr<ShadowChecker::Registration> r,
+//                         shadow->Attach(model, *accelerator, metrics.get()));  // before Run()
+//   ...         // batches run, samples are checked
 //   r.reset();  // before the accelerator goes; waits for a check of its sample in progress
 //
 // Sampling. Of the images each attached accelerator's engine computed (EngineBatchObserver), the
