@@ -57,6 +57,18 @@ struct EngineReport {
   uint64_t fallback_images = 0;
 };
 
+// Sees every batch an engine computed and verified, for a check of the scores outside the backend
+// (the service's shadow verification re-runs a sample on the CPU: service/shadow_checker.h).
+class EngineBatchObserver {
+ public:
+  virtual ~EngineBatchObserver() = default;
+  // Called on the thread of Accelerator::Run(), before it returns, from up to
+  // max_concurrent_runs() threads at once: must be thread-safe and must not block. `images` and
+  // `scores` are the batch's (n images, n score rows), valid only during the call.
+  virtual void OnEngineBatch(absl::Span<const uint8_t> images,
+                             absl::Span<const int32_t> scores) = 0;
+};
+
 class Accelerator {
  public:
   virtual ~Accelerator() = default;
@@ -85,6 +97,19 @@ class Accelerator {
   // The engine this accelerator runs on, with its counters; nullopt for a backend that runs on
   // no engine (the CPU). Thread-safe; never waits for a Run() in progress.
   virtual std::optional<EngineReport> engine_report() const { return std::nullopt; }
+
+  // Installs `observer` (nullptr removes it): from then on it sees every batch the engine
+  // computed; batches run on the CPU (fallbacks included) are not shown. A backend on no engine
+  // never calls it. No Run() may be in progress.
+  virtual void SetEngineBatchObserver(
+      std::shared_ptr<EngineBatchObserver> /*observer*/) {}
+
+  // What a check outside the backend found of scores the engine computed: they equal the CPU
+  // backend's (`matched`), or they do not, which is an engine fault (`what` says which image and
+  // how): the backend reloads what the engine keeps resident and counts the fault, and repeated
+  // mismatches disable the engine (the CPU then serves). A backend on no engine ignores it.
+  // Thread-safe; may run an engine call (the reload), so it blocks for one.
+  virtual void ReportScoreCheck(bool /*matched*/, std::string_view /*what*/) {}
 };
 
 // The health of the engine that the accelerators of one daemon share (there is one in the PL), as

@@ -112,8 +112,19 @@ ABSL_FLAG(bool, sim_timing, true,
           "--sim_clock_mhz plus a fixed per-call overhead.");
 ABSL_FLAG(double, sim_clock_mhz, 100, "--device=sim: the engine clock of the timing model, MHz.");
 ABSL_FLAG(std::string, sim_fault, "none",
-          "--device=sim: inject a fault, none or KIND[:FIRST[:COUNT]] with KIND hang, corrupt or "
-          "bus_error; e.g. hang:3 hangs the 3rd batch, corrupt:1:0 corrupts every batch.");
+          "--device=sim: inject faults, none or KIND[:FIRST[:COUNT[:EVERY]]] (several separated "
+          "by commas) with KIND hang, corrupt, bus_error or flip_weight; e.g. hang:3 hangs the 3rd "
+          "batch, corrupt:1:0 corrupts every batch, hang:100:1:1000 hangs batches 100, 1100, ..., "
+          "flip_weight:50 flips a bit of the resident weights before the 50th batch (one upset: "
+          "only --shadow_check_rate finds it, and a reload cures it), flip_weight:50:0 flips it "
+          "again after every reload (a stuck bit).");
+ABSL_FLAG(double, shadow_check_rate, 0,
+          "Shadow verification: this fraction of the images the FPGA engine classifies, 0 to 1, "
+          "is classified again on the CPU backend by a low-priority thread and the scores "
+          "compared bit for bit. A mismatch is logged and counted (GetMetrics shadow_mismatches, "
+          "Prometheus pynq_inference_shadow_checks_total) and is an engine fault: the engine's "
+          "resident weights are reloaded; 3 mismatches in a row disable the engine and the CPU "
+          "serves. Samples the checker has no room for are skipped, never waited for. 0: off.");
 ABSL_FLAG(int, engine_timeout_ms, 1000,
           "An engine call not done within this many milliseconds is a fault: the engine is reset "
           "and the batch re-run on the CPU (see --cpu_fallback).");
@@ -412,6 +423,7 @@ class Daemon {
     Server::Options server_options;
     PYNQ_RETURN_IF_ERROR(BuildOptions(registry_options, server_options));
     PYNQ_RETURN_IF_ERROR(BuildBackendOptions(registry_options.backend));
+    registry_options.shadow_check_rate = absl::GetFlag(FLAGS_shadow_check_rate);
     PYNQ_ASSIGN_OR_RETURN(server_options.security,
                           pynq::service::security::LoadServerSecurity(SecurityOptionsFromFlags()));
     LogSecurity(server_options.security);

@@ -152,6 +152,12 @@ void ModelMetrics::RecordBatch(size_t images, absl::Duration accelerator, absl::
 
 void ModelMetrics::RecordFailedBatch() { batches_failed_.fetch_add(1, kRelaxed); }
 
+void ModelMetrics::RecordShadowCheck(bool matched) {
+  (matched ? shadow_matches_ : shadow_mismatches_).fetch_add(1, kRelaxed);
+}
+
+void ModelMetrics::RecordShadowSkipped() { shadow_skipped_.fetch_add(1, kRelaxed); }
+
 void ModelMetrics::RecordQueueWait(absl::Duration wait, size_t images) {
   queue_.Record(wait, images);
 }
@@ -185,6 +191,9 @@ ModelMetricsSnapshot ModelMetrics::Snapshot(absl::Time now) const {
   s.images = images_.load(kRelaxed);
   s.batches = batches_.load(kRelaxed);
   s.batches_failed = batches_failed_.load(kRelaxed);
+  s.shadow_mismatches = shadow_mismatches_.load(kRelaxed);
+  s.shadow_checked = shadow_matches_.load(kRelaxed) + s.shadow_mismatches;
+  s.shadow_skipped = shadow_skipped_.load(kRelaxed);
   const int64_t now_tick = std::max<int64_t>(0, (now - start_) / kTick);
   s.images_per_s_1s = RateOver(absl::Seconds(1), now_tick, now);
   s.images_per_s_10s = RateOver(absl::Seconds(10), now_tick, now);

@@ -121,6 +121,11 @@ struct ModelMetricsSnapshot {
   LatencySummary queue;        // per image
   LatencySummary accelerator;  // per batch
   std::array<uint64_t, BatchSizeHistogram::kBuckets> batch_sizes{};
+  // Shadow verification (service/shadow_checker.h): engine images re-run on the CPU and
+  // compared, of them those whose scores differed, and samples skipped (the checker was behind).
+  uint64_t shadow_checked = 0;
+  uint64_t shadow_mismatches = 0;
+  uint64_t shadow_skipped = 0;
 };
 
 class ModelMetrics {
@@ -140,6 +145,10 @@ class ModelMetrics {
   void RecordFailedBatch();
   // `images` images that waited `wait` in the queue.
   void RecordQueueWait(absl::Duration wait, size_t images);
+  // A shadow check of one engine image: its scores equal the CPU's, or not.
+  void RecordShadowCheck(bool matched);
+  // A sample the shadow checker had no room for.
+  void RecordShadowSkipped();
 
   ModelMetricsSnapshot Snapshot(absl::Time now) const;
 
@@ -175,6 +184,9 @@ class ModelMetrics {
   LatencyHistogram queue_;
   LatencyHistogram accelerator_;
   std::array<std::atomic<uint64_t>, BatchSizeHistogram::kBuckets> batch_sizes_{};
+  std::atomic<uint64_t> shadow_matches_{0};
+  std::atomic<uint64_t> shadow_mismatches_{0};
+  std::atomic<uint64_t> shadow_skipped_{0};
 };
 
 }  // namespace pynq::service

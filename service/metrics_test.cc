@@ -97,6 +97,18 @@ TEST(ModelMetricsTest, CountsFailuresByReason) {
   EXPECT_EQ(FailureReasonName(FailureReason::kQueueFull), "queue_full");
 }
 
+TEST(ModelMetricsTest, CountsShadowChecks) {
+  ModelMetrics m;
+  m.RecordShadowCheck(true);
+  m.RecordShadowCheck(true);
+  m.RecordShadowCheck(false);
+  m.RecordShadowSkipped();
+  ModelMetricsSnapshot s = m.Snapshot(absl::Now());
+  EXPECT_EQ(s.shadow_checked, 3u);
+  EXPECT_EQ(s.shadow_mismatches, 1u);
+  EXPECT_EQ(s.shadow_skipped, 1u);
+}
+
 TEST(ModelMetricsTest, RemembersWhenTheLastRequestSucceeded) {
   ModelMetrics m;
   EXPECT_EQ(m.Snapshot(absl::Now()).last_success, absl::InfinitePast());

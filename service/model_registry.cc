@@ -134,12 +134,16 @@ absl::StatusOr<std::shared_ptr<const ServedModel>> ModelRegistry::Build(
   std::shared_ptr<ModelMetrics>& metrics = metrics_[name];
   if (metrics == nullptr) metrics = std::make_shared<ModelMetrics>();
   built->metrics = metrics;
+  absl::StatusOr<std::unique_ptr<ShadowChecker::Registration>> shadow =
+      shadow_->Attach(built->model, **accelerator, built->metrics.get());
+  if (!shadow.ok()) return Annotate(shadow.status(), absl::StrCat("shadow check of model ", name));
   absl::StatusOr<std::unique_ptr<Batcher>> batcher =
       Batcher::Create(std::move(*accelerator), batching, built->metrics.get());
   if (!batcher.ok()) {
     return Annotate(batcher.status(), absl::StrCat("model ", name));
   }
   built->batcher = std::move(*batcher);
+  built->shadow = std::move(*shadow);
   {
     std::lock_guard lock(retirement_->mu);
     ++retirement_->alive;
@@ -163,6 +167,8 @@ absl::StatusOr<std::unique_ptr<ModelRegistry>> ModelRegistry::Create(const Optio
   PYNQ_ASSIGN_OR_RETURN(std::vector<fs::path> files, ListModelFiles(options.model_dir));
   std::unique_ptr<ModelRegistry> registry(new ModelRegistry(options));
   PYNQ_ASSIGN_OR_RETURN(registry->backends_, accel::BackendFactory::Create(options.backend));
+  PYNQ_ASSIGN_OR_RETURN(registry->shadow_,
+                        ShadowChecker::Create({.rate = options.shadow_check_rate}));
   std::lock_guard change(registry->change_mu_);
   for (const fs::path& file : files) {
     PYNQ_ASSIGN_OR_RETURN(std::shared_ptr<const ServedModel> served,

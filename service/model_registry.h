@@ -50,6 +50,7 @@
 #include "accel/model/model.h"
 #include "service/batcher.h"
 #include "service/metrics.h"
+#include "service/shadow_checker.h"
 
 namespace pynq::service {
 
@@ -63,6 +64,9 @@ struct ServedModel {
   // Shared by every version of the model's name (see "Metrics" above).
   std::shared_ptr<ModelMetrics> metrics;
   std::unique_ptr<Batcher> batcher;
+  // The shadow check of the accelerator's engine batches (--shadow_check_rate); declared after
+  // the batcher so it ends first, while the accelerator is still there.
+  std::unique_ptr<ShadowChecker::Registration> shadow;
 };
 
 class ModelRegistry {
@@ -76,6 +80,9 @@ class ModelRegistry {
     std::map<std::string, Batcher::Options> batcher_by_model;
     // What runs the models (--accelerator, --device, ...).
     accel::BackendOptions backend;
+    // Fraction of the engine's images re-run on the CPU and compared (service/shadow_checker.h);
+    // 0: none. Checked by Create(): kInvalidArgument outside [0, 1].
+    double shadow_check_rate = 0;
   };
 
   // Loads every *.pim file in options.model_dir. Fails, naming the file, if any file is invalid
@@ -156,6 +163,8 @@ class ModelRegistry {
   const Options options_;
   // Declared before models_, so the engine outlives every model's accelerator.
   std::unique_ptr<accel::BackendFactory> backends_;
+  // Declared before models_, so it outlives every accelerator it checks.
+  std::unique_ptr<ShadowChecker> shadow_;
   std::shared_ptr<Retirement> retirement_ = std::make_shared<Retirement>();
   std::thread retire_thread_;
 

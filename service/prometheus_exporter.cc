@@ -98,6 +98,11 @@ std::vector<MetricFamily> CollectMetricFamilies(const ModelRegistry& registry, a
                              "Batches run successfully on the accelerator.", MetricType::Counter);
   MetricFamily faults = Family("pynq_inference_engine_faults_total",
                                "Batches the accelerator failed on.", MetricType::Counter);
+  MetricFamily shadow = Family(
+      "pynq_inference_shadow_checks_total",
+      "Engine images re-run on the CPU by the shadow check (--shadow_check_rate), by result: "
+      "match, mismatch (an engine fault), skipped (the checker was behind).",
+      MetricType::Counter);
   MetricFamily request_us =
       Family("pynq_inference_request_duration_us",
              "End-to-end latency of successful requests, accepted to answered, microseconds.",
@@ -134,6 +139,15 @@ std::vector<MetricFamily> CollectMetricFamilies(const ModelRegistry& registry, a
     count.metric.push_back(Counter(model, static_cast<double>(s.images)));
     exec.metric.push_back(Counter(model, static_cast<double>(s.batches)));
     faults.metric.push_back(Counter(model, static_cast<double>(s.batches_failed)));
+    const std::pair<const char*, uint64_t> shadow_results[] = {
+        {"match", s.shadow_checked - s.shadow_mismatches},
+        {"mismatch", s.shadow_mismatches},
+        {"skipped", s.shadow_skipped}};
+    for (const auto& [result, value] : shadow_results) {
+      shadow.metric.push_back(
+          Counter({{.name = "model", .value = name}, {.name = "result", .value = result}},
+                  static_cast<double>(value)));
+    }
     request_us.metric.push_back(LatencyMetric(model, served->metrics->latency_histogram()));
     queue_us.metric.push_back(LatencyMetric(model, served->metrics->queue_histogram()));
     compute_us.metric.push_back(LatencyMetric(model, served->metrics->accelerator_histogram()));
@@ -152,9 +166,10 @@ std::vector<MetricFamily> CollectMetricFamilies(const ModelRegistry& registry, a
                 .value = std::string(served->batcher->accelerator().backend_name())}},
               1));
   }
-  return {std::move(success), std::move(failure), std::move(count),    std::move(exec),
-          std::move(faults),  std::move(request_us), std::move(queue_us), std::move(compute_us),
-          std::move(batch_size), std::move(depth), std::move(rate),    std::move(info)};
+  return {std::move(success),  std::move(failure),  std::move(count),      std::move(exec),
+          std::move(faults),   std::move(shadow),   std::move(request_us), std::move(queue_us),
+          std::move(compute_us), std::move(batch_size), std::move(depth), std::move(rate),
+          std::move(info)};
 }
 
 std::string MetricsText(const ModelRegistry& registry, absl::Time now) {

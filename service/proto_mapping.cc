@@ -117,6 +117,9 @@ void FillModelMetrics(const ServedModel& served, const ModelMetricsSnapshot& s,
     failure->set_count(s.failures[r]);
   }
   m->set_failed_batches(s.batches_failed);
+  m->set_shadow_checked(s.shadow_checked);
+  m->set_shadow_mismatches(s.shadow_mismatches);
+  m->set_shadow_skipped(s.shadow_skipped);
   for (size_t k = 0; k < BatchSizeHistogram::kBuckets; ++k) {
     v1::BatchSizeBucket* bucket = m->add_batch_sizes();
     bucket->set_max_images(static_cast<uint32_t>(BatchSizeHistogram::UpperBound(k)));

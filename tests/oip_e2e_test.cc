@@ -438,7 +438,7 @@ TEST_F(OipE2eTest, RestMetadataHealthAndMetrics) {
   const HttpAnswer exporter = Curl(absl::StrCat("http://127.0.0.1:", prometheus_port_, "/metrics"));
   ASSERT_EQ(exporter.status, 200);
   EXPECT_EQ(families(metrics.body), families(exporter.body));
-  EXPECT_EQ(families(metrics.body).size(), 12u);
+  EXPECT_EQ(families(metrics.body).size(), 13u);
   EXPECT_THAT(metrics.body, HasSubstr("pynq_inference_count_total{model=\"mnist-bnn-tfc\"}"));
 }
 

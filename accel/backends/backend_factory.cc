@@ -63,11 +63,11 @@ std::string UnparseKind(const Entry (&names)[N], Kind kind) {
 absl::StatusOr<std::unique_ptr<Device>> OpenDevice(const BackendOptions& options,
                                                    std::string& detail) {
   if (options.device == DeviceKind::kSim) {
-    PYNQ_ASSIGN_OR_RETURN(SimFaultPlan fault, ParseSimFaultPlan(options.sim_fault));
+    PYNQ_ASSIGN_OR_RETURN(std::vector<SimFaultPlan> faults, ParseSimFaultPlans(options.sim_fault));
     PYNQ_ASSIGN_OR_RETURN(std::unique_ptr<SimDevice> sim,
                           SimDevice::Create({.timing = options.sim_timing,
                                              .clock_mhz = options.sim_clock_mhz,
-                                             .fault = fault}));
+                                             .faults = std::move(faults)}));
     detail = options.sim_timing
                  ? absl::StrFormat("virtual board, timing at %g MHz", options.sim_clock_mhz)
                  : "virtual board, untimed";
@@ -112,7 +112,7 @@ absl::StatusOr<std::unique_ptr<BackendFactory>> BackendFactory::Create(
   }
   // The fault plan is checked even when the engine is not opened, so a typo never waits for the
   // day the engine is used.
-  PYNQ_RETURN_IF_ERROR(ParseSimFaultPlan(options.sim_fault).status());
+  PYNQ_RETURN_IF_ERROR(ParseSimFaultPlans(options.sim_fault).status());
   std::unique_ptr<BackendFactory> factory(new BackendFactory(options));
   if (options.accelerator == AcceleratorKind::kCpu) {
     factory->description_ = "cpu";

@@ -56,8 +56,8 @@ struct BackendOptions {
   // xrt and mmio: the manifest of the loaded overlay (accel/fpga/overlay_manifest.h).
   std::string overlay_manifest;
   // sim: delay ap_done by the engine's modeled cycle count at sim_clock_mhz plus a per-call
-  // overhead; inject the faults sim_fault describes ("none" or KIND[:FIRST[:COUNT]], see
-  // accel/fpga/devices/sim/sim_device.h ParseSimFaultPlan()).
+  // overhead; inject the faults sim_fault describes ("none" or KIND[:FIRST[:COUNT[:EVERY]]],
+  // several separated by commas, see accel/fpga/devices/sim/sim_device.h ParseSimFaultPlans()).
   bool sim_timing = false;
   double sim_clock_mhz = 100;
   std::string sim_fault = "none";

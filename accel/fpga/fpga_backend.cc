@@ -224,8 +224,14 @@ absl::Status FpgaAccelerator::Run(absl::Span<const uint8_t> images, absl::Span<i
   Slot& slot = slots_[index];
   const absl::Status status = RunOnEngine(slot, images, scores, n);
   if (status.ok()) {
-    std::lock_guard lock(mu_);
-    ++stats_.engine_batches;
+    {
+      std::lock_guard lock(mu_);
+      ++stats_.engine_batches;
+    }
+    if (observer_ != nullptr) {
+      observer_->OnEngineBatch(images.first(n * model_->input_bytes()),
+                               scores.first(n * model_->num_classes()));
+    }
     return status;
   }
   return Fallback(slot, status, images, scores, n);
@@ -330,6 +336,29 @@ absl::Status FpgaAccelerator::Fallback(Slot& slot, const absl::Status& why,
   ++stats_.fallback_batches;
   stats_.fallback_images += n;
   return absl::OkStatus();
+}
+
+void FpgaAccelerator::SetEngineBatchObserver(std::shared_ptr<EngineBatchObserver> observer) {
+  observer_ = std::move(observer);
+}
+
+void FpgaAccelerator::ReportScoreCheck(bool matched, std::string_view what) {
+  if (matched) {
+    engine_->ReportScoresMatched();
+    return;
+  }
+  {
+    std::lock_guard lock(mu_);
+    ++stats_.score_mismatches;
+  }
+  engine_->ReportScoreMismatch(what);
+  if (!reservation_ || engine_->health().state == FpgaEngine::State::kDisabled) return;
+  if (absl::Status loaded = LoadWeights(); !loaded.ok()) {
+    spdlog::error("model {}: reloading the resident weights after a score mismatch failed: {}",
+                  model_->name(), std::string(loaded.message()));
+    return;
+  }
+  spdlog::warn("model {}: resident weights loaded again after a score mismatch", model_->name());
 }
 
 FpgaAccelerator::Stats FpgaAccelerator::stats() const {

@@ -21,6 +21,13 @@
 // backend when cpu_fallback is set (and counted); otherwise Run() returns the error. No batch
 // fails silently.
 //
+// What the checksums cannot see is a weight the engine holds wrong: it computes wrong scores and
+// checksums them faithfully. An EngineBatchObserver (SetEngineBatchObserver()) sees every batch
+// the engine ran, so a check outside the driver can re-run some on the CPU; a mismatch it reports
+// (ReportScoreCheck()) is a fault: the resident copy is loaded again from device memory (LOAD,
+// verified against the model file's checksum), and repeated mismatches disable the engine
+// (FpgaEngine::ReportScoreMismatch()).
+//
 //   PYNQ_ASSIGN_OR_RETURN(std::shared_ptr<FpgaEngine> engine,
 //                         FpgaEngine::Create(std::move(dev), {}));
 //   PYNQ_ASSIGN_OR_RETURN(std::unique_ptr<FpgaAccelerator> fpga,
@@ -69,7 +76,9 @@ class FpgaAccelerator final : public Accelerator {
     uint64_t fallback_batches = 0;  // batches re-run (or, engine disabled, run) on the CPU
     uint64_t fallback_images = 0;
     uint64_t weight_loads = 0;      // LOADs of the resident copy: 1 at Create(), then 1 each
-                                    // time the engine had lost it
+                                    // time the engine had lost it or a score mismatch was
+                                    // reported
+    uint64_t score_mismatches = 0;  // ReportScoreCheck(false, ...) calls
   };
 
   // kUnimplemented if the engine lacks an op of the model (naming op and layer), or if the model
@@ -96,6 +105,13 @@ class FpgaAccelerator final : public Accelerator {
   Stats stats() const;
   // The engine's health and device, and stats(). See Accelerator::engine_report().
   std::optional<EngineReport> engine_report() const override;
+  // See Accelerator. The observer is called after the engine's scores verified, before Run()
+  // returns.
+  void SetEngineBatchObserver(std::shared_ptr<EngineBatchObserver> observer) override;
+  // See Accelerator. A mismatch: counted here and by the engine, then, unless the engine is
+  // disabled by it, the resident copy is LOADed again (streamed weights are read from device
+  // memory by every batch: nothing to reload). A failed reload is a fault as LoadWeights() reports.
+  void ReportScoreCheck(bool matched, std::string_view what) override;
   // Whether the weights are resident on chip (else streamed), and the reservation if so.
   bool resident() const { return reservation_.has_value(); }
   const std::optional<OnChipStore::Reservation>& reservation() const { return reservation_; }
@@ -146,6 +162,8 @@ class FpgaAccelerator final : public Accelerator {
   std::unique_ptr<DmaBuffer> scratch_;
   std::array<Slot, kSlots> slots_;
   std::atomic<uint32_t> next_tag_{1};
+  // Set while no Run() is in progress (SetEngineBatchObserver()), read by Run().
+  std::shared_ptr<EngineBatchObserver> observer_;
 
   mutable std::mutex mu_;
   std::condition_variable slot_free_;

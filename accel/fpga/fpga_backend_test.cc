@@ -6,7 +6,9 @@
 // handshake: a forgotten slot, key or base register shows as extra weight loads.
 #include "accel/fpga/fpga_backend.h"
 
+#include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <random>
 #include <string>
 #include <thread>
@@ -368,7 +370,7 @@ class FpgaFaultTest : public FpgaBackendTest, public ::testing::WithParamInterfa
 
 TEST_P(FpgaFaultTest, FailsLoudlyWithoutFallback) {
   const FaultCase& c = GetParam();
-  MakeEngine({.fault = {.kind = c.kind, .first_run = 2}},
+  MakeEngine({.faults = {{.kind = c.kind, .first_run = 2}}},
              {.call_timeout = absl::Milliseconds(500)});
   auto model = RandomModel(6, {64}, 10);
   auto fpga = Fpga(model, {.max_batch_size = 8, .cpu_fallback = false});
@@ -393,7 +395,7 @@ TEST_P(FpgaFaultTest, FailsLoudlyWithoutFallback) {
 
 TEST_P(FpgaFaultTest, FallsBackToTheCpuWithTheRightScores) {
   const FaultCase& c = GetParam();
-  MakeEngine({.fault = {.kind = c.kind, .first_run = 1}},
+  MakeEngine({.faults = {{.kind = c.kind, .first_run = 1}}},
              {.call_timeout = absl::Milliseconds(500)});
   std::vector<bool> listener_calls;
   engine_->SetHealthListener([&](bool ok) { listener_calls.push_back(ok); });
@@ -425,7 +427,7 @@ INSTANTIATE_TEST_SUITE_P(
     [](const auto& info) { return std::string(info.param.name); });
 
 TEST_F(FpgaBackendTest, APersistentFaultDisablesTheEngineAndTheCpuServes) {
-  MakeEngine({.fault = {.kind = SimFault::kHang, .first_run = 1, .count = 0}},
+  MakeEngine({.faults = {{.kind = SimFault::kHang, .first_run = 1, .count = 0}}},
              {.call_timeout = absl::Milliseconds(300), .max_consecutive_faults = 2});
   auto model = RandomModel(8, {64}, 10);
   auto with_fallback = Fpga(model, {.max_batch_size = 4, .cpu_fallback = true});
@@ -444,6 +446,112 @@ TEST_F(FpgaBackendTest, APersistentFaultDisablesTheEngineAndTheCpuServes) {
   absl::Status refused = without->Run(images, absl::MakeSpan(scores));
   EXPECT_EQ(refused.code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(std::string(refused.message()), HasSubstr("fpga engine is disabled"));
+}
+
+// A recording EngineBatchObserver: what a shadow check would see.
+class SeenBatches final : public EngineBatchObserver {
+ public:
+  void OnEngineBatch(absl::Span<const uint8_t> images, absl::Span<const int32_t> scores) override {
+    std::lock_guard lock(mu_);
+    images_.insert(images_.end(), images.begin(), images.end());
+    scores_.insert(scores_.end(), scores.begin(), scores.end());
+  }
+  std::vector<uint8_t> images() {
+    std::lock_guard lock(mu_);
+    return images_;
+  }
+  std::vector<int32_t> scores() {
+    std::lock_guard lock(mu_);
+    return scores_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<uint8_t> images_;
+  std::vector<int32_t> scores_;
+};
+
+// A bit flipped in the resident weights passes every check of the driver (the engine checksums
+// its wrong scores faithfully): the observer sees the wrong scores. Reported as a mismatch, the
+// copy is loaded again and the scores are right again; CPU-run batches are not observed.
+TEST_F(FpgaBackendTest, AFlippedWeightBitIsCuredByTheReloadAMismatchTriggers) {
+  MakeEngine({.faults = {{.kind = SimFault::kFlipWeightBit, .first_run = 2, .count = 1}}});
+  auto model = RandomModel(10, {64}, 10);
+  auto fpga = Fpga(model, {.max_batch_size = 8, .cpu_fallback = true});
+  ASSERT_NE(fpga, nullptr);
+  ASSERT_TRUE(fpga->resident());
+  auto seen = std::make_shared<SeenBatches>();
+  fpga->SetEngineBatchObserver(seen);
+  std::vector<uint8_t> images = RandomImages(10, 8);
+  const std::vector<int32_t> right = Cpu(model, images);
+  std::vector<int32_t> scores(80);
+  ASSERT_TRUE(fpga->Run(images, absl::MakeSpan(scores)).ok());
+  EXPECT_EQ(scores, right);
+  ASSERT_TRUE(fpga->Run(images, absl::MakeSpan(scores)).ok());  // RUN 2: the bit flips
+  EXPECT_EQ(board_->stats().weight_flips, 1u);
+  ASSERT_NE(scores, right);
+  for (size_t i = 0; i < 8; ++i) {  // class 8's score moved by 2^20 in every image
+    for (size_t c = 0; c < 10; ++c) {
+      const int32_t diff = scores[i * 10 + c] - right[i * 10 + c];
+      EXPECT_EQ(diff == 0 ? 0 : std::abs(diff), c == 8 ? 1 << 20 : 0) << i << " " << c;
+    }
+  }
+  ASSERT_TRUE(fpga->Run(images, absl::MakeSpan(scores)).ok());  // still flipped: resident
+  EXPECT_NE(scores, right);
+  EXPECT_EQ(fpga->stats().faulted_batches, 0u);  // the driver's own checks saw nothing
+  EXPECT_EQ(seen->scores().size(), 3 * 80u);
+  EXPECT_EQ(seen->images(), [&] {
+    std::vector<uint8_t> three;
+    for (int k = 0; k < 3; ++k) three.insert(three.end(), images.begin(), images.end());
+    return three;
+  }());
+
+  fpga->ReportScoreCheck(false, "image 8: class 8 scores differ");
+  EXPECT_EQ(fpga->stats().score_mismatches, 1u);
+  EXPECT_EQ(fpga->stats().weight_loads, 2u);
+  EXPECT_EQ(engine_->health().score_mismatches, 1u);
+  EXPECT_EQ(engine_->health().faults, 1u);
+  EXPECT_THAT(engine_->health().last_fault, HasSubstr("image 8"));
+  EXPECT_EQ(engine_->health().state, FpgaEngine::State::kOk);  // the reload succeeded
+  ASSERT_TRUE(fpga->Run(images, absl::MakeSpan(scores)).ok());
+  EXPECT_EQ(scores, right);
+}
+
+// A stuck bit comes back after every reload: max_consecutive_mismatches mismatches in a row
+// disable the engine, and the CPU serves (and is not observed). Matches between mismatches reset
+// the streak only after matches_to_forgive of them.
+TEST_F(FpgaBackendTest, RepeatedMismatchesDisableTheEngineAndTheCpuServes) {
+  MakeEngine({.faults = {{.kind = SimFault::kFlipWeightBit, .first_run = 1, .count = 0}}},
+             {.call_timeout = absl::Seconds(10), .max_consecutive_mismatches = 3,
+              .matches_to_forgive = 2});
+  auto model = RandomModel(11, {64}, 10);
+  auto fpga = Fpga(model, {.max_batch_size = 8, .cpu_fallback = true});
+  ASSERT_NE(fpga, nullptr);
+  auto seen = std::make_shared<SeenBatches>();
+  fpga->SetEngineBatchObserver(seen);
+  std::vector<uint8_t> images = RandomImages(11, 8);
+  const std::vector<int32_t> right = Cpu(model, images);
+  std::vector<int32_t> scores(80);
+  fpga->ReportScoreCheck(false, "one");
+  fpga->ReportScoreCheck(true, "");  // one match is not enough to forgive
+  fpga->ReportScoreCheck(false, "two");
+  fpga->ReportScoreCheck(true, "");
+  fpga->ReportScoreCheck(true, "");  // two are: the streak starts again
+  fpga->ReportScoreCheck(false, "three");
+  fpga->ReportScoreCheck(false, "four");
+  EXPECT_NE(engine_->health().state, FpgaEngine::State::kDisabled);
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(fpga->Run(images, absl::MakeSpan(scores)).ok());
+    EXPECT_NE(scores, right);  // re-flipped after each reload
+  }
+  fpga->ReportScoreCheck(false, "five");
+  EXPECT_EQ(engine_->health().state, FpgaEngine::State::kDisabled);
+  EXPECT_EQ(engine_->health().score_mismatches, 5u);
+  const size_t observed = seen->scores().size();
+  ASSERT_TRUE(fpga->Run(images, absl::MakeSpan(scores)).ok());
+  EXPECT_EQ(scores, right);
+  EXPECT_EQ(fpga->stats().fallback_batches, 1u);
+  EXPECT_EQ(seen->scores().size(), observed);
 }
 
 }  // namespace

@@ -13,9 +13,11 @@ namespace pynq::accel {
 absl::StatusOr<std::shared_ptr<FpgaEngine>> FpgaEngine::Create(std::unique_ptr<Device> device,
                                                                const Options& options) {
   if (device == nullptr) return absl::InvalidArgumentError("FpgaEngine needs a device");
-  if (options.call_timeout <= absl::ZeroDuration() || options.max_consecutive_faults < 1) {
+  if (options.call_timeout <= absl::ZeroDuration() || options.max_consecutive_faults < 1 ||
+      options.max_consecutive_mismatches < 1 || options.matches_to_forgive < 1) {
     return absl::InvalidArgumentError(
-        "FpgaEngine: call_timeout must be positive and max_consecutive_faults at least 1");
+        "FpgaEngine: call_timeout must be positive, max_consecutive_faults, "
+        "max_consecutive_mismatches and matches_to_forgive at least 1");
   }
   std::shared_ptr<FpgaEngine> engine(new FpgaEngine(std::move(device), options));
   Device& d = *engine->device_;
@@ -129,6 +131,33 @@ std::function<void(bool)> FpgaEngine::RecordFault(std::string_view what, bool re
 void FpgaEngine::ReportFault(std::string_view what) {
   std::function<void(bool)> notify = RecordFault(what, /*reset_failed=*/false);
   if (notify) notify(false);
+}
+
+void FpgaEngine::ReportScoreMismatch(std::string_view what) {
+  std::function<void(bool)> notify;
+  {
+    std::lock_guard lock(state_mu_);
+    ++health_.faults;
+    ++health_.score_mismatches;
+    health_.last_fault = absl::StrCat("scores mismatch: ", absl::string_view(what.data(), what.size()));
+    matches_since_mismatch_ = 0;
+    const State before = health_.state;
+    if (before != State::kDisabled) {
+      health_.state = ++consecutive_mismatches_ >= options_.max_consecutive_mismatches
+                          ? State::kDisabled
+                          : State::kFaulted;
+      if (before == State::kOk) notify = listener_;
+    }
+  }
+  if (notify) notify(false);
+}
+
+void FpgaEngine::ReportScoresMatched() {
+  std::lock_guard lock(state_mu_);
+  if (matches_since_mismatch_ < options_.matches_to_forgive &&
+      ++matches_since_mismatch_ == options_.matches_to_forgive) {
+    consecutive_mismatches_ = 0;
+  }
 }
 
 FpgaEngine::Health FpgaEngine::health() const {

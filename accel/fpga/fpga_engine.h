@@ -4,7 +4,9 @@
 // keeps the account of the engine's on-chip weight store that the models share (store()), and
 // owns the fault policy: a call that fails or does not finish within its timeout marks the
 // engine faulted and resets it; after too many faults in a row the engine is disabled and the
-// models fall back to the CPU (fpga_backend.h).
+// models fall back to the CPU (fpga_backend.h). Scores that a check outside the driver found
+// wrong (the service's shadow verification) are faults too, counted apart: the engine's calls
+// all succeed meanwhile, so they disable it after too many mismatches without a match between.
 //
 //   PYNQ_ASSIGN_OR_RETURN(std::shared_ptr<FpgaEngine> engine,
 //                         FpgaEngine::Create(std::move(device), {.call_timeout = absl::Seconds(1)}));
@@ -42,6 +44,12 @@ class FpgaEngine final : public EngineHealth {
     absl::Duration call_timeout = absl::Seconds(1);
     // After this many faulted calls in a row the engine is disabled for good.
     int max_consecutive_faults = 3;
+    // After this many score mismatches (ReportScoreMismatch()) in a row the engine is disabled
+    // for good. A mismatch is "in a row" unless matches_to_forgive verified matches
+    // (ReportScoresMatched()) came between: a fault that spoils only some images' scores still
+    // adds up, while an upset that a reload cured is forgotten.
+    int max_consecutive_mismatches = 3;
+    int matches_to_forgive = 100;
   };
 
   using State = EngineState;
@@ -51,6 +59,8 @@ class FpgaEngine final : public EngineHealth {
     uint64_t calls = 0;
     uint64_t faults = 0;
     uint64_t resets = 0;
+    // Of the faults, scores found wrong by a check outside the driver.
+    uint64_t score_mismatches = 0;
     std::string last_fault;  // empty if none
   };
 
@@ -96,6 +106,14 @@ class FpgaEngine final : public EngineHealth {
   // output): counted like a failed call. Does not reset (the engine is idle and well).
   void ReportFault(std::string_view what);
 
+  // A check outside the driver found scores of a call that succeeded wrong (`what` says how):
+  // counted as a fault and a mismatch; the state becomes kFaulted, or kDisabled after
+  // max_consecutive_mismatches of them in a row (see Options). The caller reloads
+  // what the engine keeps resident. Does not reset.
+  void ReportScoreMismatch(std::string_view what);
+  // A check outside the driver found the scores of a call right.
+  void ReportScoresMatched();
+
   Health health() const;
 
   // See EngineHealth.
@@ -121,6 +139,8 @@ class FpgaEngine final : public EngineHealth {
   mutable std::mutex state_mu_;
   Health health_ ABSL_GUARDED_BY(state_mu_);
   int consecutive_faults_ ABSL_GUARDED_BY(state_mu_) = 0;
+  int consecutive_mismatches_ ABSL_GUARDED_BY(state_mu_) = 0;
+  int matches_since_mismatch_ ABSL_GUARDED_BY(state_mu_) = 0;
   std::function<void(bool)> listener_ ABSL_GUARDED_BY(state_mu_);
 };
 

@@ -39,18 +39,34 @@ absl::StatusOr<SimFaultPlan> ParseSimFaultPlan(std::string_view spec) {
     plan.kind = SimFault::kCorruptOutput;
   } else if (parts[0] == "bus_error") {
     plan.kind = SimFault::kBusError;
+  } else if (parts[0] == "flip_weight") {
+    plan.kind = SimFault::kFlipWeightBit;
   } else {
     return absl::InvalidArgumentError(absl::StrFormat(
-        "sim fault \"%s\": the kind must be none, hang, corrupt or bus_error", std::string(spec)));
+        "sim fault \"%s\": the kind must be none, hang, corrupt, bus_error or flip_weight",
+        std::string(spec)));
   }
-  if (parts.size() > 3 || (parts.size() > 1 && (!absl::SimpleAtoi(parts[1], &plan.first_run) ||
+  if (parts.size() > 4 || (parts.size() > 1 && (!absl::SimpleAtoi(parts[1], &plan.first_run) ||
                                                 plan.first_run < 1)) ||
-      (parts.size() > 2 && !absl::SimpleAtoi(parts[2], &plan.count))) {
+      (parts.size() > 2 && !absl::SimpleAtoi(parts[2], &plan.count)) ||
+      (parts.size() > 3 && (!absl::SimpleAtoi(parts[3], &plan.every) ||
+                            (plan.every != 0 && (plan.count < 1 || plan.count > plan.every))))) {
     return absl::InvalidArgumentError(absl::StrFormat(
-        "sim fault \"%s\" is not KIND[:FIRST[:COUNT]] with FIRST >= 1 and COUNT >= 0 (0 = all)",
+        "sim fault \"%s\" is not KIND[:FIRST[:COUNT[:EVERY]]] with FIRST >= 1, COUNT >= 0 (0 = "
+        "all) and, if EVERY is not 0, 1 <= COUNT <= EVERY",
         std::string(spec)));
   }
   return plan;
+}
+
+absl::StatusOr<std::vector<SimFaultPlan>> ParseSimFaultPlans(std::string_view spec) {
+  std::vector<SimFaultPlan> plans;
+  if (spec == "none" || spec.empty()) return plans;
+  for (absl::string_view one : absl::StrSplit(absl::string_view(spec.data(), spec.size()), ',')) {
+    PYNQ_ASSIGN_OR_RETURN(SimFaultPlan plan, ParseSimFaultPlan(std::string_view(one.data(), one.size())));
+    if (plan.kind != SimFault::kNone) plans.push_back(plan);
+  }
+  return plans;
 }
 
 // A buffer of the virtual board: a host view of its own, and a range of DDR.
@@ -111,7 +127,7 @@ SimDevice::SimDevice(const Options& options)
            .bytes = options.ddr_bytes},
       arena_(options.ddr_bytes),
       store_(std::make_unique<SimEngineStore>()),
-      fault_(options.fault) {
+      faults_(options.faults) {
   engine_thread_ = std::thread([this] { EngineLoop(); });
 }
 
@@ -125,9 +141,13 @@ SimDevice::~SimDevice() {
 }
 
 SimFault SimDevice::FaultForRunLocked(uint64_t run) const {
-  const bool applies = fault_.kind != SimFault::kNone && run >= fault_.first_run &&
-                       (fault_.count == 0 || run < fault_.first_run + fault_.count);
-  return applies ? fault_.kind : SimFault::kNone;
+  for (const SimFaultPlan& plan : faults_) {
+    if (plan.kind == SimFault::kNone || run < plan.first_run) continue;
+    const uint64_t since = plan.every != 0 ? (run - plan.first_run) % plan.every
+                                           : run - plan.first_run;
+    if (plan.count == 0 || since < plan.count) return plan.kind;
+  }
+  return SimFault::kNone;
 }
 
 void SimDevice::EngineLoop() {
@@ -154,6 +174,10 @@ void SimDevice::EngineLoop() {
     // The engine works on DDR without the register lock, as the hardware does.
     in_engine_ = true;
     lock.unlock();
+    if (call.command == engine::kCommandLoad && call.slot < engine::kResidentSlots) {
+      flipped_[call.slot] = false;  // the LOAD rewrites the copy
+    }
+    const bool flip = fault == SimFault::kFlipWeightBit && FlipResidentBit(call);
     SimCallResult result = RunSimCall(call, ddr_, *store_);
     if (fault == SimFault::kCorruptOutput && !result.bus_error &&
         call.output >= ddr_.base && call.output - ddr_.base < ddr_.bytes) {
@@ -163,6 +187,7 @@ void SimDevice::EngineLoop() {
     in_engine_ = false;
     cv_.notify_all();
 
+    if (flip) ++stats_.weight_flips;
     stats_.cycles_last = result.cycles;
     stats_.cycles_total += result.cycles;
     if (options_.timing) {
@@ -185,6 +210,18 @@ void SimDevice::EngineLoop() {
     registers_[engine::kRegIsr / 4] |= registers_[engine::kRegIer / 4] & 3u;
     cv_.notify_all();
   }
+}
+
+bool SimDevice::FlipResidentBit(const SimCall& call) {
+  if (call.slot >= engine::kResidentSlots) return false;
+  const engine::ResidentSlot& resident = store_->slots[call.slot];
+  if (resident.key == 0 || resident.key != call.key || resident.params == 0 ||
+      flipped_[call.slot]) {
+    return false;
+  }
+  store_->bias[0][resident.params_base + resident.params - 1] ^= int32_t{1} << 20;
+  flipped_[call.slot] = true;
+  return true;
 }
 
 uint32_t SimDevice::ReadCtrlLocked() {
@@ -266,7 +303,7 @@ absl::Status SimDevice::Reset() {
 
 void SimDevice::InjectFault(const SimFaultPlan& plan) {
   std::lock_guard lock(mu_);
-  fault_ = plan;
+  faults_ = {plan};
 }
 
 SimDevice::Stats SimDevice::stats() const {

@@ -6,7 +6,10 @@
 //     starts filled with 0xA5, so unsynced data is visibly wrong);
 //   - ap_done and ap_ready clear when CTRL is read; ap_start while busy is ignored (and counted);
 //   - every engine access is range-checked: a bad DMA address is a reported bus error;
-//   - faults can be injected: a hang (done never rises), corrupted output, a bus error;
+//   - faults can be injected: a hang (done never rises), corrupted output, a bus error, and a bit
+//     flipped in a resident model's weights (what the driver's checksums cannot see: the engine
+//     computes wrong scores and checksums them faithfully; only a check of the scores themselves,
+//     such as the daemon's --shadow_check_rate, finds it);
 //   - the engine's on-chip weight store keeps resident models between calls, and a Reset()
 //     forgets them (the engine then answers a resident RUN with kStatusNotResident);
 //   - optionally, ap_done is delayed by the engine's cycle count at a given clock plus a fixed
@@ -46,6 +49,13 @@ enum class SimFault {
   kHang,           // the engine never raises ap_done (until Reset())
   kCorruptOutput,  // the engine finishes, then one bit of its first score flips in DDR
   kBusError,       // the engine's first write goes to an address outside DDR
+  // Before the RUN, one bit of the resident copy it runs from flips in the on-chip store (bit 20
+  // of the bias in bank 0 of the copy's last params row: in a model whose last layer has params,
+  // one class score of every image moves by 2^20), and stays flipped until a LOAD of that slot
+  // rewrites it; a RUN of the plan finding the bit already flipped leaves it. So COUNT 1 is one
+  // upset that a reload cures, COUNT 0 a stuck bit that comes back after every reload. A
+  // streamed RUN has no resident copy: nothing flips.
+  kFlipWeightBit,
 };
 
 // Which RUN calls (counted from 1 since the board was made) get a fault.
@@ -54,11 +64,19 @@ struct SimFaultPlan {
   uint64_t first_run = 1;
   // How many RUN calls from first_run on; 0 = every one from then on.
   uint64_t count = 1;
+  // If not 0, the window of `count` RUNs repeats every `every` RUNs from first_run on (a soak's
+  // recurring fault); `count` must then be 1..every.
+  uint64_t every = 0;
 };
 
-// Parses "none" or "KIND[:FIRST[:COUNT]]", KIND one of hang, corrupt, bus_error; e.g. "hang:3"
-// (the 3rd RUN hangs) or "corrupt:1:0" (every RUN). kInvalidArgument naming the problem.
+// Parses "none" or "KIND[:FIRST[:COUNT[:EVERY]]]", KIND one of hang, corrupt, bus_error,
+// flip_weight; e.g. "hang:3" (the 3rd RUN hangs), "corrupt:1:0" (every RUN), "flip_weight:50" (a
+// bit of the resident weights flips before the 50th RUN) or "hang:100:1:1000" (RUNs 100, 1100,
+// 2100, ... hang). kInvalidArgument naming the problem.
 absl::StatusOr<SimFaultPlan> ParseSimFaultPlan(std::string_view spec);
+// Several plans separated by commas, e.g. "hang:100:1:1000,flip_weight:600:1:1000"; a RUN gets
+// the fault of the first plan that names it. "none" or "" is no plan.
+absl::StatusOr<std::vector<SimFaultPlan>> ParseSimFaultPlans(std::string_view spec);
 
 class SimDevice final : public Device {
  public:
@@ -70,7 +88,7 @@ class SimDevice final : public Device {
     bool timing = false;
     double clock_mhz = 100;
     absl::Duration call_overhead = absl::Microseconds(20);
-    SimFaultPlan fault;
+    std::vector<SimFaultPlan> faults;
   };
 
   struct Stats {
@@ -80,6 +98,7 @@ class SimDevice final : public Device {
     uint64_t cycles_last = 0;     // modeled cycles of the last call
     uint64_t cycles_total = 0;
     uint64_t resets = 0;
+    uint64_t weight_flips = 0;    // bits flipped by kFlipWeightBit
   };
 
   // kInvalidArgument for a DDR window under 1 MiB, not 4 KiB aligned, or a clock <= 0.
@@ -97,7 +116,7 @@ class SimDevice final : public Device {
   absl::Status WaitForDone(absl::Duration timeout) override;
   absl::Status Reset() override;
 
-  // Replaces the fault plan; RUN calls keep their numbering.
+  // Replaces the fault plans with this one; RUN calls keep their numbering.
   void InjectFault(const SimFaultPlan& plan);
   Stats stats() const;
 
@@ -107,6 +126,9 @@ class SimDevice final : public Device {
 
   void EngineLoop();
   uint32_t ReadCtrlLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // kFlipWeightBit on the engine thread, before `call` runs: flips the bit in the resident copy
+  // the call runs from, unless it is flipped already or there is none; whether it flipped.
+  bool FlipResidentBit(const SimCall& call);
   SimFault FaultForRunLocked(uint64_t run) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const Options options_;
@@ -128,10 +150,13 @@ class SimDevice final : public Device {
   bool done_ ABSL_GUARDED_BY(mu_) = false;   // ap_done, until CTRL is read
   bool ready_ ABSL_GUARDED_BY(mu_) = false;  // ap_ready, until CTRL is read
   std::string bus_error_ ABSL_GUARDED_BY(mu_);  // set by a call that hit one, until Reset()
+  // Resident slots whose copy has a bit flipped by kFlipWeightBit since its last LOAD. Touched by
+  // the engine thread only, with the store.
+  std::array<bool, engine::kResidentSlots> flipped_{};
   // Bumped by Reset(): a call of an older generation must not touch the registers.
   uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  SimFaultPlan fault_ ABSL_GUARDED_BY(mu_);
+  std::vector<SimFaultPlan> faults_ ABSL_GUARDED_BY(mu_);
   Stats stats_ ABSL_GUARDED_BY(mu_);
   std::thread engine_thread_;
 };

@@ -83,7 +83,7 @@ TEST(SimDeviceTest, RegistersOutsideTheBlockAreOutOfRangeAndOutputsAreReadOnly) 
 }
 
 TEST(SimDeviceTest, HangIgnoresFurtherStartsUntilReset) {
-  auto board = Board({.fault = {.kind = SimFault::kHang}});
+  auto board = Board({.faults = {{.kind = SimFault::kHang}}});
   ASSERT_TRUE(board->Write32(engine::kRegBatch, 1).ok());
   ASSERT_TRUE(Start(*board, engine::kCommandRun).ok());
   ASSERT_TRUE(board->Write32(engine::kRegCtrl, engine::kCtrlStart).ok());
@@ -156,9 +156,23 @@ TEST(SimFaultPlanTest, Parses) {
   EXPECT_EQ(plan->count, 0u);
   EXPECT_EQ(ParseSimFaultPlan("none")->kind, SimFault::kNone);
   EXPECT_EQ(ParseSimFaultPlan("bus_error")->kind, SimFault::kBusError);
-  for (const char* bad : {"melt", "hang:0", "hang:x", "hang:1:2:3", "corrupt:1:-1"}) {
+  plan = ParseSimFaultPlan("flip_weight:50");
+  ASSERT_TRUE(plan.ok());
+  EXPECT_EQ(plan->kind, SimFault::kFlipWeightBit);
+  EXPECT_EQ(plan->first_run, 50u);
+  plan = ParseSimFaultPlan("hang:100:2:1000");
+  ASSERT_TRUE(plan.ok());
+  EXPECT_EQ(plan->every, 1000u);
+  for (const char* bad : {"melt", "hang:0", "hang:x", "hang:1:2:3:4", "corrupt:1:-1", "hang:1:0:5",
+                          "hang:1:6:5"}) {
     EXPECT_EQ(ParseSimFaultPlan(bad).status().code(), absl::StatusCode::kInvalidArgument) << bad;
   }
+  auto plans = ParseSimFaultPlans("hang:100:1:1000,flip_weight:600:1:1000");
+  ASSERT_TRUE(plans.ok()) << plans.status();
+  ASSERT_EQ(plans->size(), 2u);
+  EXPECT_EQ((*plans)[1].kind, SimFault::kFlipWeightBit);
+  EXPECT_TRUE(ParseSimFaultPlans("none")->empty());
+  EXPECT_EQ(ParseSimFaultPlans("hang:1,melt").status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace
