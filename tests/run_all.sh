@@ -4,8 +4,9 @@
 #   build-asan/   AddressSanitizer + UndefinedBehaviorSanitizer at -O1: every C++ test, the daemon
 #                 too (not the benchmarks and the models' accuracy runs, which would only repeat
 #                 the main suite)
-#   build-tsan/   ThreadSanitizer: the batcher, metrics, the model registry, the systemd notifier
-#                 and the FPGA driver on the virtual board (label "tsan"), which own the threads
+#   build-tsan/   ThreadSanitizer: the batcher, metrics, the model registry, the systemd notifier,
+#                 the FPGA driver on the virtual board and the shadow checker (label "tsan"), which
+#                 own the threads
 # then the board packages (see run_packages below): the amd64 .deb from build/, and the daemon
 # and client cross-built for arm64 (build-arm64/) and armhf (build-armhf/), each packaged and
 # driven by the host's end-to-end test, under qemu-user for ARM, after the ARM CPU kernels'
@@ -144,7 +145,7 @@ timed "suite asan+ubsan" run_suite "asan+ubsan" build-asan \
   "-DPYNQ_SANITIZER=address -DPYNQ_BUILD_BENCH=OFF" "" "-LE models|browser|fleet" -O1
 timed "suite tsan" run_suite "tsan" build-tsan "-DPYNQ_SANITIZER=thread" \
   "batcher_test batcher_liveness_test metrics_test systemd_notifier_test sim_device_test \
-   fpga_backend_test model_registry_test" "-L tsan"
+   fpga_backend_test model_registry_test shadow_checker_test" "-L tsan"
 timed "packages and cross builds" run_packages
 
 echo "=== total time (after the base dependencies): $((SECONDS - run_start)) s"
