@@ -8,7 +8,7 @@
 # then the board packages (see run_packages below): the amd64 .deb from build/, and the daemon
 # and client cross-built for arm64 (build-arm64/) and armhf (build-armhf/), each packaged and
 # driven by the host's end-to-end test, under qemu-user for ARM, after the ARM CPU kernels'
-# golden check under qemu-user; and last the fuzz targets briefly (fuzz/run_all.sh --brief).
+# golden check under qemu-user.
 # Prints each ctest summary, each stage's time, and a total line; exits non-zero if anything
 # failed.
 set -uo pipefail
@@ -143,9 +143,6 @@ timed "suite tsan" run_suite "tsan" build-tsan "-DPYNQ_SANITIZER=thread" \
   "batcher_test batcher_liveness_test metrics_test systemd_notifier_test sim_device_test \
    fpga_backend_test model_registry_test" "-L tsan"
 timed "packages and cross builds" run_packages
-# The fuzz targets briefly (fuzz/README.md): each one's regression inputs and seed corpus, then
-# 3 s of fuzzing, in build-fuzz/ (clang; only the parsers' libraries are built).
-check "fuzz targets, brief" fuzz/run_all.sh --brief
 
 echo "=== total time (after the base dependencies): $((SECONDS - run_start)) s"
 echo "all suites: ${total_passed} passed, ${total_failed} failed"
