@@ -5,7 +5,7 @@
 #
 #   fuzz/run_all.sh                      every target, 1,000,000 executions or 600 s each
 #   fuzz/run_all.sh -runs=200000 png_decoder jpeg_decoder
-#   fuzz/run_all.sh --brief              CI: the regression inputs, then the corpus and 3 s of
+#   fuzz/run_all.sh --brief              for CI: the regression inputs, then the corpus and 3 s of
 #                                        fuzzing per target; fails on any finding
 #
 # Full runs grow a working corpus in build-fuzz/corpus/<target> (seeded from fuzz/<target>/corpus,
