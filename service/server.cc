@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <utility>
 #include <vector>
 
@@ -16,6 +17,7 @@
 #include "grpcpp/server_builder.h"
 #include "grpcpp/support/server_interceptor.h"
 #include "service/security/grpc_security.h"
+#include "service/unparsed_request.h"
 #include "spdlog/spdlog.h"
 
 namespace pynq::service {
@@ -116,7 +118,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ModelRegistry* registry,
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
   builder.RegisterService(&server->service_);
   builder.RegisterService(&server->oip_service_);
+  // A request that does not parse is INVALID_ARGUMENT, not gRPC's bare UNIMPLEMENTED; every
+  // answer names the board that gave it.
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(std::make_unique<UnparsedRequestInterceptorFactory>());
   interceptors.push_back(std::make_unique<BoardNameInterceptorFactory>(
       [name = server->board_name_] { return name->Get(); }));
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
