@@ -7,10 +7,10 @@
 #   build-tsan/   ThreadSanitizer: the batcher, metrics, the model registry, the systemd notifier,
 #                 the FPGA driver on the virtual board and the shadow checker (label "tsan"), which
 #                 own the threads
-# then the board packages (see run_packages below): the amd64 .deb from build/, and the daemon
-# and client cross-built for arm64 (build-arm64/) and armhf (build-armhf/), each packaged and
-# driven by the host's end-to-end test, under qemu-user for ARM, after the ARM CPU kernels'
-# golden check under qemu-user.
+# then each libFuzzer target briefly (build-fuzz/, clang), then the board packages (see
+# run_packages below): the amd64 .deb from build/, and the daemon and client cross-built for
+# arm64 (build-arm64/) and armhf (build-armhf/), each packaged and driven by the host's end-to-end
+# test, under qemu-user for ARM, after the ARM CPU kernels' golden check under qemu-user.
 # Prints each ctest summary, each stage's time, and a total line; exits non-zero if anything
 # failed.
 set -uo pipefail
@@ -146,6 +146,9 @@ timed "suite asan+ubsan" run_suite "asan+ubsan" build-asan \
 timed "suite tsan" run_suite "tsan" build-tsan "-DPYNQ_SANITIZER=thread" \
   "batcher_test batcher_liveness_test metrics_test systemd_notifier_test sim_device_test \
    fpga_backend_test model_registry_test shadow_checker_test" "-L tsan"
+# Each libFuzzer target briefly (fuzz/README.md): its regression inputs, its seed corpus and 3 s of
+# fuzzing, with clang's ASan + UBSan (build-fuzz/). The full runs are fuzz/run_all.sh, not CI.
+check "fuzz targets (brief)" fuzz/run_all.sh --brief
 timed "packages and cross builds" run_packages
 
 echo "=== total time (after the base dependencies): $((SECONDS - run_start)) s"
