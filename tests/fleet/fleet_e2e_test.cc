@@ -270,6 +270,25 @@ std::vector<Board> StartBoards(const std::string& dir) {
 }
 
 // Drives load through `channel` and checks spread, SIGTERM, restart (if `restart`) and SIGKILL.
+// A shipped balancer configuration (`path` in the checkout) with this test's addresses: its
+// listeners' (`listeners`, from -> to) and the boards' (10.0.0.11-13, gRPC :50051 and REST :8000).
+// Fails the test if the file no longer holds one of the addresses it replaces.
+void WithTestAddresses(const std::string& path, const std::vector<Board>& boards,
+                       std::vector<std::pair<std::string, std::string>> listeners,
+                       std::string* config) {
+  *config = ReadAll(testing::SourceDir() + "/" + path);
+  for (int i = 0; i < kBoards; ++i) {
+    listeners.push_back(
+        {absl::StrCat("10.0.0.", 11 + i, ":50051"), absl::StrCat("127.0.0.1:", boards[i].port)});
+    listeners.push_back({absl::StrCat("10.0.0.", 11 + i, ":8000"),
+                         absl::StrCat("127.0.0.1:", boards[i].http_port)});
+  }
+  for (const auto& [from, to] : listeners) {
+    ASSERT_TRUE(absl::StrContains(*config, from)) << path << " lost \"" << from << "\"";
+    absl::StrReplaceAll({{from, to}}, config);
+  }
+}
+
 void ExerciseFleet(const std::string& dir, std::vector<Board>& boards,
                    std::shared_ptr<grpc::Channel> channel, const BoardCounts& counts, bool restart,
                    const std::function<void()>& while_loaded = nullptr) {
@@ -474,23 +493,14 @@ TEST(FleetE2eTest, Nginx) {
   for (const Board& b : boards) ASSERT_NE(b.daemon, nullptr);
 
   // The shipped configuration, with the boards' and the listeners' addresses of this test.
-  std::string site = ReadAll(testing::SourceDir() + "/deploy/fleet/nginx/pynq-fleet.conf");
   const int grpc_port = FreePort();
   const int rest_port = FreePort();
-  std::vector<std::pair<std::string, std::string>> replacements = {
-      {"listen 50051 http2", absl::StrCat("listen 127.0.0.1:", grpc_port, " http2")},
-      {"listen 8000", absl::StrCat("listen 127.0.0.1:", rest_port)}};
-  for (int i = 0; i < kBoards; ++i) {
-    replacements.push_back(
-        {absl::StrCat("10.0.0.", 11 + i, ":50051"), absl::StrCat("127.0.0.1:", boards[i].port)});
-    replacements.push_back({absl::StrCat("10.0.0.", 11 + i, ":8000"),
-                            absl::StrCat("127.0.0.1:", boards[i].http_port)});
-  }
-  for (const auto& [from, to] : replacements) {
-    ASSERT_TRUE(absl::StrContains(site, from))
-        << "the shipped nginx config lost \"" << from << "\"";
-    absl::StrReplaceAll({{from, to}}, &site);
-  }
+  std::string site;
+  ASSERT_NO_FATAL_FAILURE(WithTestAddresses(
+      "deploy/fleet/nginx/pynq-fleet.conf", boards,
+      {{"listen 50051 http2", absl::StrCat("listen 127.0.0.1:", grpc_port, " http2")},
+       {"listen 8000", absl::StrCat("listen 127.0.0.1:", rest_port)}},
+      &site));
   const std::string d = dir->path();
   std::ofstream(d + "/pynq-fleet.conf") << site;
   std::ofstream(d + "/nginx.conf")
@@ -524,23 +534,14 @@ TEST(FleetE2eTest, HaproxyWithActiveHealthChecks) {
   for (const Board& b : boards) ASSERT_NE(b.daemon, nullptr);
 
   // The shipped configuration, with this test's addresses.
-  std::string config = ReadAll(testing::SourceDir() + "/deploy/fleet/haproxy/pynq-fleet.cfg");
   const int grpc_port = FreePort();
   const int rest_port = FreePort();
-  std::vector<std::pair<std::string, std::string>> replacements = {
-      {"bind :50051", absl::StrCat("bind 127.0.0.1:", grpc_port)},
-      {"bind :8000", absl::StrCat("bind 127.0.0.1:", rest_port)}};
-  for (int i = 0; i < kBoards; ++i) {
-    replacements.push_back(
-        {absl::StrCat("10.0.0.", 11 + i, ":50051"), absl::StrCat("127.0.0.1:", boards[i].port)});
-    replacements.push_back({absl::StrCat("10.0.0.", 11 + i, ":8000"),
-                            absl::StrCat("127.0.0.1:", boards[i].http_port)});
-  }
-  for (const auto& [from, to] : replacements) {
-    ASSERT_TRUE(absl::StrContains(config, from))
-        << "the shipped HAProxy config lost \"" << from << "\"";
-    absl::StrReplaceAll({{from, to}}, &config);
-  }
+  std::string config;
+  ASSERT_NO_FATAL_FAILURE(WithTestAddresses(
+      "deploy/fleet/haproxy/pynq-fleet.cfg", boards,
+      {{"bind :50051", absl::StrCat("bind 127.0.0.1:", grpc_port)},
+       {"bind :8000", absl::StrCat("bind 127.0.0.1:", rest_port)}},
+      &config));
   const std::string d = dir->path();
   std::ofstream(d + "/haproxy.cfg") << config;
   Child haproxy({"/usr/sbin/haproxy", "-db", "-f", d + "/haproxy.cfg"}, d + "/haproxy.log");
