@@ -142,12 +142,12 @@ grpc::ServerUnaryReactor* InferenceService::Classify(grpc::CallbackServerContext
   return call;
 }
 
-grpc::ServerBidiReactor<v1::ClassifyRequest, v1::ClassifyResponse>*
-InferenceService::ClassifyStream(grpc::CallbackServerContext* context) {
+grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* InferenceService::ClassifyStream(
+    grpc::CallbackServerContext* context) {
   if (absl::Status admitted =
           AdmitCall(options_.access.get(), Right::kInference, "ClassifyStream", *context);
       !admitted.ok()) {
-    return new security::RefusedStream<v1::ClassifyRequest, v1::ClassifyResponse>(
+    return new security::RefusedStream<grpc::ByteBuffer, grpc::ByteBuffer>(
         ToGrpcStatus(admitted));
   }
   return new OrderedStreamReactor<v1::ClassifyRequest, v1::ClassifyResponse>(
