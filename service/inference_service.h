@@ -103,11 +103,9 @@ class InferenceService final : public InferenceCallbackBase {
   const Options& options() const { return options_; }
 
  private:
+  // The model `request` names, once ValidateClassifyRequest() accepts the request for it.
   absl::StatusOr<std::shared_ptr<const ServedModel>> Validate(
       const pynq_infer::v1::ClassifyRequest& request) const;
-  // The model inputs of the request's encoded_images, back to back (nullptr when it has none).
-  absl::StatusOr<std::shared_ptr<const std::vector<uint8_t>>> PreparePictures(
-      const pynq_infer::v1::ClassifyRequest& request, const accel::Model& model) const;
   // kFailedPrecondition naming the flag unless model management is allowed.
   absl::Status CheckManagementAllowed(std::string_view rpc) const;
 
