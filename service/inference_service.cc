@@ -7,7 +7,7 @@
 
 #include "absl/strings/str_format.h"
 #include "base/status_macros.h"
-#include "preprocess/prepare.h"
+#include "service/classify_request.h"
 #include "service/grpc_status.h"
 #include "service/ordered_stream.h"
 #include "service/proto_mapping.h"
@@ -40,52 +40,11 @@ absl::StatusOr<std::shared_ptr<const ServedModel>> InferenceService::Validate(
     const v1::ClassifyRequest& request) const {
   PYNQ_ASSIGN_OR_RETURN(std::shared_ptr<const ServedModel> served,
                         FindModel(*registry_, request.model()));
-  const accel::Model& model = *served->model;
-  if (request.images_size() > 0 && request.encoded_images_size() > 0) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "request has %d images and %d encoded_images; send raw images or pictures, not both",
-        request.images_size(), request.encoded_images_size()));
-  }
-  const size_t n = request.images_size() + request.encoded_images_size();
-  if (n == 0) return absl::InvalidArgumentError("request has no images");
-  if (n > options_.max_images_per_request) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "request has %d images, more than the %d allowed per request", n,
-        options_.max_images_per_request));
-  }
-  for (int i = 0; i < request.images_size(); ++i) {
-    if (request.images(i).size() != model.input_bytes()) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "image %d has %d bytes; model %s takes %dx%dx%d uint8 images of %d bytes", i,
-          request.images(i).size(), model.name(), model.input_shape().c, model.input_shape().h,
-          model.input_shape().w, model.input_bytes()));
-    }
-  }
-  if (request.top_k() > model.num_classes()) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "top_k is %d, but model %s has only %d classes", request.top_k(), model.name(),
-        model.num_classes()));
-  }
+  PYNQ_RETURN_IF_ERROR(ValidateClassifyRequest(
+      request, *served->model,
+      {.max_images_per_request = options_.max_images_per_request,
+       .picture_limits = options_.picture_limits}));
   return served;
-}
-
-absl::StatusOr<std::shared_ptr<const std::vector<uint8_t>>> InferenceService::PreparePictures(
-    const v1::ClassifyRequest& request, const accel::Model& model) const {
-  if (request.encoded_images_size() == 0) return nullptr;
-  auto inputs = std::make_shared<std::vector<uint8_t>>();
-  inputs->reserve(request.encoded_images_size() * model.input_bytes());
-  for (int i = 0; i < request.encoded_images_size(); ++i) {
-    const std::string& picture = request.encoded_images(i);
-    absl::StatusOr<preprocess::PreparedInput> input = preprocess::PreparePicture(
-        {reinterpret_cast<const uint8_t*>(picture.data()), picture.size()}, model,
-        options_.picture_limits);
-    if (!input.ok()) {
-      return absl::Status(input.status().code(),
-                          absl::StrFormat("encoded image %d: %s", i, input.status().message()));
-    }
-    inputs->insert(inputs->end(), input->pixels.begin(), input->pixels.end());
-  }
-  return inputs;
 }
 
 absl::Status InferenceService::Submit(const v1::ClassifyRequest& request,
@@ -101,7 +60,7 @@ absl::Status InferenceService::Submit(const v1::ClassifyRequest& request,
   }
   // Pictures become model inputs here, in memory the callbacks own until the request is done.
   absl::StatusOr<std::shared_ptr<const std::vector<uint8_t>>> prepared =
-      PreparePictures(request, *(*served)->model);
+      PrepareClassifyPictures(request, *(*served)->model, options_.picture_limits);
   if (!prepared.ok()) {
     (*served)->metrics->RecordFailure(FailureReason::kInvalidRequest);
     return prepared.status();
@@ -142,12 +101,12 @@ grpc::ServerUnaryReactor* InferenceService::Classify(grpc::CallbackServerContext
   return call;
 }
 
-grpc::ServerBidiReactor<v1::ClassifyRequest, v1::ClassifyResponse>*
-InferenceService::ClassifyStream(grpc::CallbackServerContext* context) {
+grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* InferenceService::ClassifyStream(
+    grpc::CallbackServerContext* context) {
   if (absl::Status admitted =
           AdmitCall(options_.access.get(), Right::kInference, "ClassifyStream", *context);
       !admitted.ok()) {
-    return new security::RefusedStream<v1::ClassifyRequest, v1::ClassifyResponse>(
+    return new security::RefusedStream<grpc::ByteBuffer, grpc::ByteBuffer>(
         ToGrpcStatus(admitted));
   }
   return new OrderedStreamReactor<v1::ClassifyRequest, v1::ClassifyResponse>(

@@ -34,7 +34,17 @@ namespace pynq::service {
 // request they are given to (the call is finished only when the request is done).
 InferenceRequest::Options CallerOf(grpc::CallbackServerContext* context);
 
-class InferenceService final : public pynq_infer::v1::Inference::CallbackService {
+// The generated CallbackService, with ClassifyStream raw: its reactor parses each frame itself, to
+// tell a frame that does not parse from the end of the stream (see ordered_stream.h).
+using InferenceCallbackBase = pynq_infer::v1::Inference::WithCallbackMethod_Classify<
+    pynq_infer::v1::Inference::WithRawCallbackMethod_ClassifyStream<
+        pynq_infer::v1::Inference::WithCallbackMethod_GetMetrics<
+            pynq_infer::v1::Inference::WithCallbackMethod_ListModels<
+                pynq_infer::v1::Inference::WithCallbackMethod_LoadModel<
+                    pynq_infer::v1::Inference::WithCallbackMethod_UnloadModel<
+                        pynq_infer::v1::Inference::Service>>>>>>;
+
+class InferenceService final : public InferenceCallbackBase {
  public:
   struct Options {
     // Most images one ClassifyRequest may carry; more is kInvalidArgument.
@@ -58,8 +68,10 @@ class InferenceService final : public pynq_infer::v1::Inference::CallbackService
   grpc::ServerUnaryReactor* Classify(grpc::CallbackServerContext* context,
                                      const pynq_infer::v1::ClassifyRequest* request,
                                      pynq_infer::v1::ClassifyResponse* response) override;
-  grpc::ServerBidiReactor<pynq_infer::v1::ClassifyRequest, pynq_infer::v1::ClassifyResponse>*
-  ClassifyStream(grpc::CallbackServerContext* context) override;
+  // Frames are ClassifyRequests in, ClassifyResponses out; a frame that does not parse ends the
+  // stream with INVALID_ARGUMENT after the frames before it are answered.
+  grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* ClassifyStream(
+      grpc::CallbackServerContext* context) override;
   grpc::ServerUnaryReactor* GetMetrics(grpc::CallbackServerContext* context,
                                        const pynq_infer::v1::GetMetricsRequest* request,
                                        pynq_infer::v1::GetMetricsResponse* response) override;
@@ -91,11 +103,9 @@ class InferenceService final : public pynq_infer::v1::Inference::CallbackService
   const Options& options() const { return options_; }
 
  private:
+  // The model `request` names, once ValidateClassifyRequest() accepts the request for it.
   absl::StatusOr<std::shared_ptr<const ServedModel>> Validate(
       const pynq_infer::v1::ClassifyRequest& request) const;
-  // The model inputs of the request's encoded_images, back to back (nullptr when it has none).
-  absl::StatusOr<std::shared_ptr<const std::vector<uint8_t>>> PreparePictures(
-      const pynq_infer::v1::ClassifyRequest& request, const accel::Model& model) const;
   // kFailedPrecondition naming the flag unless model management is allowed.
   absl::Status CheckManagementAllowed(std::string_view rpc) const;
 

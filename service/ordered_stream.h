@@ -5,12 +5,21 @@
 // beyond that it stops reading, which pushes back on the client through gRPC flow control. A
 // request that fails is answered by the response `answer_error` makes, and the stream goes on.
 //
+//   // The service registers the method raw (WithRawCallbackMethod_ClassifyStream).
 //   return new OrderedStreamReactor<v1::ClassifyRequest, v1::ClassifyResponse>(
 //       calls_, CallerOf(context), options_.max_stream_in_flight,
 //       [this](const auto& request, auto* response, const auto& caller, auto answered) {
 //         return Submit(request, response, caller, std::move(answered));
 //       },
 //       [](const auto& request, const absl::Status& status, auto* response) { ... });
+//
+// Raw frames: the reactor reads and writes grpc::ByteBuffer and parses each frame into a
+// `Request` itself, so the service's method must be registered raw (the generated
+// WithRawCallbackMethod_<Method>). Why: gRPC 1.51's callback API reports a frame that does not
+// parse to a typed reactor as OnReadDone(false), exactly as it reports the client's half-close, so
+// a typed reactor cannot tell a bad frame from the end of the stream and would pass over it. Here
+// a bad frame ends the stream: the frames before it are answered and written in order, no frame
+// after it is read, and the stream ends with INVALID_ARGUMENT naming the frame (counting from 1).
 //
 // Every request carries the stream's deadline and cancellation (`caller`), so the batcher drops
 // those of a stream whose client has gone instead of running them.
@@ -33,6 +42,9 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
+#include "absl/strings/str_format.h"
+#include "grpcpp/impl/codegen/proto_utils.h"
+#include "grpcpp/support/byte_buffer.h"
 #include "grpcpp/support/server_callback.h"
 #include "service/inference_request.h"
 #include "service/open_calls.h"
@@ -40,8 +52,9 @@
 namespace pynq::service {
 
 template <typename Request, typename Response>
-class OrderedStreamReactor final : public grpc::ServerBidiReactor<Request, Response>,
-                                   public StoppableStream {
+class OrderedStreamReactor final
+    : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>,
+      public StoppableStream {
  public:
   // Queues `request` with `caller`'s deadline; on OK, `answered` runs exactly once later (on a
   // dispatch worker) with the outcome and `response` filled if it succeeded; on error nothing was
@@ -68,6 +81,15 @@ class OrderedStreamReactor final : public grpc::ServerBidiReactor<Request, Respo
   }
 
   void OnReadDone(bool ok) override {
+    Pending* incoming = nullptr;
+    {
+      std::lock_guard lock(mu_);
+      incoming = incoming_.get();
+    }
+    // Parsed outside mu_: while reading_ is set, only this read touches `incoming_`.
+    const bool parsed =
+        ok && grpc::SerializationTraits<Request>::Deserialize(&incoming->frame, &incoming->request)
+                  .ok();
     Pending* accepted = nullptr;
     bool refuse = false;
     {
@@ -76,10 +98,16 @@ class OrderedStreamReactor final : public grpc::ServerBidiReactor<Request, Respo
       if (!ok) {
         reads_done_ = true;  // the client half-closed, or the call broke
       } else if (!finished_) {
-        accepted = incoming_.get();
-        pending_.push_back(std::move(incoming_));
-        // Read just as the shutdown began: answered, but not run.
-        refuse = stop_reading_;
+        ++frames_read_;
+        if (!parsed) {
+          unparsed_frame_ = frames_read_;
+          incoming_.reset();
+        } else {
+          accepted = incoming_.get();
+          pending_.push_back(std::move(incoming_));
+          // Read just as the shutdown began: answered, but not run.
+          refuse = stop_reading_;
+        }
       }
     }
     if (refuse) {
@@ -140,8 +168,10 @@ class OrderedStreamReactor final : public grpc::ServerBidiReactor<Request, Respo
 
  private:
   struct Pending {
+    grpc::ByteBuffer frame;  // as read; emptied by parsing it into `request`
     Request request;
     Response response;
+    grpc::ByteBuffer answer;  // `response` serialized, as written
     bool answered = false;
   };
 
@@ -151,6 +181,19 @@ class OrderedStreamReactor final : public grpc::ServerBidiReactor<Request, Respo
     if (!status.ok()) {
       pending->response.Clear();
       answer_error_(pending->request, status, &pending->response);
+    }
+    bool own_buffer = false;
+    if (!grpc::SerializationTraits<Response>::Serialize(pending->response, &pending->answer,
+                                                        &own_buffer)
+             .ok()) {
+      // Only a response over protobuf's 2 GB limit fails; the error answer is small.
+      pending->response.Clear();
+      answer_error_(pending->request,
+                    absl::InternalError("the response is too large to serialize"),
+                    &pending->response);
+      grpc::SerializationTraits<Response>::Serialize(pending->response, &pending->answer,
+                                                     &own_buffer)
+          .IgnoreError();
     }
     {
       std::lock_guard lock(mu_);
@@ -163,8 +206,8 @@ class OrderedStreamReactor final : public grpc::ServerBidiReactor<Request, Respo
   // The decisions are made under mu_ and the gRPC calls after releasing it, so a reaction that
   // runs inline can take mu_ again.
   void Advance() {
-    const Response* to_write = nullptr;
-    Request* to_read = nullptr;
+    const grpc::ByteBuffer* to_write = nullptr;
+    grpc::ByteBuffer* to_read = nullptr;
     bool finish = false;
     grpc::Status finish_status = grpc::Status::OK;
     {
@@ -175,17 +218,18 @@ class OrderedStreamReactor final : public grpc::ServerBidiReactor<Request, Respo
         while (!pending_.empty() && pending_.front()->answered) pending_.pop_front();
       } else if (!writing_ && !pending_.empty() && pending_.front()->answered) {
         writing_ = true;
-        to_write = &pending_.front()->response;
+        to_write = &pending_.front()->answer;
       }
-      if (!reading_ && !reads_done_ && !write_failed_ && !stop_reading_ &&
+      const bool unparsed = unparsed_frame_ > 0;
+      if (!reading_ && !reads_done_ && !unparsed && !write_failed_ && !stop_reading_ &&
           pending_.size() < max_in_flight_) {
         reading_ = true;
         incoming_ = std::make_unique<Pending>();
-        to_read = &incoming_->request;
+        to_read = &incoming_->frame;
       }
       // Reads have ended (or the stream stops reading; a read still outstanding then fails when
       // the stream finishes), and every request read has been answered and written.
-      const bool no_more_reads = reads_done_ || write_failed_ || stop_reading_;
+      const bool no_more_reads = reads_done_ || unparsed || write_failed_ || stop_reading_;
       const bool read_settled = !reading_ || stop_reading_;
       if (no_more_reads && read_settled && !writing_ && to_write == nullptr && pending_.empty()) {
         finished_ = true;
@@ -193,6 +237,13 @@ class OrderedStreamReactor final : public grpc::ServerBidiReactor<Request, Respo
         if (write_failed_) {
           finish_status = grpc::Status(grpc::StatusCode::CANCELLED,
                                        "the stream broke before every response was written");
+        } else if (unparsed) {
+          finish_status = grpc::Status(
+              grpc::StatusCode::INVALID_ARGUMENT,
+              absl::StrFormat("frame %d of the stream could not be parsed as a %s (not a valid "
+                              "protobuf encoding of it); the %d frames before it were answered "
+                              "and no frame after it was read",
+                              unparsed_frame_, Request().GetTypeName(), unparsed_frame_ - 1));
         } else if (stop_reading_ && !reads_done_) {
           finish_status = grpc::Status(
               grpc::StatusCode::UNAVAILABLE,
@@ -216,6 +267,11 @@ class OrderedStreamReactor final : public grpc::ServerBidiReactor<Request, Respo
   // The message the outstanding read fills.
   std::unique_ptr<Pending> incoming_ ABSL_GUARDED_BY(mu_);
   bool reading_ ABSL_GUARDED_BY(mu_) = false;
+  // Frames read so far, parsed or not.
+  int frames_read_ ABSL_GUARDED_BY(mu_) = 0;
+  // The frame (counting from 1) that did not parse as a Request, 0 while every one has: no
+  // further read, and the stream ends with INVALID_ARGUMENT naming it.
+  int unparsed_frame_ ABSL_GUARDED_BY(mu_) = 0;
   bool reads_done_ ABSL_GUARDED_BY(mu_) = false;
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   // The client is gone: answers are dropped as they finish instead of written.

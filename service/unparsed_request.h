@@ -16,7 +16,9 @@
 //                     /pynq_infer.v1.Inference/Classify (not a valid protobuf encoding of it)"
 // Other calls pass unchanged; a call to a method the server does not have never reaches it.
 // Streams from the client are not covered: there gRPC reports a message that does not parse to
-// the reactor as the end of the stream, which the interceptor cannot tell apart.
+// the reactor as the end of the stream, which the interceptor cannot tell apart (it sees no
+// message in both cases); the streaming methods are registered raw and their reactor parses each
+// frame itself instead (ordered_stream.h).
 //
 // Thread-safety: gRPC makes one interceptor per call and calls it from one thread at a time.
 #ifndef PYNQ_SERVICE_UNPARSED_REQUEST_H_

@@ -627,12 +627,10 @@ TEST(StormE2eTest, MalformedRequestsGetTheirCodesGoodOnesTheirAnswersAndMemoryCo
   EXPECT_EQ(*exit_code, 0);
 }
 
-// Not yet so (left open in issue 15's report): gRPC 1.51's callback API reports a stream frame
-// that does not parse to the reactor as the end of the stream (OnReadDone(false), the same as a
-// half-close), so the daemon answers what it read before and ends the stream with OK; the frame,
-// and everything the client sends after it, is passed over without an error. A request whose
-// model name is not UTF-8 does the same. Run with --gtest_also_run_disabled_tests to see it.
-TEST(StormE2eTest, DISABLED_AFrameThatIsNotARequestEndsTheStreamWithInvalidArgument) {
+// gRPC 1.51's callback API reports a stream frame that does not parse to a typed reactor as the
+// end of the stream, the same as a half-close; ClassifyStream is registered raw and parses each
+// frame itself (service/ordered_stream.h), so the frame ends the stream with INVALID_ARGUMENT.
+TEST(StormE2eTest, AFrameThatIsNotARequestEndsTheStreamWithInvalidArgument) {
   Golden golden;
   auto daemon = testing::DaemonProcess::Start({.only_models = {kModel}});
   ASSERT_TRUE(daemon.ok()) << daemon.status();

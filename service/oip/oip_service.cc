@@ -166,12 +166,12 @@ grpc::ServerUnaryReactor* OipService::ModelInfer(grpc::CallbackServerContext* co
   return call;
 }
 
-grpc::ServerBidiReactor<inf::ModelInferRequest, inf::ModelStreamInferResponse>*
-OipService::ModelStreamInfer(grpc::CallbackServerContext* context) {
+grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* OipService::ModelStreamInfer(
+    grpc::CallbackServerContext* context) {
   if (absl::Status admitted = security::AdmitCall(
           options_.access.get(), security::Right::kInference, "ModelStreamInfer", *context);
       !admitted.ok()) {
-    return new security::RefusedStream<inf::ModelInferRequest, inf::ModelStreamInferResponse>(
+    return new security::RefusedStream<grpc::ByteBuffer, grpc::ByteBuffer>(
         ToGrpcStatus(admitted));
   }
   return new OrderedStreamReactor<inf::ModelInferRequest, inf::ModelStreamInferResponse>(

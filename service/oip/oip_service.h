@@ -26,7 +26,21 @@
 
 namespace pynq::service::oip {
 
-class OipService final : public ::inference::GRPCInferenceService::CallbackService {
+// The generated CallbackService, with ModelStreamInfer raw: its reactor parses each frame itself,
+// to tell a frame that does not parse from the end of the stream (see ordered_stream.h).
+using GRPCInferenceService = ::inference::GRPCInferenceService;
+using OipCallbackBase = GRPCInferenceService::WithCallbackMethod_ServerLive<
+    GRPCInferenceService::WithCallbackMethod_ServerReady<
+        GRPCInferenceService::WithCallbackMethod_ModelReady<
+            GRPCInferenceService::WithCallbackMethod_ServerMetadata<
+                GRPCInferenceService::WithCallbackMethod_ModelMetadata<
+                    GRPCInferenceService::WithCallbackMethod_ModelInfer<
+                        GRPCInferenceService::WithRawCallbackMethod_ModelStreamInfer<
+                            GRPCInferenceService::WithCallbackMethod_ModelConfig<
+                                GRPCInferenceService::WithCallbackMethod_ModelStatistics<
+                                    GRPCInferenceService::Service>>>>>>>>>;
+
+class OipService final : public OipCallbackBase {
  public:
   struct Options {
     InferLimits limits;
@@ -65,9 +79,11 @@ class OipService final : public ::inference::GRPCInferenceService::CallbackServi
   grpc::ServerUnaryReactor* ModelInfer(grpc::CallbackServerContext* context,
                                        const ::inference::ModelInferRequest* request,
                                        ::inference::ModelInferResponse* response) override;
-  // Responses in request order; a failed request gets error_message and the stream goes on.
-  grpc::ServerBidiReactor<::inference::ModelInferRequest, ::inference::ModelStreamInferResponse>*
-  ModelStreamInfer(grpc::CallbackServerContext* context) override;
+  // Frames are ModelInferRequests in, ModelStreamInferResponses out, in request order; a failed
+  // request gets error_message and the stream goes on; a frame that does not parse ends the stream
+  // with INVALID_ARGUMENT after the frames before it are answered.
+  grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* ModelStreamInfer(
+      grpc::CallbackServerContext* context) override;
 
   // From now on ServerReady answers false (the daemon is draining). Thread-safe.
   void BeginShutdown() { shutting_down_.store(true, std::memory_order_relaxed); }

@@ -1,0 +1,2 @@
+
+mnist-bnn-tfc
