@@ -97,13 +97,13 @@ InferenceService::Options ServiceOptions(const Server::Options& options) {
 Server::Server(ModelRegistry* registry, const Options& options)
     : registry_(registry),
       shutdown_linger_(options.shutdown_linger),
-      board_name_(std::make_shared<BoardName>()),
       service_(registry, &calls_, ServiceOptions(options)),
       oip_service_(registry, &calls_,
                    {.limits = {.max_images_per_request = options.service.max_images_per_request,
                                .picture_limits = options.service.picture_limits},
                     .max_stream_in_flight = options.service.max_stream_in_flight,
-                    .access = options.security.access}) {}
+                    .access = options.security.access}),
+      board_name_(std::make_shared<BoardName>()) {}
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(ModelRegistry* registry,
                                                       const Options& options) {

@@ -185,7 +185,9 @@ class SecurityE2eTest : public ::testing::Test {
     request.add_images(*image_);
     v1::ClassifyResponse response;
     grpc::Status status = stub->Classify(&context, request, &response);
-    if (status.ok()) EXPECT_EQ(response.results(0).scores_size(), 10);
+    if (status.ok()) {
+      EXPECT_EQ(response.results(0).scores_size(), 10);
+    }
     return status;
   }
 
@@ -203,7 +205,9 @@ class SecurityE2eTest : public ::testing::Test {
     int responses = 0;
     while (stream->Read(&response)) ++responses;
     grpc::Status status = stream->Finish();
-    if (status.ok()) EXPECT_EQ(responses, 1);
+    if (status.ok()) {
+      EXPECT_EQ(responses, 1);
+    }
     return status;
   }
 
