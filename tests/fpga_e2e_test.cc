@@ -3,12 +3,23 @@
 // the golden scores and the fault shows in GetMetrics and in grpc.health.v1; without it the
 // failed batch's requests get the error. Also: --accelerator=auto falls back to the CPU when the
 // device cannot be opened, and --accelerator=fpga then refuses to start.
+//
+// Shadow verification (--shadow_check_rate) against a bit flipped in the engine's resident
+// weights (--sim_fault=flip_weight): the flip passes every check of the FPGA driver, so answers
+// go wrong until the shadow check finds it; then the mismatch shows in GetMetrics, the weights
+// are reloaded and answers are golden again. A stuck bit disables the engine and the CPU serves
+// golden answers. A bad rate stops the start with a message naming the flag.
+#include <algorithm>
+#include <chrono>
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
@@ -88,10 +99,40 @@ class FpgaE2eTest : public ::testing::Test {
     }
   }
 
+  // Classifies images [first, first + count) in one request and says whether every score is the
+  // golden one; for the shadow check's cases, where wrong answers are expected.
+  bool Golden(size_t first, size_t count, std::string* backend = nullptr) {
+    v1::ClassifyResponse response;
+    grpc::Status status = Classify(first, count, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    if (!status.ok()) return false;
+    if (backend != nullptr) *backend = response.backend();
+    for (size_t k = 0; k < count; ++k) {
+      absl::Span<const int32_t> expected = heldout_->golden.row(first + k);
+      const auto& scores = response.results(static_cast<int>(k)).scores();
+      if (!std::equal(scores.begin(), scores.end(), expected.begin(), expected.end())) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   v1::ModelMetrics Metrics() {
     v1::GetMetricsResponse response;
     EXPECT_TRUE(stub_->GetMetrics(Context().get(), {}, &response).ok());
-    return response.models(0);
+    return response.models_size() > 0 ? response.models(0) : v1::ModelMetrics();
+  }
+
+  // Waits until the shadow checker has checked `images` images.
+  v1::ModelMetrics WaitChecked(uint64_t images) {
+    const absl::Time give_up = absl::Now() + absl::Seconds(30);
+    v1::ModelMetrics m = Metrics();
+    while (m.shadow_checked() < images && absl::Now() < give_up) {
+      absl::SleepFor(absl::Milliseconds(5));
+      m = Metrics();
+    }
+    EXPECT_EQ(m.shadow_checked(), images);
+    return m;
   }
 
   grpc::health::v1::HealthCheckResponse::ServingStatus Health(const std::string& service) {
@@ -177,6 +218,63 @@ TEST_F(FpgaE2eTest, FpgaRefusesToStartWithoutItsDevice) {
                 "--overlay_manifest=" + testing::SourceDir() + "/overlays/pynq-z2/nn_engine.manifest"}});
   EXPECT_EQ(daemon.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(std::string(daemon.status().message()), HasSubstr("exited with code 1"));
+}
+
+TEST_F(FpgaE2eTest, AFlippedWeightBitIsFoundCountedAndCuredByAReload) {
+  Start({"--accelerator=fpga", "--device=sim", "--sim_timing=false", "--shadow_check_rate=1",
+         "--sim_fault=flip_weight:3"});
+  EXPECT_TRUE(Golden(0, 10));
+  EXPECT_TRUE(Golden(10, 10));
+  WaitChecked(20);
+  // The 3rd batch runs on the flipped bit: wrong answers that the driver's checksums pass.
+  EXPECT_FALSE(Golden(20, 10));
+  v1::ModelMetrics m = WaitChecked(30);
+  EXPECT_EQ(m.shadow_mismatches(), 10u);
+  EXPECT_EQ(m.engine_faults(), 1u);  // one upset, one fault, one reload
+  EXPECT_THAT(m.last_engine_fault(), HasSubstr("scores mismatch: model mnist-bnn-tfc"));
+  EXPECT_EQ(m.faulted_batches(), 0u);
+  EXPECT_EQ(m.fallback_batches(), 0u);
+  // Reloaded: golden again, on the engine.
+  for (size_t at = 30; at < 100; at += 10) {
+    std::string backend;
+    EXPECT_TRUE(Golden(at, 10, &backend)) << at;
+    EXPECT_EQ(backend, "fpga");
+  }
+  m = WaitChecked(100);
+  EXPECT_EQ(m.shadow_mismatches(), 10u);
+  EXPECT_EQ(m.engine_state(), "ok");
+  EXPECT_EQ(m.shadow_skipped(), 0u);
+}
+
+TEST_F(FpgaE2eTest, AStuckBitDisablesTheEngineAndTheCpuServes) {
+  Start({"--accelerator=fpga", "--device=sim", "--sim_timing=false", "--shadow_check_rate=1",
+         "--sim_fault=flip_weight:1:0"});
+  // Each batch runs on a re-flipped bit until the third mismatch in a row disables the engine.
+  for (size_t at = 0; at < 30; at += 10) {
+    EXPECT_FALSE(Golden(at, 10)) << at;
+    WaitChecked(at + 10);
+  }
+  v1::ModelMetrics m = Metrics();
+  EXPECT_EQ(m.engine_state(), "disabled");
+  EXPECT_EQ(m.engine_faults(), 3u);
+  for (size_t at = 30; at < 60; at += 10) EXPECT_TRUE(Golden(at, 10)) << at;
+  m = Metrics();
+  EXPECT_EQ(m.fallback_batches(), 3u);
+  EXPECT_EQ(m.shadow_checked(), 30u);  // the CPU's answers are not checked
+}
+
+TEST_F(FpgaE2eTest, ARateOutsideZeroToOneStopsTheStart) {
+  const std::string log = ::testing::TempDir() + "/fpga_e2e_bad_shadow_rate.log";
+  for (const char* bad : {"--shadow_check_rate=1.5", "--shadow_check_rate=-0.1"}) {
+    auto daemon = testing::DaemonProcess::Start({.args = {bad, "--accelerator=fpga", "--device=sim"},
+                                                 .log_path = log,
+                                                 .only_models = {"mnist-bnn-tfc"}});
+    EXPECT_EQ(daemon.status().code(), absl::StatusCode::kUnavailable) << bad;
+    EXPECT_THAT(std::string(daemon.status().message()), HasSubstr("exited with code 1")) << bad;
+    std::ifstream file(log);
+    const std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+    EXPECT_THAT(text, HasSubstr("must be in [0, 1]")) << bad;
+  }
 }
 
 }  // namespace
