@@ -254,7 +254,21 @@ absl::Status RunMetrics(const MetricsOptions& options,
     if (!reasons.empty()) out << "  failed by reason: " << absl::StrJoin(reasons, ", ") << "\n";
     out << absl::StrFormat("  images: %d in %d batches (mean batch %.1f), queue depth %d\n",
                            m.images(), m.batches(), mean_batch, m.queue_depth());
-    if (m.engine_faults() > 0) out << "  engine faults: " << m.engine_faults() << "\n";
+    if (!m.engine_state().empty()) {
+      // The engine's counters are shared by every model on it; the fallbacks are this model's.
+      out << absl::StrFormat(
+          "  engine (%s): %s, %d faults, %d resets; this model: %d faulted batches, %d batches "
+          "(%d images) run on the CPU instead\n",
+          m.device(), m.engine_state(), m.engine_faults(), m.engine_resets(), m.faulted_batches(),
+          m.fallback_batches(), m.fallback_images());
+      if (!m.last_engine_fault().empty()) {
+        out << "  last engine fault: " << m.last_engine_fault() << "\n";
+      }
+    }
+    if (m.shadow_checked() > 0 || m.shadow_skipped() > 0) {
+      out << absl::StrFormat("  shadow checks: %d images checked, %d mismatches, %d skipped\n",
+                             m.shadow_checked(), m.shadow_mismatches(), m.shadow_skipped());
+    }
     out << absl::StrFormat(
         "  images/s: %.1f (last 1 s), %.1f (last 10 s), %.1f (last 60 s), %.1f (since start)\n",
         m.images_per_s_1s(), m.images_per_s_10s(), m.images_per_s_60s(), m.images_per_s_total());

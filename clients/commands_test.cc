@@ -93,11 +93,22 @@ class FakeInference final : public pynq_infer::v1::Inference::Service {
     response->set_uptime_s(12.5);
     auto* m = response->add_models();
     m->set_model("fake");
-    m->set_backend("cpu");
+    m->set_backend("fpga");
     m->set_requests_ok(7);
     m->set_requests_failed(1);
     m->set_images(40);
     m->set_batches(8);
+    m->set_device("sim");
+    m->set_engine_state("ok");
+    m->set_engine_faults(2);
+    m->set_engine_resets(1);
+    m->set_faulted_batches(2);
+    m->set_fallback_batches(2);
+    m->set_fallback_images(9);
+    m->set_last_engine_fault("scores mismatch: model fake");
+    m->set_shadow_checked(30);
+    m->set_shadow_mismatches(4);
+    m->set_shadow_skipped(1);
     m->mutable_latency()->set_count(7);
     m->mutable_latency()->set_p99_us(1234.5);
     return grpc::Status::OK;
@@ -422,9 +433,13 @@ TEST_F(CommandsTest, MetricsPrintsATablePerModel) {
   std::ostringstream out;
   ASSERT_TRUE(RunMetrics({}, channel_, out).ok());
   EXPECT_THAT(out.str(), HasSubstr("uptime: 12.5 s\n"));
-  EXPECT_THAT(out.str(), HasSubstr("model fake (backend cpu)\n"));
+  EXPECT_THAT(out.str(), HasSubstr("model fake (backend fpga)\n"));
   EXPECT_THAT(out.str(), HasSubstr("requests: 7 ok, 1 failed\n"));
   EXPECT_THAT(out.str(), HasSubstr("images: 40 in 8 batches (mean batch 5.0), queue depth 0\n"));
+  EXPECT_THAT(out.str(), HasSubstr("engine (sim): ok, 2 faults, 1 resets; this model: 2 faulted "
+                                   "batches, 2 batches (9 images) run on the CPU instead\n"));
+  EXPECT_THAT(out.str(), HasSubstr("last engine fault: scores mismatch: model fake\n"));
+  EXPECT_THAT(out.str(), HasSubstr("shadow checks: 30 images checked, 4 mismatches, 1 skipped\n"));
   EXPECT_THAT(out.str(), HasSubstr("end-to-end                7        0.0        0.0        "
                                    "0.0     1234.5        0.0\n"));
 }
