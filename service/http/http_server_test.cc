@@ -155,7 +155,9 @@ TEST(HttpServerTest, BadAddressesFail) {
   EXPECT_EQ(HttpServer::Start({.listen_address = taken}, Echo).status().code(),
             absl::StatusCode::kUnavailable);
   auto ipv6 = HttpServer::Start({.listen_address = "[::1]:0"}, Echo);
-  if (ipv6.ok()) EXPECT_GT((*ipv6)->port(), 0);
+  if (ipv6.ok()) {
+    EXPECT_GT((*ipv6)->port(), 0);
+  }
 }
 
 // HTTPS with the certificates of tests/make_test_pki.sh (Debian's openssl), talked to by the

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -26,7 +27,7 @@ class AccessPolicyTest : public ::testing::Test {
     char dir[] = "/tmp/pynq-policy-test-XXXXXX";
     ASSERT_NE(mkdtemp(dir), nullptr);
     dir_ = dir;
-    admin_file_ = Write("admin", std::string(kAdminToken) + "\n");
+    admin_file_ = Write("admin", absl::StrCat(kAdminToken, "\n"));
     inference_file_ = Write("inference", kInferenceToken);
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }

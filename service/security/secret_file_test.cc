@@ -77,7 +77,9 @@ TEST_F(SecretFileTest, BearerTokenMustBeALongToken68WithoutQuotingIt) {
     ASSERT_FALSE(read.ok()) << bad;
     EXPECT_EQ(read.status().code(), absl::StatusCode::kInvalidArgument) << bad;
     EXPECT_THAT(read.status().message(), HasSubstr("not a bearer token"));
-    if (!bad.empty()) EXPECT_THAT(read.status().message(), ::testing::Not(HasSubstr(bad)));
+    if (!bad.empty()) {
+      EXPECT_THAT(read.status().message(), ::testing::Not(HasSubstr(bad)));
+    }
   }
   // The file's mode is checked before its content.
   EXPECT_EQ(ReadBearerTokenFile("--x", Write("w", "short", 0644)).status().code(),
