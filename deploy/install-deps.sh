@@ -20,8 +20,9 @@ sudo_cmd=()
 
 packages=(
   build-essential cmake pkg-config
-  # The suite links with mold (tests/run_all.sh), much faster than GNU ld for its ~100 programs.
-  mold
+  # The suite builds with Ninja and links with mold (tests/run_all.sh), much faster than GNU ld
+  # for its ~100 programs.
+  ninja-build mold
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto
   libabsl-dev libspdlog-dev libgtest-dev libgmock-dev
   libxrt-dev uuid-dev prometheus-cpp-dev libsystemd-dev libpng-dev zlib1g-dev

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite: installs dependencies, then builds and runs every test three ways:
 #   build/        RelWithDebInfo: unit, Python and end-to-end tests
-#   build-asan/   AddressSanitizer + UndefinedBehaviorSanitizer at -O1: every C++ test, the daemon
-#                 too (not the benchmarks and the models' accuracy runs, which would only repeat
-#                 the main suite)
+#   build-asan/   AddressSanitizer + UndefinedBehaviorSanitizer at -O1: the C++ unit and
+#                 end-to-end tests, the daemon too (not the benchmarks, the models' accuracy runs,
+#                 nor the Python, browser and fleet tests, whose daemon paths the C++ end-to-end
+#                 tests already take)
 #   build-tsan/   ThreadSanitizer: the batcher, metrics, the model registry, the systemd notifier,
 #                 the FPGA driver on the virtual board and the shadow checker (label "tsan"), which
 #                 own the threads
@@ -16,6 +17,9 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 jobs="${JOBS:-2}"
+# Ninja for new build directories (one already configured keeps its generator): it starts a
+# target's compiles before the libraries it links are archived, so both cores stay busy.
+export CMAKE_GENERATOR="${CMAKE_GENERATOR:-Ninja}"
 
 deploy/install-deps.sh || exit 1
 run_start=${SECONDS}
@@ -51,7 +55,7 @@ run_suite() {
   local log
   log=$(mktemp)
   # shellcheck disable=SC2086
-  ctest --test-dir "${dir}" --output-on-failure ${ctest_args} 2>&1 | tee "${log}"
+  ctest --test-dir "${dir}" --output-on-failure -j "${jobs}" ${ctest_args} 2>&1 | tee "${log}"
   [[ ${PIPESTATUS[0]} -eq 0 ]] || status=1
   local line passed failed
   line=$(grep -E "tests passed, [0-9]+ tests failed out of [0-9]+" "${log}" | tail -1)
@@ -138,11 +142,11 @@ run_packages() {
 }
 
 timed "suite main" run_suite "main" build "" "" ""
-# The benchmarks and the models' accuracy runs are left to the main suite: under ASan they would
-# only repeat it. -O1, as ASan's authors advise: measured on service/inference_service.cc, about a
+# The benchmarks, the models' accuracy runs and the Python, browser and fleet tests are left to
+# the main suite: under ASan they would only repeat the C++ end-to-end tests' daemon paths. -O1, as ASan's authors advise: measured on service/inference_service.cc, about a
 # third less compile time than -O2, and the build is most of this stage.
 timed "suite asan+ubsan" run_suite "asan+ubsan" build-asan \
-  "-DPYNQ_SANITIZER=address -DPYNQ_BUILD_BENCH=OFF" "" "-LE models|browser|fleet" -O1
+  "-DPYNQ_SANITIZER=address -DPYNQ_BUILD_BENCH=OFF" "" "-LE models|browser|fleet|python" -O1
 timed "suite tsan" run_suite "tsan" build-tsan "-DPYNQ_SANITIZER=thread" \
   "batcher_test batcher_liveness_test metrics_test systemd_notifier_test sim_device_test \
    fpga_backend_test model_registry_test shadow_checker_test" "-L tsan"
