@@ -289,9 +289,21 @@ void WithTestAddresses(const std::string& path, const std::vector<Board>& boards
   }
 }
 
+// How many calls may fail while a board drains after SIGTERM. None for client-side balancing
+// and HAProxy, which stop sending to a board that is NOT_SERVING. nginx does not see health and
+// keeps sending until the board closes its connections, and nginx 1.22 does not resend a call
+// that was already on a connection the board then closed: in one suite run of the three it failed
+// 1 call of 9,067 (CANCELLED) while the board's own count of answers still equalled the
+// clients', so the board lost nothing it had accepted. For nginx the test allows 1 in 1,000,
+// only CANCELLED or UNAVAILABLE, and still checks that count exactly.
+struct SigtermTolerance {
+  uint64_t failures_per_1000 = 0;
+};
+
 void ExerciseFleet(const std::string& dir, std::vector<Board>& boards,
                    std::shared_ptr<grpc::Channel> channel, const BoardCounts& counts, bool restart,
-                   const std::function<void()>& while_loaded = nullptr) {
+                   const std::function<void()>& while_loaded = nullptr,
+                   SigtermTolerance tolerance = {}) {
   // Spread: every board answers a share.
   {
     Load load(channel, 12);
@@ -316,14 +328,19 @@ void ExerciseFleet(const std::string& dir, std::vector<Board>& boards,
     ASSERT_EQ(load.Stop(), 0u) << "calls left open";
     ASSERT_TRUE(exit_code.ok()) << exit_code.status();
     EXPECT_EQ(*exit_code, 0);
-    EXPECT_EQ(load.Count(absl::StatusCode::kOk), load.sent()) << "SIGTERM: " << load.Describe();
+    const uint64_t failed = load.sent() - load.Count(absl::StatusCode::kOk);
+    EXPECT_EQ(failed, load.Count(absl::StatusCode::kCancelled) +
+                          load.Count(absl::StatusCode::kUnavailable))
+        << "SIGTERM: " << load.Describe();
+    EXPECT_LE(failed * 1000, tolerance.failures_per_1000 * load.sent())
+        << "SIGTERM: " << load.Describe();
     // Every answer board 0 handed out reached a client: the clients' count of its answers over
     // the whole test is the daemon's own count (its last log line).
     const uint64_t client_seen = counts.Snapshot()[boards[0].name].ok;
     EXPECT_EQ(AnsweredSinceStart(boards[0].log_path), client_seen);
     std::printf("SIGTERM to %s: %llu calls, %llu failed; %s answered %llu since the signal\n",
                 boards[0].name.c_str(), static_cast<unsigned long long>(load.sent()),
-                static_cast<unsigned long long>(load.sent() - load.Count(absl::StatusCode::kOk)),
+                static_cast<unsigned long long>(failed),
                 boards[0].name.c_str(),
                 static_cast<unsigned long long>(OkSince(counts, before)[boards[0].name]));
     boards[0].daemon.reset();
@@ -524,7 +541,8 @@ TEST(FleetE2eTest, Nginx) {
   auto counts = std::make_shared<BoardCounts>();
   auto channel = clients::CreateSecureChannel(absl::StrCat("127.0.0.1:", grpc_port), {}, counts);
   ASSERT_TRUE(channel.ok()) << channel.status();
-  ExerciseFleet(d, boards, *channel, *counts, /*restart=*/false);
+  ExerciseFleet(d, boards, *channel, *counts, /*restart=*/false, nullptr,
+                {.failures_per_1000 = 1});
 }
 
 TEST(FleetE2eTest, HaproxyWithActiveHealthChecks) {
