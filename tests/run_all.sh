@@ -143,8 +143,9 @@ run_packages() {
 
 timed "suite main" run_suite "main" build "" "" ""
 # The benchmarks, the models' accuracy runs and the Python, browser and fleet tests are left to
-# the main suite: under ASan they would only repeat the C++ end-to-end tests' daemon paths. -O1, as ASan's authors advise: measured on service/inference_service.cc, about a
-# third less compile time than -O2, and the build is most of this stage.
+# the main suite: under ASan they would only repeat the C++ end-to-end tests' daemon paths. -O1,
+# as ASan's authors advise: measured on service/inference_service.cc, about a third less compile
+# time than -O2, and the build is most of this stage.
 timed "suite asan+ubsan" run_suite "asan+ubsan" build-asan \
   "-DPYNQ_SANITIZER=address -DPYNQ_BUILD_BENCH=OFF" "" "-LE models|browser|fleet|python" -O1
 timed "suite tsan" run_suite "tsan" build-tsan "-DPYNQ_SANITIZER=thread" \
