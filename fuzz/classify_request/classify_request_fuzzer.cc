@@ -14,27 +14,17 @@
 #include <vector>
 
 #include "accel/model/model.h"
+#include "fuzz/zoo_models.h"
 #include "pynq_infer/v1/inference.pb.h"
 #include "service/classify_request.h"
 
-namespace {
-
-std::shared_ptr<const pynq::accel::Model> LoadOrDie(const std::string& name) {
-  auto model = pynq::accel::Model::LoadFile(std::string(PYNQ_FUZZ_MODELS_DIR) + "/" + name);
-  if (!model.ok()) {
-    std::fprintf(stderr, "%s\n", model.status().ToString().c_str());
-    std::abort();
-  }
-  return *model;
-}
-
-}  // namespace
+using pynq::fuzz::LoadZooModelOrDie;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const std::vector<std::shared_ptr<const pynq::accel::Model>> models = {
-      LoadOrDie("mnist-bnn-tfc.pim"),      LoadOrDie("fashion-bnn-tfc.pim"),
-      LoadOrDie("mnist-int8-mlp.pim"),     LoadOrDie("fashion-int8-mlp.pim"),
-      LoadOrDie("mnist-lenet5-int8.pim"), LoadOrDie("fashion-lenet5-int8.pim")};
+      LoadZooModelOrDie("mnist-bnn-tfc.pim"),     LoadZooModelOrDie("fashion-bnn-tfc.pim"),
+      LoadZooModelOrDie("mnist-int8-mlp.pim"),    LoadZooModelOrDie("fashion-int8-mlp.pim"),
+      LoadZooModelOrDie("mnist-lenet5-int8.pim"), LoadZooModelOrDie("fashion-lenet5-int8.pim")};
   pynq_infer::v1::ClassifyRequest request;
   if (!request.ParseFromArray(data, static_cast<int>(size))) return 0;
   const pynq::accel::Model* model = models[request.model().size() % models.size()].get();

@@ -4,31 +4,19 @@
 // picture, as ClassifyRequest.encoded_images carries it.
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <memory>
 #include <string>
 
 #include "absl/types/span.h"
 #include "accel/model/model.h"
+#include "fuzz/zoo_models.h"
 #include "preprocess/prepare.h"
 
-namespace {
-
-std::shared_ptr<const pynq::accel::Model> LoadOrDie(const std::string& name) {
-  auto model = pynq::accel::Model::LoadFile(std::string(PYNQ_FUZZ_MODELS_DIR) + "/" + name);
-  if (!model.ok()) {
-    std::fprintf(stderr, "%s\n", model.status().ToString().c_str());
-    std::abort();
-  }
-  return *model;
-}
-
-}  // namespace
+using pynq::fuzz::LoadZooModelOrDie;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const std::shared_ptr<const pynq::accel::Model> models[] = {
-      LoadOrDie("mnist-bnn-tfc.pim"), LoadOrDie("fashion-bnn-tfc.pim")};
+      LoadZooModelOrDie("mnist-bnn-tfc.pim"), LoadZooModelOrDie("fashion-bnn-tfc.pim")};
   if (size == 0) return 0;
   const pynq::accel::Model& model = *models[data[0] % 2];
   const pynq::preprocess::DecodeLimits limits{.max_pixels = 1 << 20,
